@@ -1,0 +1,99 @@
+"""TRK activities: teachers log their own, reviewers read their school's."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import select
+
+from api.deps import DbDep, PrincipalDep
+from api.pagination import PagingDep, paginate
+from api.routes.directory import visible_teacher
+from api.schemas import ActivityIn, ActivityOut, Page
+from bukti.errors import NotFoundError
+from evidence.status import Role
+from storage.models import Activity, Teacher
+
+router = APIRouter(prefix="/api/v1", tags=["activities"])
+
+
+def activity_out(activity: Activity) -> ActivityOut:
+    """The API view of an activity, with its length in minutes."""
+    start = datetime.combine(activity.date, activity.start)
+    end = datetime.combine(activity.date, activity.end)
+    return ActivityOut(
+        id=activity.id,
+        teacher_id=activity.teacher_id,
+        date=activity.date,
+        start=activity.start,
+        end=activity.end,
+        title=activity.title,
+        category=activity.category,  # type: ignore[arg-type]
+        minutes=int((end - start).total_seconds() // 60),
+        created_at=activity.created_at,
+    )
+
+
+@router.post("/activities", status_code=201, response_model=ActivityOut)
+def create_activity(body: ActivityIn, db: DbDep, who: PrincipalDep) -> ActivityOut:
+    """Log an activity: a teacher for themselves, or an admin for anyone."""
+    teacher = visible_teacher(db, who, body.teacher_id)
+    if not who.can_write_teacher(teacher.id):
+        raise HTTPException(403, "only the teacher themselves or an admin logs activities")
+    activity = Activity(
+        teacher_id=teacher.id,
+        date=body.date,
+        start=body.start,
+        end=body.end,
+        title=body.title,
+        category=body.category.value if body.category else None,
+    )
+    db.add(activity)
+    db.flush()
+    return activity_out(activity)
+
+
+@router.get("/activities", response_model=Page[ActivityOut])
+def list_activities(
+    db: DbDep,
+    who: PrincipalDep,
+    paging: PagingDep,
+    teacher_id: Annotated[int | None, Query()] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> Page[ActivityOut]:
+    """Activities the caller may see, by teacher and date range (inclusive)."""
+    query = select(Activity).order_by(Activity.date, Activity.start, Activity.id)
+    if who.role is Role.TEACHER:
+        query = query.where(Activity.teacher_id == who.teacher_id)
+    elif who.role is Role.REVIEWER:
+        query = query.join(Teacher, Teacher.id == Activity.teacher_id).where(
+            Teacher.school_id == who.school_id
+        )
+    if teacher_id is not None:
+        query = query.where(Activity.teacher_id == teacher_id)
+    if date_from is not None:
+        query = query.where(Activity.date >= date_from)
+    if date_to is not None:
+        query = query.where(Activity.date <= date_to)
+    return paginate(db, query, paging, activity_out)
+
+
+@router.get("/activities/{activity_id}", response_model=ActivityOut)
+def get_activity(activity_id: int, db: DbDep, who: PrincipalDep) -> ActivityOut:
+    """One activity, if the caller may see its teacher."""
+    return activity_out(visible_activity(db, who, activity_id))
+
+
+def visible_activity(db: DbDep, who: PrincipalDep, activity_id: int) -> Activity:
+    """The activity if the caller may see it; 404 otherwise."""
+    activity = db.get(Activity, activity_id)
+    if activity is None:
+        raise NotFoundError(f"activity {activity_id} not found")
+    try:
+        visible_teacher(db, who, activity.teacher_id)
+    except NotFoundError:
+        raise NotFoundError(f"activity {activity_id} not found") from None
+    return activity

@@ -1,0 +1,308 @@
+"""Evidence: upload (streamed, answered 202 before any processing), read, list, retry."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import DbDep, PrincipalDep, ServicesDep
+from api.pagination import PagingDep, paginate
+from api.routes.activities import visible_activity
+from api.schemas import (
+    Archive,
+    EventOut,
+    EvidenceOut,
+    FlagOut,
+    Page,
+    ReviewOut,
+    Sizes,
+)
+from api.upload import ReceivedUpload, receive_upload
+from bukti.bootstrap import Services
+from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
+from evidence.sniff import Sniffed
+from evidence.status import Kind, Role, Status
+from storage.db import transaction
+from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Teacher
+from workers import lifecycle
+from workers.sweeper import mark_queued
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["evidence"])
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "activity_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "activity_id": {"type": "integer"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
+    """The API view of an item, in SPEC's shape."""
+    review = item.reviews[-1] if item.reviews else None
+    perceptual = item.perceptual or {}
+    return EvidenceOut(
+        id=item.id,
+        status=item.status,
+        kind=item.kind,
+        mime=item.mime,
+        teacher_id=item.teacher_id,
+        activity_id=item.activity_id,
+        received_at=item.received_at,
+        processed_at=item.processed_at,
+        reason=item.reason,
+        facts=item.facts,
+        hashes={"sha256": item.sha256, **perceptual},
+        flags=[
+            FlagOut(
+                code=f.code,
+                severity=f.severity,
+                detail=f.detail,
+                related_evidence_id=f.related_evidence_id,
+            )
+            for f in item.flags
+        ],
+        sizes=Sizes(
+            original_bytes=item.original_bytes,
+            stored_bytes=item.stored_bytes,
+            rendition_bytes=item.rendition_bytes,
+        ),
+        archive=Archive(
+            original_key=item.original_key,
+            rendition_key=item.rendition_key,
+            archived_at=item.archived_at,
+            backend=backend,
+        ),
+        review=ReviewOut(
+            decision=review.decision,
+            reviewer_id=review.reviewer_id,
+            reason=review.reason,
+            at=review.at,
+        )
+        if review
+        else None,
+    )
+
+
+def _limit_for(services: Services) -> object:
+    def limit(sniffed: Sniffed) -> int:
+        # videos and documents get their own limits with their pipelines; until then, none pass
+        return services.settings.max_photo_bytes if sniffed.kind == Kind.PHOTO else 0
+
+    return limit
+
+
+@router.post(
+    "/evidence",
+    status_code=202,
+    response_model=EvidenceOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses={413: {"description": "too large"}, 415: {"description": "not a photo"}},
+)
+async def upload_evidence(
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    who: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> EvidenceOut:
+    """Upload a photo for an activity; answered 202 as soon as it is safely on disk."""
+    if who.role is Role.REVIEWER:
+        raise HTTPException(403, "reviewers do not upload evidence")
+    settings = services.settings
+    upload = await receive_upload(
+        request,
+        settings.incoming_dir,
+        _limit_for(services),  # type: ignore[arg-type]
+        settings.max_photo_bytes,
+    )
+    try:
+        item, replayed = await run_in_threadpool(
+            _store_upload, services, who, upload, idempotency_key
+        )
+    except BaseException:
+        upload.discard()
+        raise
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if item.status == Status.RECEIVED:
+        # a replayed item still `received` was never queued (the broker was down): queue it now
+        await run_in_threadpool(_enqueue, request, item.id)
+    return evidence_out(item, services.store.name)
+
+
+def _store_upload(
+    services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
+) -> tuple[Evidence, bool]:
+    """Record the item and move its file into place; returns (item, was it a replay)."""
+    with transaction(services.sessions) as db:
+        if idempotency_key is not None:
+            existing = _by_idempotency_key(db, who, idempotency_key)
+            if existing is not None:
+                upload.discard()
+                return existing, True
+        activity_id = _int_field(upload.fields, "activity_id")
+        activity = visible_activity(db, who, activity_id)
+        if not who.can_write_teacher(activity.teacher_id):
+            raise HTTPException(403, "only the teacher themselves or an admin uploads evidence")
+        item = Evidence(
+            teacher_id=activity.teacher_id,
+            activity_id=activity.id,
+            uploaded_by=who.user_id,
+            idempotency_key=idempotency_key,
+            kind=upload.sniffed.kind,
+            mime=upload.sniffed.mime,
+            status=Status.RECEIVED.value,
+            client_filename=upload.client_filename,
+            sha256=upload.sha256,
+            original_bytes=upload.size_bytes,
+        )
+        db.add(item)
+        try:
+            db.flush()
+        except IntegrityError:
+            # a concurrent retry with the same key won the race: answer with its item
+            db.rollback()
+            existing = _by_idempotency_key(db, who, idempotency_key or "")
+            if existing is None:
+                raise
+            upload.discard()
+            return existing, True
+        lifecycle.add_event(
+            db,
+            item.id,
+            "upload",
+            "received",
+            f"{upload.size_bytes} bytes, {upload.sniffed.mime}, sha256 {upload.sha256}",
+        )
+        # the rename happens inside the transaction: if the commit fails, the file is removed
+        upload.path.replace(lifecycle.staged_path(services, item.id))
+        upload.path = lifecycle.staged_path(services, item.id)
+    return item, False
+
+
+def _by_idempotency_key(db: Session, who: Principal, key: str) -> Evidence | None:
+    return db.scalar(
+        select(Evidence).where(Evidence.uploaded_by == who.user_id, Evidence.idempotency_key == key)
+    )
+
+
+def _int_field(fields: dict[str, str], name: str) -> int:
+    raw = fields.get(name)
+    if raw is None:
+        raise InvalidRequestError(f"the form field {name!r} is required")
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise InvalidRequestError(f"the form field {name!r} must be an integer") from None
+
+
+def _enqueue(request: Request, evidence_id: int) -> None:
+    try:
+        request.app.state.enqueue(evidence_id)
+    except Exception:
+        # the upload is safe on disk and recorded as `received`; `bukti serve` requeues it
+        log.exception("could not queue evidence %s; it will be requeued", evidence_id)
+        return
+    mark_queued(request.app.state.services, evidence_id)
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceOut)
+def get_evidence(
+    evidence_id: int, db: DbDep, who: PrincipalDep, services: ServicesDep
+) -> EvidenceOut:
+    """One item with its status, facts, hashes, flags, sizes, archive and review."""
+    return evidence_out(visible_evidence(db, who, evidence_id), services.store.name)
+
+
+@router.get("/evidence/{evidence_id}/events", response_model=list[EventOut])
+def get_evidence_events(evidence_id: int, db: DbDep, who: PrincipalDep) -> list[EvidenceEvent]:
+    """The item's event log: received, each step, retries, outcome."""
+    visible_evidence(db, who, evidence_id)
+    return list(
+        db.scalars(
+            select(EvidenceEvent)
+            .where(EvidenceEvent.evidence_id == evidence_id)
+            .order_by(EvidenceEvent.id)
+        )
+    )
+
+
+@router.get("/evidence", response_model=Page[EvidenceOut])
+def list_evidence(
+    db: DbDep,
+    who: PrincipalDep,
+    services: ServicesDep,
+    paging: PagingDep,
+    status: Annotated[Status | None, Query()] = None,
+    teacher_id: Annotated[int | None, Query()] = None,
+    activity_id: Annotated[int | None, Query()] = None,
+    flag: Annotated[str | None, Query(description="only items with this flag code")] = None,
+) -> Page[EvidenceOut]:
+    """Items the caller may see, newest first, filtered by status, teacher, activity or flag."""
+    query = select(Evidence).order_by(Evidence.id.desc())
+    if who.role is Role.TEACHER:
+        query = query.where(Evidence.teacher_id == who.teacher_id)
+    elif who.role is Role.REVIEWER:
+        query = query.join(Teacher, Teacher.id == Evidence.teacher_id).where(
+            Teacher.school_id == who.school_id
+        )
+    if status is not None:
+        query = query.where(Evidence.status == status.value)
+    if teacher_id is not None:
+        query = query.where(Evidence.teacher_id == teacher_id)
+    if activity_id is not None:
+        query = query.where(Evidence.activity_id == activity_id)
+    if flag is not None:
+        query = query.where(
+            Evidence.id.in_(select(EvidenceFlag.evidence_id).where(EvidenceFlag.code == flag))
+        )
+    return paginate(db, query, paging, lambda item: evidence_out(item, services.store.name))
+
+
+@router.post("/evidence/{evidence_id}/retry", status_code=202, response_model=EvidenceOut)
+def retry_evidence(
+    evidence_id: int, request: Request, who: PrincipalDep, services: ServicesDep
+) -> EvidenceOut:
+    """Send a `failed` item through the pipeline again (its owner or an admin)."""
+    with transaction(services.sessions) as db:
+        item = visible_evidence(db, who, evidence_id)
+        if not who.can_write_teacher(item.teacher_id):
+            raise HTTPException(403, "only the teacher themselves or an admin retries an item")
+        if item.status != Status.FAILED:
+            raise ConflictError(f"only failed items are retried; this one is {item.status}")
+    if not lifecycle.requeue(services, evidence_id, f"retry requested by user {who.user_id}"):
+        raise ConflictError("the item cannot be retried: its upload is no longer staged")
+    _enqueue(request, evidence_id)
+    with transaction(services.sessions) as db:
+        return evidence_out(visible_evidence(db, who, evidence_id), services.store.name)
+
+
+def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
+    """The item if the caller may see it; 404 otherwise (a teacher never learns of others')."""
+    item = db.get(Evidence, evidence_id)
+    if item is None or not who.can_see_teacher(item.teacher_id, item.teacher.school_id):
+        raise NotFoundError(f"evidence {evidence_id} not found")
+    return item

@@ -1,0 +1,3 @@
+"""Bukti: evidence media processing for teachers' attendance and TRK records."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""The one place that picks concrete backends: engine, sessions, object store, broker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bukti.settings import Settings
+from storage.backend import ObjectStore
+from storage.db import build_engine, build_sessions
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    """The object store the settings ask for."""
+    if settings.storage_backend == "s3":
+        from storage.backends.s3 import S3Store
+
+        secret = settings.s3_secret_access_key
+        return S3Store(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            create_bucket=settings.s3_create_bucket,
+        )
+    from storage.backends.local import LocalStore
+
+    return LocalStore(settings.resolved_storage_dir)
+
+
+@dataclass
+class Services:
+    """What the API and the workers share: settings, database and object store."""
+
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database engine."""
+        return build_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Session factory bound to :attr:`engine`."""
+        return build_sessions(self.engine)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """The archive's object store."""
+        return build_store(self.settings)
+
+    def prepare_dirs(self) -> None:
+        """Create the data directories the API and workers write to."""
+        for path in (self.settings.data_dir, self.settings.incoming_dir, self.settings.work_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,279 @@
+"""The `bukti` command line for operators: serve, migrate, users, imports, usage."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from bukti.bootstrap import Services
+from bukti.settings import Settings, get_settings
+
+log = logging.getLogger("bukti")
+
+
+class CommandError(Exception):
+    """Raised for a command that cannot be carried out; printed as one line, exit 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `bukti` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("BUKTI_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = get_settings()
+        result: int = args.run(settings, args)
+        return result
+    except (CommandError, ValidationError) as exc:
+        print(f"bukti: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bukti", description=__doc__)
+    sub = parser.add_subparsers(title="commands")
+
+    serve = sub.add_parser("serve", help="run the API and the workers (and Redis if needed)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: setting)")
+    serve.add_argument("--no-workers", action="store_true", help="run the API only")
+    serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run Dramatiq worker processes only")
+    worker.add_argument("--processes", type=int, help="worker processes (default: setting)")
+    worker.set_defaults(run=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="bring the database to the newest schema")
+    migrate.set_defaults(run=cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(title="user commands")
+    add = user.add_parser("add", help="create a user and print their token once")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=["teacher", "reviewer", "admin"])
+    add.add_argument("--teacher-id", type=int)
+    add.add_argument("--school-id", type=int)
+    add.set_defaults(run=cmd_user_add)
+
+    imp = sub.add_parser("import", help="import schools or teachers from CSV")
+    imp.add_argument("what", choices=["schools", "teachers"])
+    imp.add_argument("file", type=Path, help="CSV with a header row of SPEC's field names")
+    imp.set_defaults(run=cmd_import)
+
+    requeue = sub.add_parser("requeue", help="queue uploads that never reached the broker")
+    requeue.add_argument("--older-than-s", type=int, default=60)
+    requeue.set_defaults(run=cmd_requeue)
+
+    usage = sub.add_parser("usage", help="report items and bytes by status and kind")
+    usage.set_defaults(run=cmd_usage)
+    return parser
+
+
+def _services(settings: Settings) -> Services:
+    services = Services(settings)
+    services.prepare_dirs()
+    return services
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Upgrade the database."""
+    from storage.db import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a user and print the token (the only time it is shown)."""
+    from api.routes.directory import add_user
+    from api.schemas import UserIn
+    from storage.db import transaction
+    from storage.models import School, Teacher
+
+    body = UserIn(
+        name=args.name, role=args.role, teacher_id=args.teacher_id, school_id=args.school_id
+    )
+    services = _services(settings)
+    with transaction(services.sessions) as session:
+        if body.teacher_id is not None and session.get(Teacher, body.teacher_id) is None:
+            raise CommandError(f"teacher {body.teacher_id} not found")
+        if body.school_id is not None and session.get(School, body.school_id) is None:
+            raise CommandError(f"school {body.school_id} not found")
+        user, token = add_user(session, body)
+        user_id = user.id
+    print(f"user {user_id} ({args.role}) created; their token, shown only now:")
+    print(token)
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import schools or teachers from a CSV file, all or nothing."""
+    from api.schemas import SchoolIn, TeacherIn
+    from storage.db import transaction
+    from storage.models import School, Teacher
+
+    if not args.file.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    model = SchoolIn if args.what == "schools" else TeacherIn
+    record = School if args.what == "schools" else Teacher
+    rows = []
+    with args.file.open(newline="", encoding="utf-8-sig") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            clean = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+            try:
+                rows.append(model.model_validate(clean))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise CommandError(f"{args.file}:{line}: {where}: {first['msg']}") from None
+    services = _services(settings)
+    with transaction(services.sessions) as session:
+        if args.what == "teachers":
+            nips = [r.nip for r in rows]  # type: ignore[union-attr]
+            taken = session.scalars(select(Teacher.nip).where(Teacher.nip.in_(nips))).all()
+            if taken or len(set(nips)) != len(nips):
+                raise CommandError(f"NIPs already registered or repeated: {sorted(set(taken))}")
+        for row in rows:
+            session.add(record(**row.model_dump()))
+    print(f"imported {len(rows)} {args.what}")
+    return 0
+
+
+def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
+    """Queue items stuck in `received` (the broker was down when they arrived)."""
+    from workers.actors import enqueue
+    from workers.sweeper import requeue_unqueued
+
+    count = requeue_unqueued(_services(settings), enqueue, args.older_than_s)
+    print(f"queued {count} item(s)")
+    return 0
+
+
+def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
+    """Print items and bytes by kind and status, as JSON."""
+    from storage.models import Evidence
+
+    services = _services(settings)
+    with services.sessions() as session:
+        rows = session.execute(
+            select(
+                Evidence.kind,
+                Evidence.status,
+                func.count(Evidence.id),
+                func.coalesce(func.sum(Evidence.original_bytes), 0),
+                func.coalesce(func.sum(Evidence.stored_bytes), 0),
+            ).group_by(Evidence.kind, Evidence.status)
+        ).all()
+    report = [
+        {
+            "kind": kind,
+            "status": status,
+            "items": count,
+            "original_bytes": int(original),
+            "stored_bytes": int(stored),
+        }
+        for kind, status, count, original, stored in rows
+    ]
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run Dramatiq worker processes in the foreground."""
+    processes = args.processes or settings.worker_processes
+    return subprocess.call(_worker_command(settings, processes))
+
+
+def _worker_command(settings: Settings, processes: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.actors",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(settings.worker_threads),
+    ]
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run everything the embedded set-up needs, in the foreground, until interrupted."""
+    import uvicorn
+
+    from api.app import create_app
+    from bukti.embedded_redis import RedisUnavailableError, is_reachable, start_redis
+    from storage.db import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    try:
+        if not is_reachable(settings.redis_url):
+            if not settings.embedded_redis:
+                raise CommandError(f"Redis at {settings.redis_url} does not answer")
+            log.info("no Redis at %s: starting a private one", settings.redis_url)
+            try:
+                children.append(start_redis(settings.redis_url, settings.data_dir / "redis"))
+            except RedisUnavailableError as exc:
+                raise CommandError(str(exc)) from None
+        upgrade(settings.resolved_database_url)
+        if not args.no_workers:
+            processes = args.workers or settings.worker_processes
+            children.append(subprocess.Popen(_worker_command(settings, processes)))
+            log.info("started %d worker process(es)", processes)
+            threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
+        log.info("API on http://%s:%d (docs at /docs)", settings.host, settings.port)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        return 0
+    finally:
+        stop.set()
+        for child in reversed(children):
+            _stop_child(child)
+
+
+def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
+    from workers.actors import enqueue
+    from workers.sweeper import requeue_unqueued
+
+    services = Services(settings)
+    while not stop.wait(30):
+        try:
+            requeue_unqueued(services, enqueue, older_than_s=60)
+        except Exception:
+            log.exception("requeue sweep failed; trying again in 30 s")
+
+
+def _stop_child(child: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

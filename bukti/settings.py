@@ -1,0 +1,124 @@
+"""Every setting of Bukti, read from the environment with the prefix ``BUKTI_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """One place for the service's configuration; the domain gets plain values from it."""
+
+    model_config = SettingsConfigDict(env_prefix="BUKTI_", env_file=".env", extra="ignore")
+
+    # where things live
+    data_dir: Path = Field(
+        Path("data"), description="Root of the embedded database, uploads and objects."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; SQLite under data_dir when unset."
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Broker and lock server.")
+    embedded_redis: bool = Field(
+        True,
+        description="Start a private Redis when redis_url is not reachable (run command only).",
+    )
+
+    # HTTP
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, description="Port the API binds to.")
+    admin_token: SecretStr | None = Field(
+        None, description="An admin with this token exists from start-up."
+    )
+    public_docs: bool = Field(True, description="Serve OpenAPI at /docs.")
+
+    # object storage
+    storage_backend: Literal["local", "s3"] = Field(
+        "local", description="Where archived objects go."
+    )
+    storage_dir: Path | None = Field(
+        None, description="Local backend root; data_dir/objects when unset."
+    )
+    s3_bucket: str = Field("bukti", description="S3 bucket for archived objects.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint; AWS when unset.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key; boto3's chain when unset."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
+    s3_create_bucket: bool = Field(False, description="Create the bucket at start-up if missing.")
+
+    # uploads
+    max_photo_bytes: int = Field(50 * MB, description="Largest photo accepted.")
+    max_image_pixels: int = Field(
+        120_000_000, description="Largest photo in pixels; beyond it the file counts as a bomb."
+    )
+    upload_chunk_bytes: int = Field(
+        1 * MB, description="Chunk size when streaming an upload to disk."
+    )
+
+    # photo processing
+    rendition_max_side_px: int = Field(2048, description="Long side of a photo's web rendition.")
+    rendition_jpeg_quality: int = Field(80, description="JPEG quality of the rendition.")
+    near_duplicate_phash_distance: int = Field(
+        10, description="Largest pHash Hamming distance still considered for a near duplicate."
+    )
+    near_duplicate_dhash_distance: int = Field(
+        16, description="Largest dHash Hamming distance that confirms a pHash candidate."
+    )
+
+    # workers
+    worker_processes: int = Field(
+        2, description="Dramatiq worker processes started by `bukti serve`."
+    )
+    worker_threads: int = Field(1, description="Threads per worker process.")
+    max_retries: int = Field(
+        5, description="Retries of a transient fault before an item is failed."
+    )
+    retry_min_backoff_ms: int = Field(1_000, description="First retry delay.")
+    retry_max_backoff_ms: int = Field(60_000, description="Longest retry delay.")
+    step_time_limit_ms: int = Field(
+        120_000, description="Dramatiq time limit of one pipeline step."
+    )
+    heartbeat_timeout_ms: int = Field(
+        15_000, description="A worker silent this long is dead; its messages are redelivered."
+    )
+    maintenance_chance: int = Field(
+        200_000,
+        description="Chance per million broker commands of requeueing dead workers' messages.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bukti.db').resolve()}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        """Root of the local object store."""
+        return self.storage_dir or self.data_dir / "objects"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Uploads waiting for the workers; shared by the API and the workers."""
+        return self.data_dir / "incoming"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space of the workers (renditions before they are archived)."""
+        return self.data_dir / "work"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,110 @@
+"""The flag codes and severities of SPEC.md, in one place.
+
+A flag never rejects anything by itself: it sends the item to a reviewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How much a flag weighs; medium and high send the item to a reviewer."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def needs_review(self) -> bool:
+        """True for the severities that stop an item from being accepted on its own."""
+        return self in (Severity.MEDIUM, Severity.HIGH)
+
+
+class Code(StrEnum):
+    """The public flag codes: clients and reviewers depend on these strings."""
+
+    TIME_ZONE_ASSUMED = "time_zone_assumed"
+    NO_CAPTURE_TIME = "no_capture_time"
+    TIME_OUTSIDE_ACTIVITY = "time_outside_activity"
+    WRONG_DAY = "wrong_day"
+    TIME_IN_FUTURE = "time_in_future"
+    GPS_TIME_MISMATCH = "gps_time_mismatch"
+    NO_LOCATION = "no_location"
+    OUTSIDE_GEOFENCE = "outside_geofence"
+    LOW_GPS_ACCURACY = "low_gps_accuracy"
+    EDITED = "edited"
+    FORWARDED_OR_SCREENSHOT = "forwarded_or_screenshot"
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    REPEATED_LOCATION = "repeated_location"
+    IMPOSSIBLE_TRAVEL = "impossible_travel"
+    VIDEO_TOO_SHORT = "video_too_short"
+    YOUTUBE_UNAVAILABLE = "youtube_unavailable"
+    YOUTUBE_WRONG_CHANNEL = "youtube_wrong_channel"
+    YOUTUBE_OUTSIDE_PERIOD = "youtube_outside_period"
+    YOUTUBE_REUSED = "youtube_reused"
+    MISSING_MONTHLY_VIDEO = "missing_monthly_video"
+    TRK_UNDER_TARGET = "trk_under_target"
+    ACTIVITY_OVERLAP = "activity_overlap"
+    LATE_CHECK_IN = "late_check_in"
+    EARLY_CHECK_OUT = "early_check_out"
+
+
+SEVERITY: dict[Code, Severity] = {
+    Code.TIME_ZONE_ASSUMED: Severity.INFO,
+    Code.NO_CAPTURE_TIME: Severity.MEDIUM,
+    Code.TIME_OUTSIDE_ACTIVITY: Severity.HIGH,
+    Code.WRONG_DAY: Severity.HIGH,
+    Code.TIME_IN_FUTURE: Severity.HIGH,
+    Code.GPS_TIME_MISMATCH: Severity.LOW,
+    Code.NO_LOCATION: Severity.MEDIUM,
+    Code.OUTSIDE_GEOFENCE: Severity.HIGH,
+    Code.LOW_GPS_ACCURACY: Severity.LOW,
+    Code.EDITED: Severity.MEDIUM,
+    Code.FORWARDED_OR_SCREENSHOT: Severity.MEDIUM,
+    Code.EXACT_DUPLICATE: Severity.HIGH,
+    Code.NEAR_DUPLICATE: Severity.HIGH,
+    Code.REPEATED_LOCATION: Severity.MEDIUM,
+    Code.IMPOSSIBLE_TRAVEL: Severity.MEDIUM,
+    Code.VIDEO_TOO_SHORT: Severity.MEDIUM,
+    Code.YOUTUBE_UNAVAILABLE: Severity.HIGH,
+    Code.YOUTUBE_WRONG_CHANNEL: Severity.HIGH,
+    Code.YOUTUBE_OUTSIDE_PERIOD: Severity.HIGH,
+    Code.YOUTUBE_REUSED: Severity.HIGH,
+    Code.MISSING_MONTHLY_VIDEO: Severity.MEDIUM,
+    Code.TRK_UNDER_TARGET: Severity.MEDIUM,
+    Code.ACTIVITY_OVERLAP: Severity.MEDIUM,
+    Code.LATE_CHECK_IN: Severity.MEDIUM,
+    Code.EARLY_CHECK_OUT: Severity.MEDIUM,
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One finding about an item, with a detail a reviewer can read on its own."""
+
+    code: Code
+    severity: Severity
+    detail: str
+    related_evidence_id: int | None = None
+
+    @classmethod
+    def raise_(cls, code: Code, detail: str, related_evidence_id: int | None = None) -> Flag:
+        """A flag of `code` at the severity SPEC.md gives it."""
+        return cls(code, SEVERITY[code], detail, related_evidence_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The flag as the API shows it."""
+        data = asdict(self)
+        data["code"] = self.code.value
+        data["severity"] = self.severity.value
+        return data
+
+
+def needs_review(flags: list[Flag]) -> bool:
+    """True when any flag is of medium or high severity."""
+    return any(flag.severity.needs_review for flag in flags)

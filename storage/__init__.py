@@ -1,0 +1,1 @@
+"""Where Bukti keeps things: object stores for media, the database for records."""

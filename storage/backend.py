@@ -1,0 +1,87 @@
+"""The object store interface that every backend implements.
+
+Keys are built by Bukti, never taken from a user: content-addressed paths such as
+``originals/3f/3fa9...e1.jpg``. :func:`check_key` refuses anything else, so no path
+from a request can reach the file system or the bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9._-]*)*$")
+
+
+class StorageError(Exception):
+    """Raised when the object store cannot do what was asked (a transient fault: retry)."""
+
+
+class InvalidKeyError(ValueError):
+    """Raised when a key is not one Bukti builds (absolute, `..`, odd characters)."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object as the store holds it."""
+
+    key: str
+    size_bytes: int
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` when it is a safe object key, else raise :class:`InvalidKeyError`."""
+    if len(key) > 512 or not _KEY.match(key) or ".." in key:
+        raise InvalidKeyError(f"not a valid object key: {key!r}")
+    return key
+
+
+class ObjectStore(ABC):
+    """Write-once storage of archived media under content-addressed keys."""
+
+    name: str
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path, content_type: str) -> StoredObject:
+        """Store the file at ``path`` under ``key``, streaming it; overwriting is idempotent."""
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream of the object; :class:`FileNotFoundError` if missing."""
+
+    @abstractmethod
+    def stat(self, key: str) -> StoredObject:
+        """The object's size; :class:`FileNotFoundError` if missing."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; removing a missing object is not an error."""
+
+    @abstractmethod
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key that starts with ``prefix``, in no particular order."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise :class:`StorageError` unless the store can be written now (readiness)."""
+
+    def exists(self, key: str) -> bool:
+        """True when an object is stored under ``key``."""
+        try:
+            self.stat(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def get_to_file(self, key: str, path: Path, chunk_bytes: int = 1024 * 1024) -> int:
+        """Copy the object into ``path``; returns the bytes written."""
+        written = 0
+        with self.open(key) as src, path.open("wb") as dst:
+            while chunk := src.read(chunk_bytes):
+                dst.write(chunk)
+                written += len(chunk)
+        return written

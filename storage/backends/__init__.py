@@ -1,0 +1,1 @@
+"""Object store backends: local disk (the default) and S3 through boto3."""

@@ -1,0 +1,215 @@
+"""The records: SQLAlchemy 2 models. Times are stored in UTC; dates and times of day are local."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC; SQLite returns naive values, this fixes them."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every model."""
+
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class School(Base):
+    """A school: its geofence and time zone."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float, default=150.0)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Teacher(Base):
+    """A civil-servant teacher (ASN), identified by NIP."""
+
+    __tablename__ = "teachers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nip: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    youtube_channel_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    school: Mapped[School] = relationship(lazy="joined")
+
+
+class User(Base):
+    """Someone who calls the API; only a hash of their bearer token is kept."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role in ('teacher', 'reviewer', 'admin')", name="ck_users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """One TRK activity of a teacher's day, in the school's local time."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_teacher_date", "teacher_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
+    date: Mapped[date] = mapped_column(Date)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Evidence(Base):
+    """One uploaded item: its status, facts, hashes, sizes, archive keys and outcome."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("uploaded_by", "idempotency_key", name="uq_evidence_idempotency"),
+        Index("ix_evidence_teacher_status", "teacher_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    mime: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    client_filename: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    perceptual: Mapped[dict[str, Any] | None] = mapped_column()
+    facts: Mapped[dict[str, Any] | None] = mapped_column()
+    original_bytes: Mapped[int] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    original_key: Mapped[str | None] = mapped_column(String(512))
+    rendition_key: Mapped[str | None] = mapped_column(String(512))
+    rendition_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime | None] = mapped_column()
+
+    flags: Mapped[list[EvidenceFlag]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="EvidenceFlag.id",
+        lazy="selectin",
+        foreign_keys="EvidenceFlag.evidence_id",
+    )
+    reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
+    teacher: Mapped[Teacher] = relationship(lazy="joined")
+
+
+class EvidenceFlag(Base):
+    """A flag raised on an item; replaced as a whole when the item is verified again."""
+
+    __tablename__ = "evidence_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str] = mapped_column(Text)
+    related_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+
+
+class EvidenceEvent(Base):
+    """The append-only log of what happened to an item: received, each step, retries, outcome."""
+
+    __tablename__ = "evidence_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    step: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class PerceptualHashRow(Base):
+    """An item's perceptual hashes in the order they were registered; feeds the in-memory index."""
+
+    __tablename__ = "perceptual_hashes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), unique=True)
+    hashes: Mapped[dict[str, Any]] = mapped_column()
+
+
+class Review(Base):
+    """A reviewer's decision on an item, recorded beside its status, never over it."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("decision in ('approved', 'rejected')", name="ck_reviews_decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

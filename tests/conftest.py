@@ -1,0 +1,3 @@
+"""Fixtures shared by every test suite; each service's fixtures live in tests/fixtures/."""
+
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services", "tests.fixtures.app"]

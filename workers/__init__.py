@@ -1,0 +1,1 @@
+"""Dramatiq workers: broker set-up, thin actors, the pipeline and the media processing."""

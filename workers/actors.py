@@ -1,0 +1,91 @@
+"""Dramatiq actors: one per pipeline step, each taking an evidence id and calling one service.
+
+Run the workers with ``dramatiq workers.actors`` (``bukti serve`` does it for you).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+from dramatiq import Actor
+
+from bukti.bootstrap import Services
+from bukti.errors import RejectedError
+from bukti.settings import get_settings
+from storage.db import transaction
+from workers import pipeline
+from workers.broker import QUEUE, install_broker, step_actor_name
+
+log = logging.getLogger(__name__)
+
+settings = get_settings()
+broker = install_broker(settings)
+_services: Services | None = None
+
+
+def services() -> Services:
+    """This process's services, built on first use (after Dramatiq forked the workers)."""
+    global _services
+    if _services is None:
+        _services = Services(settings)
+        _services.prepare_dirs()
+    return _services
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0)
+def mark_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """Called when a step outlived its retries: the item becomes `failed`, with the error."""
+    evidence_id = int(message["args"][0])
+    traceback = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
+    last_line = traceback[-1] if traceback else "unknown error"
+    error = (
+        f"step {message['actor_name'].removeprefix('evidence_')} failed after "
+        f"{retry_info.get('retries', '?')} retries: {last_line}"
+    )
+    pipeline.fail(services(), evidence_id, error)
+
+
+def _make_step_actor(step: str) -> Actor[[int], None]:
+    def run(evidence_id: int) -> None:
+        try:
+            following = pipeline.run_step(services(), evidence_id, step)
+        except Exception as exc:
+            _log_attempt(evidence_id, step, exc)
+            raise
+        if following is not None:
+            enqueue(evidence_id, following)
+
+    run.__name__ = run.__qualname__ = step_actor_name(step)
+    run.__doc__ = f"Pipeline step '{step}' of one evidence item."
+    return dramatiq.actor(
+        run,
+        actor_name=step_actor_name(step),
+        queue_name=QUEUE,
+        max_retries=settings.max_retries,
+        min_backoff=settings.retry_min_backoff_ms,
+        max_backoff=settings.retry_max_backoff_ms,
+        time_limit=settings.step_time_limit_ms,
+        throws=(RejectedError,),
+        on_retry_exhausted=mark_failed.actor_name,
+    )
+
+
+def _log_attempt(evidence_id: int, step: str, exc: Exception) -> None:
+    """Write a failed attempt to the item's event log; never mask the original error."""
+    try:
+        with transaction(services().sessions) as session:
+            pipeline.add_event(session, evidence_id, step, "error", f"{type(exc).__name__}: {exc}")
+    except Exception:
+        log.exception("could not log the failed attempt of %s on evidence %s", step, evidence_id)
+
+
+STEP_ACTORS: dict[str, Actor[[int], None]] = {
+    step: _make_step_actor(step) for step in pipeline.STEPS
+}
+
+
+def enqueue(evidence_id: int, step: str = pipeline.STEPS[0]) -> None:
+    """Queue ``step`` of an item (the first step by default)."""
+    STEP_ACTORS[step].send(evidence_id)

@@ -1,0 +1,135 @@
+"""An evidence item's lifecycle outside the steps: where its files are, its event log,
+and the three ways it can end early or start again (rejected, failed, requeued).
+
+The API uses this module too, so it imports no media libraries.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bukti.bootstrap import Services
+from evidence.status import Status
+from storage.db import transaction
+from storage.models import Evidence, EvidenceEvent, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def staged_path(services: Services, evidence_id: int) -> Path:
+    """Where the API left the upload for the workers."""
+    return services.settings.incoming_dir / str(evidence_id)
+
+
+def work_dir(services: Services, evidence_id: int) -> Path:
+    """Scratch directory of one item."""
+    return services.settings.work_dir / str(evidence_id)
+
+
+def rendition_path(services: Services, evidence_id: int) -> Path:
+    """The photo rendition before it is archived."""
+    return work_dir(services, evidence_id) / "rendition.jpg"
+
+
+def add_event(
+    session: Session, evidence_id: int, step: str, outcome: str, detail: str = ""
+) -> None:
+    """Append to the item's event log."""
+    session.add(
+        EvidenceEvent(evidence_id=evidence_id, step=step, outcome=outcome, detail=detail or None)
+    )
+
+
+def is_step_done(session: Session, evidence_id: int, step: str) -> bool:
+    """True when ``step`` completed since the item was last (re)queued from the start."""
+    last_restart = session.scalar(
+        select(func.max(EvidenceEvent.id)).where(
+            EvidenceEvent.evidence_id == evidence_id, EvidenceEvent.outcome == "requeued"
+        )
+    )
+    query = select(EvidenceEvent.id).where(
+        EvidenceEvent.evidence_id == evidence_id,
+        EvidenceEvent.step == step,
+        EvidenceEvent.outcome == "done",
+    )
+    if last_restart is not None:
+        query = query.where(EvidenceEvent.id > last_restart)
+    return session.scalar(query.limit(1)) is not None
+
+
+def reject(services: Services, evidence_id: int, step: str, reason: str) -> None:
+    """End an item as `rejected` with a reason, leaving nothing of it in storage."""
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update=True)
+        if item is None or Status(item.status).is_terminal:
+            return
+        item.status = Status.REJECTED
+        item.reason = reason
+        item.processed_at = utcnow()
+        add_event(session, evidence_id, step, "rejected", reason)
+        keys = _unshared_keys(session, item)
+        item.original_key = item.rendition_key = None
+    _delete_objects(services, keys)
+    staged_path(services, evidence_id).unlink(missing_ok=True)
+    shutil.rmtree(work_dir(services, evidence_id), ignore_errors=True)
+
+
+def fail(services: Services, evidence_id: int, error: str) -> None:
+    """End an item as `failed` after its retries ran out; the upload is kept for a retry."""
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update=True)
+        if item is None or Status(item.status).is_terminal:
+            return
+        item.status = Status.FAILED
+        item.reason = error
+        item.processed_at = utcnow()
+        add_event(session, evidence_id, "pipeline", "failed", error)
+        keys = _unshared_keys(session, item)
+        item.original_key = item.rendition_key = None
+    # archived copies go (nothing partial stays in storage); the staged upload stays for a retry
+    _delete_objects(services, keys)
+    shutil.rmtree(work_dir(services, evidence_id), ignore_errors=True)
+
+
+def requeue(services: Services, evidence_id: int, reason: str) -> bool:
+    """Put a failed or stuck item back at the start of the pipeline; False if it cannot be."""
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update=True)
+        if item is None or item.status in (Status.ACCEPTED, Status.FLAGGED, Status.REJECTED):
+            return False
+        if not staged_path(services, evidence_id).exists():
+            return False
+        item.status = Status.RECEIVED
+        item.reason = None
+        item.processed_at = None
+        add_event(session, evidence_id, "pipeline", "requeued", reason)
+    return True
+
+
+def _unshared_keys(session: Session, item: Evidence) -> list[str]:
+    """Archive keys of ``item`` that no other live item points at (keys are content-addressed)."""
+    keys = []
+    for key in {item.original_key, item.rendition_key} - {None}:
+        assert key is not None
+        shared = session.scalar(
+            select(func.count(Evidence.id)).where(
+                Evidence.id != item.id,
+                (Evidence.original_key == key) | (Evidence.rendition_key == key),
+            )
+        )
+        if not shared:
+            keys.append(key)
+    return keys
+
+
+def _delete_objects(services: Services, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            services.store.delete(key)
+        except Exception:  # a leftover object is garbage, not a reason to fail the outcome
+            log.exception("could not delete %s", key)
