@@ -148,23 +148,48 @@ async def upload_evidence(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     if item.status == Status.RECEIVED:
-        # a replayed item still `received` was never queued (the broker was down): queue it now
+        # a replayed item still `received` may never have been queued (the broker was down)
         await run_in_threadpool(_enqueue, request, item.id)
-    return evidence_out(item, services.store.name)
+    return item
 
 
 def _store_upload(
     services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
-) -> tuple[Evidence, bool]:
+) -> tuple[EvidenceOut, bool]:
     """Record the item and move its file into place; returns (item, was it a replay)."""
+    replay = _replay(services, who, upload, idempotency_key)
+    if replay is not None:
+        return replay, True
+    try:
+        return _insert_upload(services, who, upload, idempotency_key), False
+    except IntegrityError:
+        # a concurrent retry with the same key won the race: answer with its item
+        replay = _replay(services, who, upload, idempotency_key)
+        if replay is None:
+            raise
+        return replay, True
+
+
+def _replay(
+    services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
+) -> EvidenceOut | None:
+    if idempotency_key is None:
+        return None
     with transaction(services.sessions) as db:
-        if idempotency_key is not None:
-            existing = _by_idempotency_key(db, who, idempotency_key)
-            if existing is not None:
-                upload.discard()
-                return existing, True
-        activity_id = _int_field(upload.fields, "activity_id")
-        activity = visible_activity(db, who, activity_id)
+        existing = _by_idempotency_key(db, who, idempotency_key)
+        if existing is None:
+            return None
+        if existing.sha256 != upload.sha256:
+            raise ConflictError("this Idempotency-Key was already used for a different file")
+        upload.discard()
+        return evidence_out(existing, services.store.name)
+
+
+def _insert_upload(
+    services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
+) -> EvidenceOut:
+    with transaction(services.sessions) as db:
+        activity = visible_activity(db, who, _int_field(upload.fields, "activity_id"))
         if not who.can_write_teacher(activity.teacher_id):
             raise HTTPException(403, "only the teacher themselves or an admin uploads evidence")
         item = Evidence(
@@ -180,16 +205,7 @@ def _store_upload(
             original_bytes=upload.size_bytes,
         )
         db.add(item)
-        try:
-            db.flush()
-        except IntegrityError:
-            # a concurrent retry with the same key won the race: answer with its item
-            db.rollback()
-            existing = _by_idempotency_key(db, who, idempotency_key or "")
-            if existing is None:
-                raise
-            upload.discard()
-            return existing, True
+        db.flush()
         lifecycle.add_event(
             db,
             item.id,
@@ -197,10 +213,10 @@ def _store_upload(
             "received",
             f"{upload.size_bytes} bytes, {upload.sniffed.mime}, sha256 {upload.sha256}",
         )
-        # the rename happens inside the transaction: if the commit fails, the file is removed
+        # renamed inside the transaction: if the commit fails, the caller removes the file
         upload.path.replace(lifecycle.staged_path(services, item.id))
         upload.path = lifecycle.staged_path(services, item.id)
-    return item, False
+        return evidence_out(item, services.store.name)
 
 
 def _by_idempotency_key(db: Session, who: Principal, key: str) -> Evidence | None:

@@ -1,0 +1,196 @@
+"""Uploading evidence: streamed, sniffed, limited, idempotent, scoped; never a 500."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from skimage import data as skdata
+
+from bukti.settings import Settings
+from tests.fixtures.app import RecordingEnqueue, World
+
+pytestmark = pytest.mark.integration
+
+
+def jpeg_bytes(picture: str = "astronaut", quality: int = 90) -> bytes:
+    """A real photo (scikit-image's data) as JPEG bytes."""
+    out = io.BytesIO()
+    Image.fromarray(getattr(skdata, picture)()).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def make_activity(client: TestClient, world: World, day: str = "2026-10-13") -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/activities",
+        json={"teacher_id": world.teacher["id"], "date": day, "start": "07:00", "end": "08:30",
+              "title": "Mengajar"},
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 201
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def upload(client: TestClient, auth: dict[str, str], activity_id: Any, content: bytes,
+           name: str = "IMG_0001.jpg", headers: dict[str, str] | None = None) -> Any:
+    return client.post(
+        "/api/v1/evidence",
+        data={"activity_id": str(activity_id)},
+        files={"file": (name, content, "application/octet-stream")},
+        headers={**auth, **(headers or {})},
+    )
+
+
+def test_upload_is_accepted_for_processing_and_queued(
+    client: TestClient, world: World, queued: RecordingEnqueue, settings: Settings
+) -> None:
+    activity = make_activity(client, world)
+    content = jpeg_bytes()
+    response = upload(client, world.teacher_auth, activity["id"], content)
+    assert response.status_code == 202, response.text
+    item = response.json()
+    assert item["status"] == "received" and item["kind"] == "photo"
+    assert item["mime"] == "image/jpeg"
+    assert item["sizes"]["original_bytes"] == len(content)
+    assert queued.sent == [item["id"]]
+    staged = settings.incoming_dir / str(item["id"])
+    assert staged.read_bytes() == content
+    events = client.get(f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth).json()
+    assert [(e["step"], e["outcome"]) for e in events] == [("upload", "received"), ("upload", "queued")]
+
+
+def test_type_comes_from_bytes_not_the_name(client: TestClient, world: World) -> None:
+    activity = make_activity(client, world)
+    response = upload(client, world.teacher_auth, activity["id"], b"#!/bin/sh\nrm -rf /\n" * 400,
+                      name="photo.jpg")
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "bytes" in response.json()["detail"]
+
+
+def test_upload_over_the_limit_is_413_and_leaves_nothing(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    from api.app import create_app
+    from tests.fixtures.app import ADMIN_TOKEN, make_world
+
+    settings = Settings(data_dir=tmp_path / "d", database_url=database_url, redis_url=redis_url,
+                        admin_token=ADMIN_TOKEN, max_photo_bytes=20_000)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, enqueue=RecordingEnqueue())) as small:
+        world = make_world(small)
+        activity = make_activity(small, world)
+        response = upload(small, world.teacher_auth, activity["id"], jpeg_bytes())
+        assert response.status_code == 413
+        assert "limit" in response.json()["detail"]
+        assert list(settings.incoming_dir.iterdir()) == []
+        listed = small.get("/api/v1/evidence", headers=world.admin).json()
+        assert listed["total"] == 0
+
+
+def test_missing_activity_id_is_422(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/api/v1/evidence",
+        files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 422
+    assert "activity_id" in response.json()["detail"]
+
+
+def test_non_numeric_activity_id_is_422(client: TestClient, world: World) -> None:
+    response = upload(client, world.teacher_auth, "abc", jpeg_bytes())
+    assert response.status_code == 422
+
+
+def test_upload_without_a_file_part_is_422(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/api/v1/evidence", data={"activity_id": "1"}, files={"other": ("x", b"x")},
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 422
+
+
+def test_json_body_is_415_until_links_are_supported(client: TestClient, world: World) -> None:
+    response = client.post("/api/v1/evidence", json={"url": "https://youtu.be/x"},
+                           headers=world.teacher_auth)
+    assert response.status_code == 415
+
+
+def test_empty_file_is_422(client: TestClient, world: World) -> None:
+    activity = make_activity(client, world)
+    assert upload(client, world.teacher_auth, activity["id"], b"").status_code in (415, 422)
+
+
+def test_teacher_cannot_upload_to_another_teachers_activity(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    activity = make_activity(client, world)
+    response = upload(client, world.other_teacher_auth, activity["id"], jpeg_bytes())
+    assert response.status_code == 404
+    assert list(settings.incoming_dir.iterdir()) == []
+
+
+def test_reviewer_cannot_upload(client: TestClient, world: World) -> None:
+    activity = make_activity(client, world)
+    assert upload(client, world.reviewer_auth, activity["id"], jpeg_bytes()).status_code == 403
+
+
+def test_idempotency_key_returns_the_same_item(
+    client: TestClient, world: World, queued: RecordingEnqueue, settings: Settings
+) -> None:
+    activity = make_activity(client, world)
+    key = {"Idempotency-Key": "phone-42-upload-7"}
+    first = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
+    second = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert client.get("/api/v1/evidence", headers=world.admin).json()["total"] == 1
+    assert len(list(settings.incoming_dir.iterdir())) == 1
+
+
+def test_teacher_asking_for_another_teachers_item_gets_404(
+    client: TestClient, world: World
+) -> None:
+    activity = make_activity(client, world)
+    item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes()).json()
+    assert client.get(f"/api/v1/evidence/{item['id']}", headers=world.other_teacher_auth).status_code == 404
+    assert client.get(f"/api/v1/evidence/{item['id']}", headers=world.reviewer_auth).status_code == 200
+    assert client.get("/api/v1/evidence", headers=world.other_teacher_auth).json()["total"] == 0
+
+
+def test_client_file_name_is_kept_only_as_a_name(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    activity = make_activity(client, world)
+    item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(),
+                  name="../../etc/passwd").json()
+    assert (settings.incoming_dir / str(item["id"])).exists()
+    assert not (settings.data_dir.parent / "etc").exists()
+
+
+def test_broker_down_keeps_the_upload_received(
+    settings: Settings, world: World, client: TestClient
+) -> None:
+    def broken(evidence_id: int, step: str = "validate") -> None:
+        raise ConnectionError("redis is down")
+
+    client.app.state.enqueue = broken  # type: ignore[attr-defined]
+    activity = make_activity(client, world)
+    response = upload(client, world.teacher_auth, activity["id"], jpeg_bytes())
+    assert response.status_code == 202
+    assert response.json()["status"] == "received"
+    assert (settings.incoming_dir / str(response.json()["id"])).exists()
+
+
+def test_idempotency_key_reused_for_another_file_is_409(client: TestClient, world: World) -> None:
+    activity = make_activity(client, world)
+    key = {"Idempotency-Key": "k-1"}
+    assert upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key).status_code == 202
+    other = upload(client, world.teacher_auth, activity["id"], jpeg_bytes("coffee"), headers=key)
+    assert other.status_code == 409
