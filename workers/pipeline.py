@@ -15,7 +15,6 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
-from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -38,7 +37,6 @@ from workers.lifecycle import (
     staged_path,
     work_dir,
 )
-from workers.phash import perceptual_hashes
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +142,13 @@ def _compress(services: Services, session: Session, item: Evidence) -> str:
 
 
 def _hash(services: Services, session: Session, item: Evidence) -> str:
-    sha = file_sha256(staged_path(services, item.id))
-    if sha != item.sha256:
+    hashes = photo.hash_photo(
+        staged_path(services, item.id), max_side_px=services.settings.rendition_max_side_px
+    )
+    if hashes.sha256 != item.sha256:
         # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
         raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
-    with Image.open(rendition_path(services, item.id)) as image:
-        hashes = perceptual_hashes(image)
-    item.perceptual = hashes_to_json(hashes)
+    item.perceptual = hashes_to_json(hashes.perceptual)
     return ""
 
 
