@@ -161,9 +161,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
     """Queue items stuck in `received` (the broker was down when they arrived)."""
-    from workers.actors import enqueue
+    from workers.broker import Enqueuer, build_broker
     from workers.sweeper import requeue_unqueued
 
+    enqueue = Enqueuer(build_broker(settings))
     count = requeue_unqueued(_services(settings), enqueue, args.older_than_s)
     print(f"queued {count} item(s)")
     return 0
@@ -242,7 +243,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             processes = args.workers or settings.worker_processes
             children.append(subprocess.Popen(_worker_command(settings, processes)))
             log.info("started %d worker process(es)", processes)
-            threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
+        # uploads stored while Redis was down are queued by whichever process serves the API
+        threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
         log.info("API on http://%s:%d (docs at /docs)", settings.host, settings.port)
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
         return 0
@@ -253,10 +255,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
-    from workers.actors import enqueue
+    from workers.broker import Enqueuer, build_broker
     from workers.sweeper import requeue_unqueued
 
     services = Services(settings)
+    enqueue = Enqueuer(build_broker(settings))
     while not stop.wait(30):
         try:
             requeue_unqueued(services, enqueue, older_than_s=60)

@@ -51,6 +51,7 @@ class CaptureFacts:
     make: Sourced[str] | None = None
     model: Sourced[str] | None = None
     software: Sourced[str] | None = None
+    creator_tool: Sourced[str] | None = None
     orientation: Sourced[int] | None = None
     has_exif_thumbnail: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

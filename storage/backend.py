@@ -35,7 +35,8 @@ class StoredObject:
 
 def check_key(key: str) -> str:
     """Return ``key`` when it is a safe object key, else raise :class:`InvalidKeyError`."""
-    if len(key) > 512 or not _KEY.match(key) or ".." in key:
+    # fullmatch, not match: "$" also matches before a trailing newline
+    if len(key) > 512 or not _KEY.fullmatch(key) or ".." in key:
         raise InvalidKeyError(f"not a valid object key: {key!r}")
     return key
 

@@ -1,3 +1,8 @@
 """Fixtures shared by every test suite; each service's fixtures live in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services", "tests.fixtures.app"]
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.services",
+    "tests.fixtures.app",
+    "tests.fixtures.photos",
+]
