@@ -1,0 +1,202 @@
+"""S3 object store through boto3: AWS, SeaweedFS, MinIO or any S3-compatible server."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+import boto3
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from storage.backend import ObjectStore, StorageError, StoredObject, check_key
+
+if TYPE_CHECKING:
+    from botocore.response import StreamingBody
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from typing_extensions import Buffer
+
+# S3 answers a missing key with NoSuchKey on GET but only a bare 404 on HEAD
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
+_PROBE_NAME = ".bukti-ready-probe"
+_MIB = 1024 * 1024
+# Parts of 8 MiB, at most 4 in flight: an upload holds ~32 MiB whatever the file size,
+# and 2 cores gain nothing from more threads.
+_TRANSFER = TransferConfig(
+    multipart_threshold=8 * _MIB,
+    multipart_chunksize=8 * _MIB,
+    max_concurrency=4,
+    use_threads=True,
+)
+
+
+class S3Store(ObjectStore):
+    """Objects in one S3 bucket, optionally under a key prefix."""
+
+    name = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        create_bucket: bool = False,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None:
+        self.bucket = bucket
+        self.create_bucket = create_bucket
+        self.prefix = prefix.strip("/")
+        # every key of this store sits under "<prefix>/" in the bucket
+        self._prefix = f"{self.prefix}/" if self.prefix else ""
+        self._region = region
+        config = Config(
+            connect_timeout=connect_timeout_s,
+            read_timeout=read_timeout_s,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            # S3-compatible servers rarely resolve bucket subdomains of their host name
+            s3={"addressing_style": "path" if endpoint_url else "auto"},
+        )
+        # A session of our own: boto3's default session is not safe to share across threads,
+        # while the client built from it is.
+        session = boto3.session.Session()
+        self._client: S3Client = session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            # None falls through to boto3's usual chain (environment, instance role)
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=config,
+        )
+
+    def _full_key(self, key: str) -> str:
+        return self._prefix + check_key(key)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> StoredObject:
+        full_key = self._full_key(key)
+        size_bytes = path.stat().st_size
+        with _vendor_errors(f"put {key!r}"):
+            # upload_file streams from disk and switches to multipart above the threshold
+            self._client.upload_file(
+                Filename=str(path),
+                Bucket=self.bucket,
+                Key=full_key,
+                ExtraArgs={"ContentType": content_type},
+                Config=_TRANSFER,
+            )
+        return StoredObject(key, size_bytes)
+
+    def open(self, key: str) -> BinaryIO:
+        full_key = self._full_key(key)
+        with _vendor_errors(f"get {key!r}", missing_key=key):
+            body = self._client.get_object(Bucket=self.bucket, Key=full_key)["Body"]
+        # bigger than io's 8 KiB default, which would mean many tiny socket reads;
+        # reads of a buffer's size or more bypass the buffer altogether
+        return io.BufferedReader(_ObjectStream(key, body), buffer_size=256 * 1024)
+
+    def stat(self, key: str) -> StoredObject:
+        full_key = self._full_key(key)
+        with _vendor_errors(f"stat {key!r}", missing_key=key):
+            head = self._client.head_object(Bucket=self.bucket, Key=full_key)
+        return StoredObject(key, head["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        full_key = self._full_key(key)
+        with _vendor_errors(f"delete {key!r}"):
+            self._client.delete_object(Bucket=self.bucket, Key=full_key)
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=self._prefix + prefix)
+        probe = self._prefix + _PROBE_NAME
+        with _vendor_errors(f"list {prefix!r}"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if item["Key"] != probe:
+                        yield item["Key"][len(self._prefix) :]
+
+    def check(self) -> None:
+        """Head the bucket (creating it when allowed), then write and delete a probe."""
+        with _vendor_errors(f"check bucket {self.bucket!r}"):
+            self._ensure_bucket()
+            # head_bucket proves the bucket is visible, not that our credentials may write
+            probe = self._prefix + _PROBE_NAME
+            self._client.put_object(Bucket=self.bucket, Key=probe, Body=b"ok")
+            self._client.delete_object(Bucket=self.bucket, Key=probe)
+
+    def _ensure_bucket(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if not self.create_bucket or _error_code(exc) not in _MISSING_BUCKET_CODES:
+                raise
+            self._create_bucket()
+
+    def _create_bucket(self) -> None:
+        try:
+            # us-east-1 is the one region that refuses an explicit LocationConstraint
+            if self._region and self._region != "us-east-1":
+                region = cast("BucketLocationConstraintType", self._region)
+                self._client.create_bucket(
+                    Bucket=self.bucket,
+                    CreateBucketConfiguration={"LocationConstraint": region},
+                )
+            else:
+                self._client.create_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            # another worker's readiness check may have created it a moment ago
+            if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+
+
+class _ObjectStream(io.RawIOBase):
+    """The body of a GET, with read faults translated like every other call."""
+
+    def __init__(self, key: str, body: StreamingBody) -> None:
+        self._key = key
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        with _vendor_errors(f"read {self._key!r}"):
+            chunk = self._body.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        # return the connection to the pool even when the reader stops early
+        self._body.close()
+        super().close()
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _vendor_errors(action: str, missing_key: str | None = None) -> Iterator[None]:
+    """Translate boto3 errors: a missing key to FileNotFoundError, the rest to StorageError."""
+    try:
+        yield
+    except ClientError as exc:
+        if missing_key is not None and _error_code(exc) in _MISSING_CODES:
+            raise FileNotFoundError(f"no object {missing_key!r}") from None
+        raise StorageError(f"S3 {action} failed: {exc}") from exc
+    except (BotoCoreError, Boto3Error) as exc:
+        # connection refused, timeouts, a multipart upload that gave up (S3UploadFailedError)
+        raise StorageError(f"S3 {action} failed: {exc}") from exc
