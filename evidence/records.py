@@ -1,0 +1,226 @@
+"""The records evidence is checked against, as plain values: school, home, activities, attendance.
+
+They mirror what teachers keep today in K-Mob (attendance) and TRK (the activity log). Times of
+day are wall-clock times in the school's zone; dates are that zone's local dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+# ASN work Monday to Friday (Perpres 21/2023): 20 working days x 450 min make TRK's 9,000.
+MONDAY_TO_FRIDAY = frozenset(range(5))
+
+# Radius of a geofence when a record gives none: SPEC's default for schools, and the same
+# allowance for a registered home or a DL destination.
+DEFAULT_RADIUS_M = 150.0
+
+
+@dataclass(frozen=True)
+class Place:
+    """A geofence: a named point with the radius within which evidence counts as taken there."""
+
+    name: str
+    lat: float
+    lon: float
+    radius_m: float = DEFAULT_RADIUS_M
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """The hours that apply on one date; a day off has neither check-in nor check-out time."""
+
+    check_in_by: time | None
+    check_out_from: time | None
+    label: str = ""
+
+    @property
+    def is_working_day(self) -> bool:
+        """True when attendance and the TRK target apply on this day."""
+        return self.check_in_by is not None or self.check_out_from is not None
+
+
+@dataclass(frozen=True)
+class HoursOverride:
+    """A calendar entry: other hours (or a day off) on some weekdays and/or a date range.
+
+    ``weekdays`` uses Python's numbering (0 = Monday, 4 = Friday); empty means every weekday.
+    ``start``/``end`` bound the dates, both inclusive; None means unbounded. A field left None
+    keeps the base hours, so "Fridays end at 11:30" needs only ``check_out_from``. Only an
+    entry naming weekdays makes a weekend day a working day: Ramadan hours leave Saturdays off.
+    """
+
+    label: str
+    weekdays: frozenset[int] = frozenset()
+    start: date | None = None
+    end: date | None = None
+    check_in_by: time | None = None
+    check_out_from: time | None = None
+    day_off: bool = False
+
+    def applies_on(self, day: date) -> bool:
+        """True when this entry covers the given date."""
+        if self.weekdays and day.weekday() not in self.weekdays:
+            return False
+        if self.start is not None and day < self.start:
+            return False
+        return self.end is None or day <= self.end
+
+    @property
+    def specificity(self) -> int:
+        """Date ranges beat weekdays, and both together beat either: Fridays in Ramadan."""
+        has_range = self.start is not None or self.end is not None
+        return 2 * has_range + bool(self.weekdays)
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """A school's working hours: a base week and a calendar of overrides, kept as data."""
+
+    check_in_by: time = time(7, 0)
+    check_out_from: time = time(15, 30)
+    working_weekdays: frozenset[int] = MONDAY_TO_FRIDAY
+    overrides: tuple[HoursOverride, ...] = ()
+
+    def on(self, day: date) -> DayHours:
+        """The hours on one date: the most specific override wins, the later one on a tie."""
+        matching = [
+            (entry.specificity, position, entry)
+            for position, entry in enumerate(self.overrides)
+            if entry.applies_on(day)
+        ]
+        if not matching:
+            if day.weekday() not in self.working_weekdays:
+                return DayHours(None, None, "weekend")
+            return DayHours(self.check_in_by, self.check_out_from)
+        entry = max(matching, key=lambda found: found[:2])[2]
+        if entry.day_off:
+            return DayHours(None, None, entry.label)
+        if not entry.weekdays and day.weekday() not in self.working_weekdays:
+            return DayHours(None, None, "weekend")
+        return DayHours(
+            self.check_in_by if entry.check_in_by is None else entry.check_in_by,
+            self.check_out_from if entry.check_out_from is None else entry.check_out_from,
+            entry.label,
+        )
+
+
+@dataclass(frozen=True)
+class SchoolPlace:
+    """A school: its geofence, its time zone and its working hours with their calendar."""
+
+    name: str
+    lat: float
+    lon: float
+    radius_m: float = DEFAULT_RADIUS_M
+    timezone: str = "Asia/Jakarta"
+    check_in_by: time = time(7, 0)
+    check_out_from: time = time(15, 30)
+    working_weekdays: frozenset[int] = MONDAY_TO_FRIDAY
+    calendar: tuple[HoursOverride, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A misspelt zone would shift every capture time by hours; refuse it here, loudly.
+        ZoneInfo(self.timezone)
+
+    @property
+    def place(self) -> Place:
+        """The school's geofence."""
+        return Place(self.name, self.lat, self.lon, self.radius_m)
+
+    @property
+    def hours(self) -> WorkingHours:
+        """The school's working hours with its calendar."""
+        return WorkingHours(
+            self.check_in_by, self.check_out_from, self.working_weekdays, self.calendar
+        )
+
+
+@dataclass(frozen=True)
+class TeacherHome:
+    """A teacher's registered home: the expected place on a WFH day."""
+
+    lat: float
+    lon: float
+    radius_m: float = DEFAULT_RADIUS_M
+
+    @property
+    def place(self) -> Place:
+        """The home's geofence."""
+        return Place("the registered home", self.lat, self.lon, self.radius_m)
+
+
+@dataclass(frozen=True)
+class ActivityWindow:
+    """A TRK activity (or an attendance check) as the time window evidence must fall in.
+
+    ``kind`` is the word a flag's detail uses for it: "activity", "check-in", "check-out".
+    """
+
+    id: int | None
+    date: date
+    start: time
+    end: time
+    title: str = ""
+    kind: str = "activity"
+
+    @property
+    def minutes(self) -> int:
+        """The window's length in whole minutes; an end before the start counts as zero."""
+        start = datetime.combine(self.date, self.start)
+        end = datetime.combine(self.date, self.end)
+        return max(0, int((end - start).total_seconds() // 60))
+
+
+class AttendanceStatus(StrEnum):
+    """K-Mob's attendance statuses."""
+
+    WFO = "WFO"  # work from office: at the school
+    WFH = "WFH"  # work from home: at the registered home
+    DL = "DL"  # dinas luar: official duty at a declared destination
+    CUTI = "CUTI"  # leave
+    SAKIT = "SAKIT"  # sick
+    IZIN = "IZIN"  # excused absence
+
+    @property
+    def is_absence(self) -> bool:
+        """True for the statuses on which no work, and so no evidence, is expected."""
+        return self in (AttendanceStatus.CUTI, AttendanceStatus.SAKIT, AttendanceStatus.IZIN)
+
+
+@dataclass(frozen=True)
+class AttendanceDay:
+    """One teacher-day of attendance; a DL day names its destination."""
+
+    date: date
+    status: AttendanceStatus
+    check_in: time | None = None
+    check_out: time | None = None
+    destination: Place | None = None
+
+    def check_window(self, which: Literal["in", "out"]) -> ActivityWindow | None:
+        """The moment of a check as a window, to verify the check's selfie against."""
+        moment = self.check_in if which == "in" else self.check_out
+        if moment is None:
+            return None
+        return ActivityWindow(None, self.date, moment, moment, kind=f"check-{which}")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One of the teacher's earlier items with a position, for the history checks.
+
+    ``date`` is the local date the item counts for (its capture date, or its activity's date
+    when it has no capture time); ``captured_utc`` is aware, or None when unknown.
+    """
+
+    evidence_id: int
+    captured_utc: datetime | None
+    lat: float
+    lon: float
+    date: date
+    accuracy_m: float | None = None
