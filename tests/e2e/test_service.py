@@ -34,8 +34,14 @@ def service(tmp_path: Path) -> Iterator[httpx.Client]:
         BUKTI_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
     )
     log = (tmp_path / "service.log").open("wb")
-    process = subprocess.Popen([str(REPO / "scripts" / "run")], cwd=REPO, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(REPO / "scripts" / "run")],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
         deadline = time.monotonic() + 120
@@ -71,15 +77,26 @@ def test_service_runs_as_the_readme_says_and_processes_real_photos(
 ) -> None:
     world = make_world(service)
     ids = []
-    for day, picture in (("2026-10-13", "astronaut"), ("2026-10-14", "coffee"),
-                         ("2026-10-15", "astronaut")):
+    for day, picture in (
+        ("2026-10-13", "astronaut"),
+        ("2026-10-14", "coffee"),
+        ("2026-10-15", "astronaut"),
+    ):
         activity = service.post(
-            "/api/v1/activities", headers=world.teacher_auth,
-            json={"teacher_id": world.teacher["id"], "date": day, "start": "07:00",
-                  "end": "08:30", "title": "Mengajar"},
+            "/api/v1/activities",
+            headers=world.teacher_auth,
+            json={
+                "teacher_id": world.teacher["id"],
+                "date": day,
+                "start": "07:00",
+                "end": "08:30",
+                "title": "Mengajar",
+            },
         ).json()
         response = service.post(
-            "/api/v1/evidence", headers=world.teacher_auth, data={"activity_id": activity["id"]},
+            "/api/v1/evidence",
+            headers=world.teacher_auth,
+            data={"activity_id": activity["id"]},
             files={"file": (f"{picture}.jpg", real_photo(picture), "image/jpeg")},
         )
         assert response.status_code == 202, response.text

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.integration
 def test_admin_token_from_settings_creates_a_school(client: TestClient) -> None:
     response = client.post(
         "/api/v1/schools",
-        json={"name": "SMAN 2 Bandung", "lat": -6.9, "lon": 107.6, "radius_m": 120,
-              "timezone": "Asia/Jakarta"},
+        json={
+            "name": "SMAN 2 Bandung",
+            "lat": -6.9,
+            "lon": 107.6,
+            "radius_m": 120,
+            "timezone": "Asia/Jakarta",
+        },
         headers=bearer(ADMIN_TOKEN),
     )
     assert response.status_code == 201
@@ -98,17 +103,27 @@ def test_reviewer_sees_their_school_only(client: TestClient, world: World) -> No
     ).json()
     listed = client.get("/api/v1/teachers", headers=world.reviewer_auth).json()
     assert {t["id"] for t in listed["items"]} == {world.teacher["id"], world.other_teacher["id"]}
-    assert client.get(f"/api/v1/teachers/{stranger['id']}",
-                      headers=world.reviewer_auth).status_code == 404
-    assert client.get(f"/api/v1/schools/{elsewhere['id']}",
-                      headers=world.reviewer_auth).status_code == 404
+    assert (
+        client.get(f"/api/v1/teachers/{stranger['id']}", headers=world.reviewer_auth).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/schools/{elsewhere['id']}", headers=world.reviewer_auth).status_code
+        == 404
+    )
 
 
 def test_teacher_logs_an_activity_with_hhmm_times(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.teacher["id"], "date": "2026-10-13", "start": "07:00",
-              "end": "08:30", "title": "Mengajar X TKJ 1", "category": "teaching"},
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": "2026-10-13",
+            "start": "07:00",
+            "end": "08:30",
+            "title": "Mengajar X TKJ 1",
+            "category": "teaching",
+        },
         headers=world.teacher_auth,
     )
     assert response.status_code == 201, response.text
@@ -121,8 +136,13 @@ def test_teacher_logs_an_activity_with_hhmm_times(client: TestClient, world: Wor
 def test_teacher_cannot_log_for_another_teacher(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.other_teacher["id"], "date": "2026-10-13", "start": "07:00",
-              "end": "08:00", "title": "x"},
+        json={
+            "teacher_id": world.other_teacher["id"],
+            "date": "2026-10-13",
+            "start": "07:00",
+            "end": "08:00",
+            "title": "x",
+        },
         headers=world.teacher_auth,
     )
     assert response.status_code == 404
@@ -131,8 +151,13 @@ def test_teacher_cannot_log_for_another_teacher(client: TestClient, world: World
 def test_reviewer_cannot_log_activities(client: TestClient, world: World) -> None:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.teacher["id"], "date": "2026-10-13", "start": "07:00",
-              "end": "08:00", "title": "x"},
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": "2026-10-13",
+            "start": "07:00",
+            "end": "08:00",
+            "title": "x",
+        },
         headers=world.reviewer_auth,
     )
     assert response.status_code == 403
@@ -144,8 +169,13 @@ def test_reviewer_cannot_log_activities(client: TestClient, world: World) -> Non
 def test_bad_activity_times_are_422(client: TestClient, world: World, start: str, end: str) -> None:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.teacher["id"], "date": "2026-10-13", "start": start,
-              "end": end, "title": "x"},
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": "2026-10-13",
+            "start": start,
+            "end": end,
+            "title": "x",
+        },
         headers=world.teacher_auth,
     )
     assert response.status_code == 422
@@ -155,8 +185,13 @@ def test_activities_list_filters_by_date_and_pages(client: TestClient, world: Wo
     for day in ("2026-10-12", "2026-10-13", "2026-10-14"):
         client.post(
             "/api/v1/activities",
-            json={"teacher_id": world.teacher["id"], "date": day, "start": "07:00",
-                  "end": "08:00", "title": f"on {day}"},
+            json={
+                "teacher_id": world.teacher["id"],
+                "date": day,
+                "start": "07:00",
+                "end": "08:00",
+                "title": f"on {day}",
+            },
             headers=world.teacher_auth,
         )
     page = client.get(
@@ -175,6 +210,12 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 def test_openapi_is_served(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/v1/schools", "/api/v1/teachers", "/api/v1/users", "/api/v1/activities",
-            "/api/v1/evidence", "/api/v1/evidence/{evidence_id}"} <= set(paths)
+    assert {
+        "/api/v1/schools",
+        "/api/v1/teachers",
+        "/api/v1/users",
+        "/api/v1/activities",
+        "/api/v1/evidence",
+        "/api/v1/evidence/{evidence_id}",
+    } <= set(paths)
     assert client.get("/docs").status_code == 200

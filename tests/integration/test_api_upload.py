@@ -27,8 +27,13 @@ def jpeg_bytes(picture: str = "astronaut", quality: int = 90) -> bytes:
 def make_activity(client: TestClient, world: World, day: str = "2026-10-13") -> dict[str, Any]:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.teacher["id"], "date": day, "start": "07:00", "end": "08:30",
-              "title": "Mengajar"},
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": day,
+            "start": "07:00",
+            "end": "08:30",
+            "title": "Mengajar",
+        },
         headers=world.teacher_auth,
     )
     assert response.status_code == 201
@@ -36,8 +41,14 @@ def make_activity(client: TestClient, world: World, day: str = "2026-10-13") -> 
     return body
 
 
-def upload(client: TestClient, auth: dict[str, str], activity_id: Any, content: bytes,
-           name: str = "IMG_0001.jpg", headers: dict[str, str] | None = None) -> Any:
+def upload(
+    client: TestClient,
+    auth: dict[str, str],
+    activity_id: Any,
+    content: bytes,
+    name: str = "IMG_0001.jpg",
+    headers: dict[str, str] | None = None,
+) -> Any:
     return client.post(
         "/api/v1/evidence",
         data={"activity_id": str(activity_id)},
@@ -61,13 +72,17 @@ def test_upload_is_accepted_for_processing_and_queued(
     staged = settings.incoming_dir / str(item["id"])
     assert staged.read_bytes() == content
     events = client.get(f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth).json()
-    assert [(e["step"], e["outcome"]) for e in events] == [("upload", "received"), ("upload", "queued")]
+    assert [(e["step"], e["outcome"]) for e in events] == [
+        ("upload", "received"),
+        ("upload", "queued"),
+    ]
 
 
 def test_type_comes_from_bytes_not_the_name(client: TestClient, world: World) -> None:
     activity = make_activity(client, world)
-    response = upload(client, world.teacher_auth, activity["id"], b"#!/bin/sh\nrm -rf /\n" * 400,
-                      name="photo.jpg")
+    response = upload(
+        client, world.teacher_auth, activity["id"], b"#!/bin/sh\nrm -rf /\n" * 400, name="photo.jpg"
+    )
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
     assert "bytes" in response.json()["detail"]
@@ -79,8 +94,13 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     from api.app import create_app
     from tests.fixtures.app import ADMIN_TOKEN, make_world
 
-    settings = Settings(data_dir=tmp_path / "d", database_url=database_url, redis_url=redis_url,
-                        admin_token=ADMIN_TOKEN, max_photo_bytes=20_000)  # type: ignore[arg-type]
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_token=ADMIN_TOKEN,
+        max_photo_bytes=20_000,
+    )  # type: ignore[arg-type]
     with TestClient(create_app(settings, enqueue=RecordingEnqueue())) as small:
         world = make_world(small)
         activity = make_activity(small, world)
@@ -109,15 +129,18 @@ def test_non_numeric_activity_id_is_422(client: TestClient, world: World) -> Non
 
 def test_upload_without_a_file_part_is_422(client: TestClient, world: World) -> None:
     response = client.post(
-        "/api/v1/evidence", data={"activity_id": "1"}, files={"other": ("x", b"x")},
+        "/api/v1/evidence",
+        data={"activity_id": "1"},
+        files={"other": ("x", b"x")},
         headers=world.teacher_auth,
     )
     assert response.status_code == 422
 
 
 def test_json_body_is_415_until_links_are_supported(client: TestClient, world: World) -> None:
-    response = client.post("/api/v1/evidence", json={"url": "https://youtu.be/x"},
-                           headers=world.teacher_auth)
+    response = client.post(
+        "/api/v1/evidence", json={"url": "https://youtu.be/x"}, headers=world.teacher_auth
+    )
     assert response.status_code == 415
 
 
@@ -159,8 +182,13 @@ def test_teacher_asking_for_another_teachers_item_gets_404(
 ) -> None:
     activity = make_activity(client, world)
     item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes()).json()
-    assert client.get(f"/api/v1/evidence/{item['id']}", headers=world.other_teacher_auth).status_code == 404
-    assert client.get(f"/api/v1/evidence/{item['id']}", headers=world.reviewer_auth).status_code == 200
+    assert (
+        client.get(f"/api/v1/evidence/{item['id']}", headers=world.other_teacher_auth).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/evidence/{item['id']}", headers=world.reviewer_auth).status_code == 200
+    )
     assert client.get("/api/v1/evidence", headers=world.other_teacher_auth).json()["total"] == 0
 
 
@@ -168,8 +196,9 @@ def test_client_file_name_is_kept_only_as_a_name(
     client: TestClient, world: World, settings: Settings
 ) -> None:
     activity = make_activity(client, world)
-    item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(),
-                  name="../../etc/passwd").json()
+    item = upload(
+        client, world.teacher_auth, activity["id"], jpeg_bytes(), name="../../etc/passwd"
+    ).json()
     assert (settings.incoming_dir / str(item["id"])).exists()
     assert not (settings.data_dir.parent / "etc").exists()
 
@@ -191,6 +220,9 @@ def test_broker_down_keeps_the_upload_received(
 def test_idempotency_key_reused_for_another_file_is_409(client: TestClient, world: World) -> None:
     activity = make_activity(client, world)
     key = {"Idempotency-Key": "k-1"}
-    assert upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key).status_code == 202
+    assert (
+        upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key).status_code
+        == 202
+    )
     other = upload(client, world.teacher_auth, activity["id"], jpeg_bytes("coffee"), headers=key)
     assert other.status_code == 409

@@ -20,8 +20,14 @@ from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_termin
 pytestmark = pytest.mark.integration
 
 
-def camera_jpeg(picture: str = "astronaut", *, quality: int = 92, size: int | None = None,
-                crop: float = 0.0, exif: bool = True) -> bytes:
+def camera_jpeg(
+    picture: str = "astronaut",
+    *,
+    quality: int = 92,
+    size: int | None = None,
+    crop: float = 0.0,
+    exif: bool = True,
+) -> bytes:
     """A real photo as a phone would save it: JPEG with capture time, offset and GPS."""
     image = Image.fromarray(getattr(skdata, picture)()).convert("RGB")
     if size:
@@ -51,19 +57,31 @@ def camera_jpeg(picture: str = "astronaut", *, quality: int = 92, size: int | No
 def activity(client: TestClient, world: World, day: str, start: str = "07:00") -> int:
     response = client.post(
         "/api/v1/activities",
-        json={"teacher_id": world.teacher["id"], "date": day, "start": start, "end": "08:30",
-              "title": f"Mengajar {day}"},
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": day,
+            "start": start,
+            "end": "08:30",
+            "title": f"Mengajar {day}",
+        },
         headers=world.teacher_auth,
     )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
 
-def send(client: TestClient, world: World, activity_id: int, content: bytes,
-         name: str = "IMG_20261013_071502.jpg") -> int:
+def send(
+    client: TestClient,
+    world: World,
+    activity_id: int,
+    content: bytes,
+    name: str = "IMG_20261013_071502.jpg",
+) -> int:
     response = client.post(
-        "/api/v1/evidence", data={"activity_id": str(activity_id)},
-        files={"file": (name, content, "image/jpeg")}, headers=world.teacher_auth,
+        "/api/v1/evidence",
+        data={"activity_id": str(activity_id)},
+        files={"file": (name, content, "image/jpeg")},
+        headers=world.teacher_auth,
     )
     assert response.status_code == 202, response.text
     return int(response.json()["id"])
@@ -78,12 +96,17 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg(size=1600)
-    item = wait_for_terminal(live_client, send(live_client, world, activity(live_client, world,
-                                                "2026-10-13"), content), world.teacher_auth)
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        world.teacher_auth,
+    )
     assert item["status"] == "accepted", (item, worker.output()[-2000:])
     facts = item["facts"]
-    assert facts["captured_local"] == {"value": "2026-10-13T07:15:02",
-                                       "source": "exif:DateTimeOriginal"}
+    assert facts["captured_local"] == {
+        "value": "2026-10-13T07:15:02",
+        "source": "exif:DateTimeOriginal",
+    }
     assert facts["utc_offset_min"]["value"] == 420
     location = facts["location"]["value"]
     assert location["lat"] == pytest.approx(-6.8168, abs=1e-3)
@@ -100,8 +123,9 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
     assert item["flags"] == []
     # nothing is left in flight once the item is archived
     assert not (settings.incoming_dir / str(item["id"])).exists()
-    events = live_client.get(f"/api/v1/evidence/{item['id']}/events",
-                             headers=world.teacher_auth).json()
+    events = live_client.get(
+        f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth
+    ).json()
     steps = [e["step"] for e in events if e["outcome"] == "done"]
     assert steps == ["validate", "extract", "compress", "hash", "dedup", "archive", "record"]
 
@@ -111,10 +135,16 @@ def test_same_photo_for_another_activity_is_an_exact_duplicate(
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg()
-    first = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-13"), content), world.teacher_auth)
-    second = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-14"), content), world.teacher_auth)
+    first = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        world.teacher_auth,
+    )
+    second = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-14"), content),
+        world.teacher_auth,
+    )
     assert first["status"] == "accepted"
     assert second["status"] == "flagged"
     flag = next(f for f in second["flags"] if f["code"] == "exact_duplicate")
@@ -128,18 +158,29 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
     live_client: TestClient, worker: WorkerProcess
 ) -> None:
     world = make_world(live_client)
-    original = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-13"), camera_jpeg("chelsea")), world.teacher_auth)
+    original = wait_for_terminal(
+        live_client,
+        send(
+            live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg("chelsea")
+        ),
+        world.teacher_auth,
+    )
     copies = [camera_jpeg("chelsea", quality=55, size=300), camera_jpeg("chelsea", crop=0.04)]
     for day, content in zip(("2026-10-20", "2026-10-21"), copies, strict=True):
-        item = wait_for_terminal(live_client, send(live_client, world, activity(
-            live_client, world, day), content), world.teacher_auth)
+        item = wait_for_terminal(
+            live_client,
+            send(live_client, world, activity(live_client, world, day), content),
+            world.teacher_auth,
+        )
         codes = {f["code"]: f for f in item["flags"]}
         assert "near_duplicate" in codes, item["flags"]
         assert codes["near_duplicate"]["related_evidence_id"] == original["id"]
         assert item["status"] == "flagged"
-    unrelated = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-22"), camera_jpeg("coffee")), world.teacher_auth)
+    unrelated = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-22"), camera_jpeg("coffee")),
+        world.teacher_auth,
+    )
     assert unrelated["status"] == "accepted", unrelated["flags"]
 
 
@@ -147,8 +188,16 @@ def test_photo_without_metadata_is_flagged_for_missing_time_and_place(
     live_client: TestClient, worker: WorkerProcess
 ) -> None:
     world = make_world(live_client)
-    item = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-13"), camera_jpeg("rocket", exif=False)), world.teacher_auth)
+    item = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            activity(live_client, world, "2026-10-13"),
+            camera_jpeg("rocket", exif=False),
+        ),
+        world.teacher_auth,
+    )
     assert item["status"] == "flagged"
     assert {f["code"] for f in item["flags"]} == {"no_capture_time", "no_location"}
     assert all(f["severity"] == "medium" for f in item["flags"])
@@ -175,12 +224,19 @@ def _disguised() -> bytes:
     ids=["truncated", "bomb", "disguised"],
 )
 def test_unusable_files_are_rejected_with_a_reason_and_leave_nothing(
-    live_client: TestClient, worker: WorkerProcess, services: Services, settings: Settings,
-    make: Any, reason_word: str,
+    live_client: TestClient,
+    worker: WorkerProcess,
+    services: Services,
+    settings: Settings,
+    make: Any,
+    reason_word: str,
 ) -> None:
     world = make_world(live_client)
-    item = wait_for_terminal(live_client, send(live_client, world, activity(
-        live_client, world, "2026-10-13"), make()), world.teacher_auth)
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-13"), make()),
+        world.teacher_auth,
+    )
     assert item["status"] == "rejected", item
     assert item["reason"] and reason_word in item["reason"].lower()
     assert item["archive"]["original_key"] is None
@@ -196,13 +252,22 @@ def test_worker_killed_mid_way_loses_nothing(
     first = WorkerProcess(settings, tmp_path / "first.log", processes=1, threads=1)
     first.start()
     pictures = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field"]
-    ids = [send(live_client, world, activity(live_client, world, f"2026-10-{13 + i}"),
-                camera_jpeg(p, size=2400)) for i, p in enumerate(pictures)]
+    ids = [
+        send(
+            live_client,
+            world,
+            activity(live_client, world, f"2026-10-{13 + i}"),
+            camera_jpeg(p, size=2400),
+        )
+        for i, p in enumerate(pictures)
+    ]
     # kill the worker as soon as it is inside the pipeline, mid-item
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        statuses = [live_client.get(f"/api/v1/evidence/{i}", headers=world.teacher_auth)
-                    .json()["status"] for i in ids]
+        statuses = [
+            live_client.get(f"/api/v1/evidence/{i}", headers=world.teacher_auth).json()["status"]
+            for i in ids
+        ]
         if "processing" in statuses:
             break
         time.sleep(0.02)
@@ -215,11 +280,13 @@ def test_worker_killed_mid_way_loses_nothing(
     finally:
         second.stop()
     assert [item["status"] for item in items] == ["accepted"] * len(ids), [
-        (i["status"], i["reason"]) for i in items]
+        (i["status"], i["reason"]) for i in items
+    ]
     assert time.monotonic() - killed_at < 60
     for item in items:
-        events = live_client.get(f"/api/v1/evidence/{item['id']}/events",
-                                 headers=world.teacher_auth).json()
+        events = live_client.get(
+            f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth
+        ).json()
         done = [e["step"] for e in events if e["outcome"] == "done"]
         assert done == ["validate", "extract", "compress", "hash", "dedup", "archive", "record"]
 
@@ -228,30 +295,40 @@ def test_failure_outliving_retries_is_visible_and_can_be_retried(
     settings: Settings, services: Services, tmp_path: Path, live_client: TestClient
 ) -> None:
     world = make_world(live_client)
-    broken = settings.model_copy(update={
-        "storage_backend": "s3", "s3_endpoint_url": "http://127.0.0.1:9", "s3_bucket": "nowhere",
-        "s3_access_key_id": "x", "s3_secret_access_key": "y"})
+    broken = settings.model_copy(
+        update={
+            "storage_backend": "s3",
+            "s3_endpoint_url": "http://127.0.0.1:9",
+            "s3_bucket": "nowhere",
+            "s3_access_key_id": "x",
+            "s3_secret_access_key": "y",
+        }
+    )
     failing = WorkerProcess(broken, tmp_path / "broken.log")
     failing.start()
     try:
-        evidence_id = send(live_client, world, activity(live_client, world, "2026-10-13"),
-                           camera_jpeg())
+        evidence_id = send(
+            live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
+        )
         item = wait_for_terminal(live_client, evidence_id, world.teacher_auth, timeout_s=120)
     finally:
         failing.stop()
     assert item["status"] == "failed", item
     assert "archive" in item["reason"]
-    events = live_client.get(f"/api/v1/evidence/{evidence_id}/events",
-                             headers=world.teacher_auth).json()
+    events = live_client.get(
+        f"/api/v1/evidence/{evidence_id}/events", headers=world.teacher_auth
+    ).json()
     assert [e["step"] for e in events if e["outcome"] == "error"] == ["archive"] * (
-        settings.max_retries + 1)
+        settings.max_retries + 1
+    )
     assert (settings.incoming_dir / str(evidence_id)).exists(), "the upload must be kept"
 
     healthy = WorkerProcess(settings, tmp_path / "healthy.log")
     healthy.start()
     try:
-        retried = live_client.post(f"/api/v1/evidence/{evidence_id}/retry",
-                                   headers=world.teacher_auth)
+        retried = live_client.post(
+            f"/api/v1/evidence/{evidence_id}/retry", headers=world.teacher_auth
+        )
         assert retried.status_code == 202, retried.text
         item = wait_for_terminal(live_client, evidence_id, world.teacher_auth)
     finally:
@@ -267,19 +344,23 @@ def test_running_every_step_twice_changes_nothing(
 
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
-    evidence_id = send(live_client, world, activity(live_client, world, "2026-10-13"),
-                       camera_jpeg())
+    evidence_id = send(
+        live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
+    )
     for step in pipeline.STEPS:
         pipeline.run_step(services, evidence_id, step)
-        snapshot = live_client.get(f"/api/v1/evidence/{evidence_id}",
-                                   headers=world.teacher_auth).json()
+        snapshot = live_client.get(
+            f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth
+        ).json()
         pipeline.run_step(services, evidence_id, step)
-        again = live_client.get(f"/api/v1/evidence/{evidence_id}",
-                                headers=world.teacher_auth).json()
+        again = live_client.get(
+            f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth
+        ).json()
         assert again == snapshot, step
     assert again["status"] == "accepted"
-    events = live_client.get(f"/api/v1/evidence/{evidence_id}/events",
-                             headers=world.teacher_auth).json()
+    events = live_client.get(
+        f"/api/v1/evidence/{evidence_id}/events", headers=world.teacher_auth
+    ).json()
     done = [e["step"] for e in events if e["outcome"] == "done"]
     assert done == list(pipeline.STEPS)
     assert datetime.fromisoformat(again["processed_at"])

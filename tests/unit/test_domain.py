@@ -51,34 +51,47 @@ def test_flag_codes_and_severities_match_the_spec_table() -> None:
 def test_medium_and_high_flags_need_a_reviewer() -> None:
     assert needs_review([Flag.raise_(Code.NO_LOCATION, "x")])
     assert needs_review([Flag.raise_(Code.EXACT_DUPLICATE, "x", 3)])
-    assert not needs_review([Flag.raise_(Code.TIME_ZONE_ASSUMED, "x"),
-                             Flag.raise_(Code.LOW_GPS_ACCURACY, "y")])
+    assert not needs_review(
+        [Flag.raise_(Code.TIME_ZONE_ASSUMED, "x"), Flag.raise_(Code.LOW_GPS_ACCURACY, "y")]
+    )
     assert not needs_review([])
 
 
 def test_flag_json_is_the_public_shape() -> None:
     flag = Flag.raise_(Code.NEAR_DUPLICATE, "looks like #3", 3)
-    assert flag.to_json() == {"code": "near_duplicate", "severity": "high",
-                              "detail": "looks like #3", "related_evidence_id": 3}
+    assert flag.to_json() == {
+        "code": "near_duplicate",
+        "severity": "high",
+        "detail": "looks like #3",
+        "related_evidence_id": 3,
+    }
     assert flag.severity is Severity.HIGH
 
 
 def test_terminal_statuses() -> None:
     assert {s for s in Status if s.is_terminal} == {
-        Status.ACCEPTED, Status.FLAGGED, Status.REJECTED, Status.FAILED}
+        Status.ACCEPTED,
+        Status.FLAGGED,
+        Status.REJECTED,
+        Status.FAILED,
+    }
 
 
 def test_facts_round_trip_through_json_with_their_sources() -> None:
     facts = CaptureFacts(
-        width=4000, height=3000, format="JPEG",
+        width=4000,
+        height=3000,
+        format="JPEG",
         captured_local=Sourced(datetime(2026, 10, 13, 7, 15, 2), "exif:DateTimeOriginal"),
         utc_offset_min=Sourced(420, "exif:OffsetTimeOriginal"),
         location=Sourced(Location(-6.8168, 107.1425, 312.0, 12.0), "exif:GPS"),
         make=Sourced("samsung", "exif:Make"),
     )
     data = facts.to_json()
-    assert data["captured_local"] == {"value": "2026-10-13T07:15:02",
-                                      "source": "exif:DateTimeOriginal"}
+    assert data["captured_local"] == {
+        "value": "2026-10-13T07:15:02",
+        "source": "exif:DateTimeOriginal",
+    }
     assert data["location"]["value"]["accuracy_m"] == 12.0
     assert CaptureFacts.from_json(data) == facts
 
@@ -87,12 +100,15 @@ def test_photo_without_time_or_place_gets_both_flags() -> None:
     facts = CaptureFacts(width=10, height=10, format="JPEG")
     assert [f.code for f in metadata_flags(facts)] == [Code.NO_CAPTURE_TIME, Code.NO_LOCATION]
     assert [f.code for f in metadata_flags(facts, client_location_sent=True)] == [
-        Code.NO_CAPTURE_TIME]
+        Code.NO_CAPTURE_TIME
+    ]
 
 
 def test_photo_with_time_and_place_gets_no_metadata_flag() -> None:
     facts = CaptureFacts(
-        width=10, height=10, format="JPEG",
+        width=10,
+        height=10,
+        format="JPEG",
         captured_local=Sourced(datetime(2026, 10, 13, 7, 0), "exif:DateTimeOriginal"),
         location=Sourced(Location(-6.8, 107.1), "exif:GPS"),
     )
