@@ -67,6 +67,10 @@ class School(Base):
     lon: Mapped[float] = mapped_column(Float)
     radius_m: Mapped[float] = mapped_column(Float, default=150.0)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    check_in_by: Mapped[time] = mapped_column(Time, default=time(7, 0))
+    check_out_from: Mapped[time] = mapped_column(Time, default=time(15, 30))
+    #: calendar entries (Fridays, Ramadan, holidays) as data: see evidence.records.HoursOverride
+    calendar: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -122,6 +126,31 @@ class Activity(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class Attendance(Base):
+    """A teacher's K-Mob day: status, check-in and check-out, and for DL a destination."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "date", name="uq_attendance_teacher_date"),
+        CheckConstraint(
+            "status in ('WFO', 'WFH', 'DL', 'CUTI', 'SAKIT', 'IZIN')", name="ck_attendance_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
+    date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))
+    check_in: Mapped[time | None] = mapped_column(Time)
+    check_out: Mapped[time | None] = mapped_column(Time)
+    destination_name: Mapped[str | None] = mapped_column(String(200))
+    destination_lat: Mapped[float | None] = mapped_column(Float)
+    destination_lon: Mapped[float | None] = mapped_column(Float)
+    destination_radius_m: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Evidence(Base):
     """One uploaded item: its status, facts, hashes, sizes, archive keys and outcome."""
 
@@ -134,6 +163,20 @@ class Evidence(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
+    attendance_id: Mapped[int | None] = mapped_column(ForeignKey("attendance.id"), index=True)
+    #: which check of the attendance day a selfie proves: "in" or "out"
+    check: Mapped[str | None] = mapped_column(String(3))
+    #: the day a teacher says an unattached item belongs to (for the TRK day draft)
+    claimed_date: Mapped[date | None] = mapped_column(Date)
+    client_lat: Mapped[float | None] = mapped_column(Float)
+    client_lon: Mapped[float | None] = mapped_column(Float)
+    client_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    #: resolved by verification: when and where the item was taken (for history checks)
+    captured_at: Mapped[datetime | None] = mapped_column(index=True)
+    local_date: Mapped[date | None] = mapped_column(Date)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))

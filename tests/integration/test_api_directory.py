@@ -219,3 +219,18 @@ def test_openapi_is_served(client: TestClient) -> None:
         "/api/v1/evidence/{evidence_id}",
     } <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from storage.db import alembic_config, upgrade
+    from storage.models import Base
+
+    command.downgrade(alembic_config(database_url), "base")
+    engine = create_engine(database_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(database_url)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
