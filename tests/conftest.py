@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.app",
     "tests.fixtures.photos",
+    "tests.fixtures.documents",
+    "tests.fixtures.videos",
 ]

@@ -1,0 +1,608 @@
+"""The photo path: refusing unusable files, reading capture facts, rendering and hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image, ImageCms, ImageFile
+
+from bukti.errors import RejectedError
+from tests.fixtures.photos import GpsFix, PhotoFactory, build_exif, sample, with_raw_rationals
+from workers.phash import perceptual_hashes
+from workers.photo import (
+    extract_photo_facts,
+    hash_photo,
+    process_photo,
+    render_photo,
+    validate_photo,
+)
+
+MAX_PIXELS = 120_000_000
+FORMATS = ["jpeg", "png", "webp", "heic", "avif"]
+BANDUNG = GpsFix(-6.914744, 107.609810, accuracy_m=4.5, altitude_m=768.0)
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance of two 64-bit hashes."""
+    return (a ^ b).bit_count()
+
+
+def reason_of(call) -> str:
+    with pytest.raises(RejectedError) as refused:
+        call()
+    return refused.value.reason
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_accepts_a_complete_photo_in_each_format(make_photo: PhotoFactory, format: str) -> None:
+    path = make_photo(format=format, size=(320, 240))
+
+    checked = validate_photo(path, MAX_PIXELS)
+
+    assert checked.sniffed.mime.startswith("image/")
+    assert (checked.width, checked.height) == (320, 240)
+
+
+def test_rejects_truncated_jpeg_with_reason(make_photo: PhotoFactory) -> None:
+    cut = make_photo.truncated(make_photo(), keep=0.6)
+
+    reason = reason_of(lambda: validate_photo(cut, MAX_PIXELS))
+
+    assert reason.startswith("truncated:")
+    assert "JPEG" in reason
+
+
+@pytest.mark.parametrize("format", FORMATS)
+@pytest.mark.parametrize("keep", [0.5, 0.98])
+def test_rejects_truncated_photo_in_each_format(
+    make_photo: PhotoFactory, format: str, keep: float
+) -> None:
+    cut = make_photo.truncated(make_photo(format=format, size=(320, 240)), keep=keep)
+
+    assert reason_of(lambda: validate_photo(cut, MAX_PIXELS)).startswith("truncated:")
+
+
+def test_rejects_jpeg_cut_short_and_padded_with_zeros(make_photo: PhotoFactory) -> None:
+    # libjpeg decodes this without complaint; the missing end marker gives it away.
+    padded = make_photo.truncated(make_photo(), keep=0.5, pad="zeros")
+
+    assert reason_of(lambda: validate_photo(padded, MAX_PIXELS)).startswith("truncated:")
+
+
+def test_rejects_png_missing_its_end_chunk(make_photo: PhotoFactory) -> None:
+    path = make_photo(format="png")
+    path.write_bytes(path.read_bytes()[:-12])  # exactly the IEND chunk: the pixels are all there
+
+    assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("truncated:")
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: a cut JPEG given a new EOI decodes as whole")
+def test_rejects_truncated_jpeg_patched_with_an_end_marker(make_photo: PhotoFactory) -> None:
+    patched = make_photo.truncated(make_photo(), keep=0.5, pad="eoi")
+
+    reason_of(lambda: validate_photo(patched, MAX_PIXELS))
+
+
+def test_rejects_corrupt_png_data_as_not_decodable(make_photo: PhotoFactory) -> None:
+    path = make_photo(format="png")
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 200
+    data[start : start + 200] = bytes(range(200))
+    path.write_bytes(bytes(data))
+
+    assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("not decodable:")
+
+
+def test_rejects_text_named_jpg_as_not_a_photo(make_photo: PhotoFactory) -> None:
+    path = make_photo.disguised("text")
+
+    assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("not a photo:")
+
+
+def test_rejects_png_behind_jpeg_magic_as_disguised(make_photo: PhotoFactory) -> None:
+    path = make_photo.disguised("png_as_jpeg")
+
+    reason = reason_of(lambda: validate_photo(path, MAX_PIXELS))
+
+    assert reason.startswith("disguised:")
+    assert "JPEG" in reason
+
+
+def test_rejects_a_video_sent_as_a_photo(make_photo: PhotoFactory) -> None:
+    path = make_photo.disguised("video_as_jpeg")
+
+    assert "video" in reason_of(lambda: validate_photo(path, MAX_PIXELS))
+
+
+def test_bomb_is_refused_without_decoding(
+    make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = make_photo.bomb_png(30_000, 30_000)  # 900 MP, about 110 KB on disk
+
+    def no_decoding(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the bomb was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+
+    reason = reason_of(lambda: validate_photo(bomb, MAX_PIXELS))
+
+    assert reason.startswith("too large:")
+    assert "900 megapixels" in reason
+    assert bomb.stat().st_size < 200_000
+
+
+def test_photo_over_the_per_call_limit_is_refused_unread(
+    make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_photo(size=(400, 300))
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+
+    reason = reason_of(lambda: validate_photo(path, max_pixels=100_000))
+
+    assert reason.startswith("too large: 400x300")
+
+
+def test_per_call_limit_above_pillows_own_decides(
+    make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pillow warns above Image.MAX_IMAGE_PIXELS (process-wide); the per-call limit is the rule.
+    path = make_photo(size=(400, 200))  # 80,000 pixels: over Pillow's limit, under twice it
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50_000)
+
+    assert validate_photo(path, max_pixels=100_000).width == 400
+    assert reason_of(lambda: validate_photo(path, max_pixels=40_000)).startswith("too large:")
+
+
+def test_leaves_the_process_warning_filters_as_they_were(make_photo: PhotoFactory) -> None:
+    path = make_photo()
+    before = list(warnings.filters)
+
+    validate_photo(path, MAX_PIXELS)
+    reason_of(lambda: validate_photo(make_photo.bomb_png(10_000, 10_000), 50_000_000))
+
+    assert warnings.filters == before
+
+
+def test_concurrent_checks_leave_the_warning_filters_alone(make_photo: PhotoFactory) -> None:
+    photo, bomb = make_photo(size=(160, 120)), make_photo.bomb_png(10_000, 10_000)
+    before = list(warnings.filters)
+
+    def check(path: Path) -> str:
+        try:
+            return validate_photo(path, 50_000_000).sniffed.mime
+        except RejectedError as refused:
+            return refused.reason
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(check, [photo, bomb] * 20))
+
+    assert outcomes[0::2] == ["image/jpeg"] * 20
+    assert all(reason.startswith("too large:") for reason in outcomes[1::2])
+    assert warnings.filters == before
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def test_reads_capture_time_with_offset(make_photo: PhotoFactory) -> None:
+    path = make_photo(captured=datetime(2024, 3, 5, 7, 12, 33), subsec="12", offset="+07:00")
+
+    facts = extract_photo_facts(path)
+
+    assert facts.captured_local is not None and facts.utc_offset_min is not None
+    assert facts.captured_local.value == datetime(2024, 3, 5, 7, 12, 33, 120_000)
+    assert facts.captured_local.source == "exif:DateTimeOriginal"
+    assert facts.utc_offset_min.value == 420
+    assert facts.utc_offset_min.source == "exif:OffsetTimeOriginal"
+
+
+def test_offset_falls_back_to_the_modification_offset(make_photo: PhotoFactory) -> None:
+    exif = build_exif(captured=datetime(2024, 3, 5, 7, 12), modified_offset="+08:00")
+    path = make_photo(exif=exif)
+
+    facts = extract_photo_facts(path)
+
+    assert facts.utc_offset_min is not None
+    assert (facts.utc_offset_min.value, facts.utc_offset_min.source) == (480, "exif:OffsetTime")
+
+
+def test_capture_time_without_offset_has_no_offset(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(captured=datetime(2024, 3, 5, 7, 12)))
+
+    assert facts.captured_local is not None
+    assert facts.utc_offset_min is None
+
+
+def test_southern_latitude_is_negative(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(gps=BANDUNG))
+
+    assert facts.location is not None
+    assert facts.location.source == "exif:GPS"
+    assert facts.location.value.lat == pytest.approx(-6.914744, abs=1e-6)
+    assert facts.location.value.lon == pytest.approx(107.609810, abs=1e-6)
+
+
+def test_western_longitude_is_negative(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(gps=(40.7128, -74.0060)))
+
+    assert facts.location is not None
+    assert facts.location.value.lat == pytest.approx(40.7128, abs=1e-6)
+    assert facts.location.value.lon == pytest.approx(-74.0060, abs=1e-6)
+
+
+def test_reads_altitude_accuracy_and_gps_time(make_photo: PhotoFactory) -> None:
+    path = make_photo(gps=BANDUNG, gps_time_utc=datetime(2024, 3, 5, 0, 11, 58, 500_000))
+
+    facts = extract_photo_facts(path)
+
+    assert facts.location is not None and facts.gps_time_utc is not None
+    assert facts.location.value.altitude_m == pytest.approx(768.0)
+    assert facts.location.value.accuracy_m == pytest.approx(4.5)
+    assert facts.gps_time_utc.value == datetime(2024, 3, 5, 0, 11, 58, 500_000, tzinfo=UTC)
+    assert facts.gps_time_utc.source == "exif:GPSTimeStamp"
+
+
+def test_altitude_below_sea_level_is_negative(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(gps=GpsFix(-6.1, 106.8, altitude_m=-3.5)))
+
+    assert facts.location is not None
+    assert facts.location.value.altitude_m == pytest.approx(-3.5)
+
+
+def test_reads_device_software_modification_and_thumbnail(make_photo: PhotoFactory) -> None:
+    path = make_photo(
+        make="samsung",
+        model="SM-A546E",
+        software="A546EXXU4BWK1",
+        modified=datetime(2024, 3, 5, 7, 13, 2),
+        thumbnail=True,
+    )
+
+    facts = extract_photo_facts(path)
+
+    assert facts.make is not None and facts.model is not None and facts.software is not None
+    assert (facts.make.value, facts.make.source) == ("samsung", "exif:Make")
+    assert facts.model.value == "SM-A546E"
+    assert (facts.software.value, facts.software.source) == ("A546EXXU4BWK1", "exif:Software")
+    assert facts.modified_local is not None
+    assert facts.modified_local.value == datetime(2024, 3, 5, 7, 13, 2)
+    assert facts.has_exif_thumbnail
+    assert facts.has_camera_tags
+
+
+def test_creator_tool_is_read_from_xmp(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(creator_tool="Adobe Photoshop 25.0 (Windows)"))
+
+    assert facts.creator_tool is not None
+    assert facts.creator_tool.value == "Adobe Photoshop 25.0 (Windows)"
+    assert facts.creator_tool.source == "xmp:CreatorTool"
+
+
+def test_xmp_date_created_stands_in_for_a_missing_exif_time(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(xmp_date_created="2024-03-05T07:12:33.5+07:00"))
+
+    assert facts.captured_local is not None and facts.utc_offset_min is not None
+    assert facts.captured_local.value == datetime(2024, 3, 5, 7, 12, 33, 500_000)
+    assert facts.captured_local.source == "xmp:photoshop:DateCreated"
+    assert facts.utc_offset_min.value == 420
+
+
+def test_size_is_reported_upright(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(size=(480, 640), orientation=6))
+
+    assert (facts.width, facts.height) == (480, 640)
+    assert facts.orientation is not None and facts.orientation.value == 6
+
+
+def test_heic_photo_facts_are_read(make_photo: PhotoFactory) -> None:
+    path = make_photo(
+        format="heic",
+        size=(320, 240),
+        captured=datetime(2024, 3, 5, 7, 12, 33),
+        offset="+07:00",
+        gps=BANDUNG,
+        make="Apple",
+        model="iPhone 13",
+        software="17.1.2",
+        orientation=6,
+    )
+
+    facts = extract_photo_facts(path)
+
+    assert facts.format == "image/heic"
+    assert facts.captured_local is not None and facts.location is not None
+    assert facts.captured_local.value == datetime(2024, 3, 5, 7, 12, 33)
+    assert facts.utc_offset_min is not None and facts.utc_offset_min.value == 420
+    assert facts.location.value.lat == pytest.approx(-6.914744, abs=1e-6)
+    assert facts.make is not None and facts.make.value == "Apple"
+    assert facts.orientation is not None and facts.orientation.value == 6
+    assert (facts.width, facts.height) == (320, 240)
+
+
+def test_photo_without_metadata_has_no_facts(make_photo: PhotoFactory) -> None:
+    facts = extract_photo_facts(make_photo(format="png"))
+
+    assert facts.captured_local is None
+    assert facts.location is None
+    assert facts.software is None
+    assert not facts.has_camera_tags
+    assert not facts.has_exif_thumbnail
+
+
+_GPS = ExifTags.GPS
+
+
+def _both_times(value: str) -> dict[int, str]:
+    # A camera with a broken clock writes the same garbage into both capture-time tags.
+    return {ExifTags.Base.DateTimeOriginal: value, ExifTags.Base.DateTimeDigitized: value}
+
+
+@pytest.mark.parametrize(
+    ("options", "missing"),
+    [
+        ({"exif_ifd": _both_times("0000:00:00 00:00:00")}, "captured"),
+        ({"exif_ifd": _both_times("    :  :     :  :  ")}, "captured"),
+        ({"exif_ifd": _both_times("2024:02:30 07:00:00")}, "captured"),
+        ({"exif_ifd": {ExifTags.Base.OffsetTimeOriginal: "+25:00"}}, "offset"),
+        ({"exif_ifd": {ExifTags.Base.OffsetTimeOriginal: "WIB"}}, "offset"),
+        ({"gps_ifd": {_GPS.GPSLatitude: (95.0, 0.0, 0.0)}}, "location"),
+        ({"gps_ifd": {_GPS.GPSLatitude: (6.0, 75.0, 0.0)}}, "location"),
+        ({"gps_ifd": {_GPS.GPSLatitudeRef: None}}, "location"),
+        ({"gps_ifd": {_GPS.GPSLongitudeRef: "X"}}, "location"),
+        (
+            {"gps_ifd": {_GPS.GPSLatitude: (0.0, 0.0, 0.0), _GPS.GPSLongitude: (0.0,) * 3}},
+            "location",
+        ),
+        ({"gps_ifd": {_GPS.GPSTimeStamp: (25.0, 0.0, 0.0)}}, "gps_time"),
+        ({"gps_ifd": {_GPS.GPSDateStamp: "2024:13:45"}}, "gps_time"),
+        ({"ifd0": {ExifTags.Base.Orientation: 9}}, "orientation"),
+        ({"ifd0": {ExifTags.Base.Make: "\x00\x00\x00"}}, "make"),
+    ],
+)
+def test_malformed_values_are_missing_not_errors(
+    make_photo: PhotoFactory, options: dict, missing: str
+) -> None:
+    path = make_photo(
+        captured=datetime(2024, 3, 5, 7, 12),
+        offset="+07:00",
+        gps=BANDUNG,
+        gps_time_utc=datetime(2024, 3, 5, 0, 12),
+        make="Apple",
+        orientation=1,
+        **options,
+    )
+
+    facts = extract_photo_facts(path)
+
+    values = {
+        "captured": facts.captured_local,
+        "offset": facts.utc_offset_min,
+        "location": facts.location,
+        "gps_time": facts.gps_time_utc,
+        "orientation": facts.orientation,
+        "make": facts.make,
+    }
+    assert values.pop(missing) is None
+    assert all(value is not None for value in values.values())
+
+
+@pytest.mark.parametrize(
+    ("tag", "rationals", "check"),
+    [
+        (_GPS.GPSLatitude, [(6, 1), (54, 0), (0, 0)], lambda f: f.location is None),
+        (_GPS.GPSHPositioningError, [(5, 0)], lambda f: f.location.value.accuracy_m is None),
+        (_GPS.GPSAltitude, [(0, 0)], lambda f: f.location.value.altitude_m is None),
+        (_GPS.GPSTimeStamp, [(0, 1), (12, 0), (0, 1)], lambda f: f.gps_time_utc is None),
+    ],
+)
+def test_zero_denominators_yield_missing_values(
+    make_photo: PhotoFactory, tag: int, rationals: list[tuple[int, int]], check
+) -> None:
+    exif = build_exif(gps=BANDUNG, gps_time_utc=datetime(2024, 3, 5, 0, 12))
+    path = make_photo(exif=with_raw_rationals(exif, ExifTags.IFD.GPSInfo, tag, rationals))
+
+    assert check(extract_photo_facts(path))
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_garbage_exif_block_yields_no_facts(make_photo: PhotoFactory) -> None:
+    path = make_photo(exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff" + bytes(range(64)))
+
+    facts = extract_photo_facts(path)
+
+    assert facts.captured_local is None
+    assert facts.width == 640
+
+
+# --- rendition --------------------------------------------------------------------------------
+
+
+def test_rendition_applies_orientation_and_strips_gps(make_photo: PhotoFactory, tmp_path) -> None:
+    path = make_photo(
+        size=(480, 640), orientation=6, gps=BANDUNG, creator_tool="Snapseed", thumbnail=True
+    )
+    out = tmp_path / "rendition.jpg"
+
+    rendition = render_photo(path, out)
+
+    with Image.open(out) as image:
+        assert image.size == (480, 640) == (rendition.width, rendition.height)
+        assert not image.getexif()
+        assert "xmp" not in image.info and "comment" not in image.info
+        upright = perceptual_hashes(sample(size=(480, 640))).phash
+        assert distance(perceptual_hashes(image).phash, upright) <= 6
+    assert b"GPS" not in out.read_bytes()
+    assert rendition.mime == "image/jpeg" and not rendition.reused_original
+
+
+def test_rendition_of_a_12_mp_jpeg_uses_dct_scaling(make_photo: PhotoFactory, tmp_path) -> None:
+    path = make_photo(size=(4000, 3000), source="coffee")
+
+    rendition = render_photo(path, tmp_path / "r.jpg")
+
+    # 1/2 scale in the decoder: 2000x1500, close enough to 2048 to need no resample.
+    assert (rendition.width, rendition.height) == (2000, 1500)
+
+
+def test_rendition_long_side_is_capped(make_photo: PhotoFactory, tmp_path) -> None:
+    path = make_photo(format="png", size=(1200, 3000), source="rocket")
+
+    rendition = render_photo(path, tmp_path / "r.jpg", max_side_px=1024)
+
+    assert (rendition.width, rendition.height) == (410, 1024)
+
+
+@pytest.mark.parametrize(
+    ("format", "mode"),
+    [
+        ("jpeg", "CMYK"),
+        ("jpeg", "L"),
+        ("png", "RGBA"),
+        ("png", "P"),
+        ("png", "LA"),
+        ("png", "1"),
+        ("webp", "RGBA"),
+        ("heic", None),
+        ("avif", None),
+    ],
+)
+def test_rendition_is_a_plain_jpeg_whatever_came_in(
+    make_photo: PhotoFactory, tmp_path: Path, format: str, mode: str | None
+) -> None:
+    path = make_photo(format=format, mode=mode, size=(320, 240))
+    out = tmp_path / "r.jpg"
+
+    render_photo(path, out)
+
+    with Image.open(out) as image:
+        assert image.format == "JPEG"
+        assert image.mode in ("RGB", "L")
+        assert image.size == (320, 240)
+
+
+def test_transparent_png_is_flattened_on_white(make_photo: PhotoFactory, tmp_path: Path) -> None:
+    clear = Image.new("RGBA", (64, 64), (255, 0, 0, 0))
+    out = tmp_path / "r.jpg"
+
+    render_photo(make_photo(format="png", image=clear), out)
+
+    with Image.open(out) as image:
+        assert all(channel >= 250 for channel in image.convert("RGB").getpixel((32, 32)))
+
+
+def test_sixteen_bit_png_keeps_its_tones(make_photo: PhotoFactory, tmp_path: Path) -> None:
+    grey = np.asarray(sample(size=(128, 96)).convert("L"), dtype=np.uint16) * 257
+    out = tmp_path / "r.jpg"
+
+    render_photo(make_photo(format="png", image=Image.fromarray(grey)), out)
+
+    with Image.open(out) as image:
+        assert abs(np.asarray(image, dtype=float).mean() - grey.mean() / 257) < 3
+
+
+def test_small_jpeg_is_reused_without_its_metadata(make_photo: PhotoFactory, tmp_path) -> None:
+    path = make_photo(quality=60, gps=BANDUNG, make="Xiaomi", thumbnail=True)
+    out = tmp_path / "r.jpg"
+
+    rendition = render_photo(path, out)
+
+    assert rendition.reused_original
+    assert rendition.size_bytes == out.stat().st_size < path.stat().st_size
+    with Image.open(out) as reused, Image.open(path) as original:
+        assert not reused.getexif()
+        assert np.array_equal(np.asarray(reused), np.asarray(original))
+
+
+def test_rotated_small_jpeg_is_encoded_not_reused(make_photo: PhotoFactory, tmp_path) -> None:
+    rendition = render_photo(make_photo(quality=60, orientation=6), tmp_path / "r.jpg")
+
+    assert not rendition.reused_original
+
+
+def test_rendition_keeps_the_colour_profile(make_photo: PhotoFactory, tmp_path) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = sample(size=(320, 240))
+    source.info["icc_profile"] = profile
+    out = tmp_path / "r.jpg"
+
+    render_photo(make_photo(format="png", image=source), out)
+
+    with Image.open(out) as image:
+        assert image.info.get("icc_profile") == profile
+
+
+def test_rendition_leaves_no_temporary_files(make_photo: PhotoFactory, tmp_path) -> None:
+    out_dir = tmp_path / "renditions"
+
+    render_photo(make_photo(), out_dir / "r.jpg")
+
+    assert [p.name for p in out_dir.iterdir()] == ["r.jpg"]
+
+
+# --- hashes and the fast path -----------------------------------------------------------------
+
+
+def test_sha256_is_of_the_original_bytes(make_photo: PhotoFactory) -> None:
+    path = make_photo()
+
+    assert hash_photo(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("format", ["jpeg", "heic"])
+def test_fast_path_agrees_with_the_separate_steps(
+    make_photo: PhotoFactory, tmp_path: Path, format: str
+) -> None:
+    path = make_photo(
+        format=format,
+        size=(480, 360),
+        captured=datetime(2024, 3, 5, 7, 12),
+        gps=BANDUNG,
+        orientation=8,
+        thumbnail=True,
+    )
+
+    result = process_photo(path, tmp_path / "fast.jpg", max_pixels=MAX_PIXELS)
+
+    assert result.checked == validate_photo(path, MAX_PIXELS)
+    assert result.facts == extract_photo_facts(path)
+    assert result.hashes == hash_photo(path)
+    assert result.rendition == render_photo(path, tmp_path / "slow.jpg")
+    assert (tmp_path / "fast.jpg").read_bytes() == (tmp_path / "slow.jpg").read_bytes()
+
+
+def test_perceptual_hash_does_not_depend_on_orientation(make_photo: PhotoFactory) -> None:
+    upright = hash_photo(make_photo(size=(480, 640)))
+    turned = hash_photo(make_photo(size=(480, 640), orientation=6))
+
+    assert distance(upright.perceptual.phash, turned.perceptual.phash) <= 4
+
+
+def test_heic_and_jpeg_of_one_picture_hash_alike(make_photo: PhotoFactory) -> None:
+    jpeg = hash_photo(make_photo(size=(320, 240), source="chelsea"))
+    heic = hash_photo(make_photo(format="heic", size=(320, 240), source="chelsea"))
+    other = hash_photo(make_photo(size=(320, 240), source="coffee"))
+
+    assert distance(jpeg.perceptual.phash, heic.perceptual.phash) <= 6
+    assert distance(jpeg.perceptual.phash, other.perceptual.phash) > 16
+
+
+def test_thumbnail_of_another_picture_hashes_apart(make_photo: PhotoFactory) -> None:
+    camera = hash_photo(make_photo(orientation=6, thumbnail=True))
+    edited = hash_photo(make_photo(thumbnail=sample("coffee", (640, 480))))
+
+    assert camera.exif_thumbnail is not None and edited.exif_thumbnail is not None
+    assert distance(camera.exif_thumbnail.phash, camera.perceptual.phash) <= 8
+    assert distance(edited.exif_thumbnail.phash, edited.perceptual.phash) > 16
+
+
+def test_photo_without_thumbnail_has_no_thumbnail_hash(make_photo: PhotoFactory) -> None:
+    assert hash_photo(make_photo()).exif_thumbnail is None

@@ -1,0 +1,925 @@
+"""Photos: refuse what is not usable, read capture facts, render a web JPEG, hash; with Pillow.
+
+The pipeline runs these as separate steps (:func:`validate_photo`, :func:`extract_photo_facts`,
+:func:`render_photo`, :func:`hash_photo`), each reopening the file; :func:`process_photo` does
+all four with a single decode. Both give the same facts, rendition and hashes.
+
+JPEG is the hot path: a 12 MP phone JPEG is decoded with libjpeg's DCT scaling (Pillow's
+``draft``) straight to about the rendition's size, which costs a fraction of a full decode and
+needs no resample afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import mmap
+import os
+import re
+import struct
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from math import isfinite
+from pathlib import Path
+from typing import Any
+
+import pillow_heif
+from PIL import ExifTags, Image, ImageCms, ImageFile, JpegImagePlugin, UnidentifiedImageError
+
+from bukti.errors import RejectedError
+from evidence.facts import CaptureFacts, Location, Sourced
+from evidence.sniff import HEAD_BYTES, Sniffed, sniff
+from evidence.status import Kind
+from workers.phash import PerceptualHashes, perceptual_hashes
+
+# HEIC is what iPhones (and more and more Android phones) save by default. Registering at import
+# means once per worker process; Pillow keeps the opener in a global registry.
+pillow_heif.register_heif_opener()
+
+RENDITION_MIME = "image/jpeg"
+
+# media type -> (Pillow's format name, the name a teacher or reviewer reads in a reason)
+_FORMATS = {
+    "image/jpeg": ("JPEG", "JPEG"),
+    "image/png": ("PNG", "PNG"),
+    "image/webp": ("WEBP", "WebP"),
+    "image/heic": ("HEIF", "HEIC"),
+    "image/heic-sequence": ("HEIF", "HEIC"),
+    "image/heif": ("HEIF", "HEIF"),
+    "image/avif": ("AVIF", "AVIF"),
+}
+
+# A DCT-scaled decode (1/2, 1/4, 1/8) is taken when its long side is at least this share of the
+# rendition's: a 4000x3000 photo becomes 2000x1500 with no resample at all. A full decode and a
+# Lanczos pass to 2048x1536 costs five times the CPU (bench/photo_path.py) for 5 % more pixels
+# and an SSIM-Y gain under 0.01.
+_DCT_SCALE_MIN_FILL = 0.9
+
+# Everything Pillow and its plugins raise on hostile or broken bytes. MemoryError is left out on
+# purpose: it is the machine's problem, not the file's, and must not reject an upload.
+_DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
+
+# warnings.catch_warnings() swaps a process-wide filter list (Python < 3.14). Without this lock
+# two threads opening photos at once could restore each other's filters and leave one installed.
+_WARNINGS_LOCK = threading.Lock()
+
+_HASH_CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    """A photo that decoded completely: its sniffed type and its size as stored."""
+
+    sniffed: Sniffed
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """The web-sized, metadata-free JPEG written for a photo."""
+
+    width: int
+    height: int
+    size_bytes: int
+    mime: str = RENDITION_MIME
+    # True when the rendition is the original JPEG's own image data with its metadata stripped:
+    # a small JPEG that re-encoding would only grow and blur.
+    reused_original: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoHashes:
+    """SHA-256 of the original file, perceptual hashes of the image and of its EXIF thumbnail."""
+
+    sha256: str
+    perceptual: PerceptualHashes
+    exif_thumbnail: PerceptualHashes | None = None
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """Everything :func:`process_photo` learnt and wrote about one photo."""
+
+    checked: CheckedPhoto
+    facts: CaptureFacts
+    rendition: Rendition
+    hashes: PhotoHashes
+
+
+# --- the pipeline's steps ---------------------------------------------------------------------
+
+
+def validate_photo(path: Path, max_pixels: int) -> CheckedPhoto:
+    """Refuse, with a reason, a file that is no complete, decodable photo of at most max_pixels."""
+    with _open_photo(path, max_pixels) as (image, sniffed):
+        checked = CheckedPhoto(sniffed, *image.size)
+        if isinstance(image, JpegImagePlugin.JpegImageFile):
+            # Scaled to 1/8, libjpeg still entropy-decodes every block (so corruption and
+            # truncation surface) but skips most of the inverse DCT.
+            image.draft(None, (max(1, image.width // 8), max(1, image.height // 8)))
+        _load(image, sniffed)
+    return checked
+
+
+def extract_photo_facts(path: Path) -> CaptureFacts:
+    """The capture facts in a photo's metadata; malformed values come back missing."""
+    with _open_photo(path, max_pixels=None, check_complete=False) as (image, sniffed):
+        return _read_facts(image, sniffed)
+
+
+def render_photo(
+    path: Path, out_path: Path, max_side_px: int = 2048, quality: int = 80
+) -> Rendition:
+    """Write an upright, metadata-free JPEG of long side at most max_side_px to out_path."""
+    with _open_photo(path, max_pixels=None) as (image, sniffed):
+        return _render(_decode(image, sniffed, max_side_px), path, out_path, quality)
+
+
+def hash_photo(path: Path, max_side_px: int = 2048) -> PhotoHashes:
+    """SHA-256 of the file and perceptual hashes of the upright, rendition-sized image."""
+    with _open_photo(path, max_pixels=None) as (image, sniffed):
+        return _hash(_decode(image, sniffed, max_side_px), path)
+
+
+def process_photo(
+    path: Path,
+    out_path: Path,
+    *,
+    max_pixels: int,
+    max_side_px: int = 2048,
+    quality: int = 80,
+) -> PhotoResult:
+    """Validate, extract facts, render and hash a photo with one decode (the fast path)."""
+    with _open_photo(path, max_pixels) as (image, sniffed):
+        checked = CheckedPhoto(sniffed, *image.size)
+        facts = _read_facts(image, sniffed)
+        decoded = _decode(image, sniffed, max_side_px)
+        rendition = _render(decoded, path, out_path, quality)
+        return PhotoResult(checked, facts, rendition, _hash(decoded, path))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks so memory stays flat for any size."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- opening: type, size limit, completeness --------------------------------------------------
+
+
+@contextmanager
+def _open_photo(
+    path: Path, max_pixels: int | None, *, check_complete: bool = True
+) -> Iterator[tuple[ImageFile.ImageFile, Sniffed]]:
+    """The photo opened lazily (header only, nothing decoded), after the cheap refusals."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise RejectedError(
+            "not a photo: its bytes match no format Bukti accepts (JPEG, PNG, WebP, HEIC, AVIF)"
+        )
+    if sniffed.kind != Kind.PHOTO:
+        raise RejectedError(f"not a photo: its bytes are a {sniffed.kind} ({sniffed.mime})")
+    pillow_format, name = _FORMATS[sniffed.mime]
+    # Before Image.open: some decoders fail on a cut file with a message that names no cause
+    # (WebP: "could not create decoder object"), while the container says plainly what is wrong.
+    if check_complete and _is_complete(path, pillow_format) is False:
+        raise RejectedError(f"truncated: the {name} file ends before its image data does")
+    image = _open_header(path, pillow_format, name, max_pixels)
+    try:
+        width, height = image.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise RejectedError(_too_many_pixels(width * height, max_pixels, f"{width}x{height}"))
+        yield image, sniffed
+    finally:
+        image.close()
+
+
+def _open_header(
+    path: Path, pillow_format: str, name: str, max_pixels: int | None
+) -> ImageFile.ImageFile:
+    """Image.open restricted to the sniffed format, with Pillow's bomb warning made an error."""
+    try:
+        with _WARNINGS_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                return Image.open(path, formats=[pillow_format])
+            except Image.DecompressionBombWarning as warning:
+                # Pillow's own limit (Image.MAX_IMAGE_PIXELS, process-wide) is passed. It
+                # decides when it is the stricter one; otherwise the per-call limit, checked by
+                # the caller on the header's size, does. Nothing has been decoded either way.
+                if max_pixels is not None and max_pixels <= (Image.MAX_IMAGE_PIXELS or 0):
+                    raise RejectedError(_too_many_pixels(_pixels_in(warning), max_pixels)) from None
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path, formats=[pillow_format])
+    except Image.DecompressionBombError as exc:
+        # Over twice Pillow's limit: refused inside Image.open, before any pixel is allocated.
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        if max_pixels is not None:
+            limit = min(limit, max_pixels)
+        raise RejectedError(_too_many_pixels(_pixels_in(exc), limit)) from None
+    except UnidentifiedImageError:
+        raise RejectedError(
+            f"disguised: the first bytes claim {name}, but the rest is not {name} data"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        raise _decode_failure(exc, name) from None
+
+
+def _pixels_in(message: BaseException) -> int | None:
+    """The pixel count Pillow states in its decompression-bomb messages."""
+    found = re.search(r"\((\d+) pixels\)", str(message))
+    return int(found.group(1)) if found else None
+
+
+def _too_many_pixels(pixels: int | None, limit: int, dimensions: str = "") -> str:
+    size = f"{pixels / 1e6:.0f} megapixels" if pixels else "the image"
+    if dimensions:
+        size = f"{dimensions} ({size})"
+    return (
+        f"too large: {size} exceeds the limit of {limit / 1e6:.0f} megapixels "
+        "(refused unread, as a possible decompression bomb)"
+    )
+
+
+def _decode_failure(exc: BaseException, name: str) -> RejectedError:
+    """The reason for a decoder's error, in words a teacher can act on."""
+    text = str(exc).lower()
+    if "truncat" in text or "end of file" in text or "premature end" in text:
+        return RejectedError(f"truncated: the {name} file ends before its image data does")
+    return RejectedError(f"not decodable: the {name} image data is corrupt ({exc})")
+
+
+def _load(image: ImageFile.ImageFile, sniffed: Sniffed) -> None:
+    """Decode the image's pixels; broken data becomes a RejectedError."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Pillow's default is False; a library that flips this process-wide switch would make
+        # truncated photos decode with a grey bottom half and pass as evidence.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set; photos cannot be checked")
+    try:
+        image.load()
+    except _DECODE_ERRORS as exc:
+        raise _decode_failure(exc, _FORMATS[sniffed.mime][1]) from None
+
+
+def _is_complete(path: Path, pillow_format: str) -> bool | None:
+    """True when the file's container runs to its end marker, False when the file stops short.
+
+    None when the structure is unreadable before the end: that is for the decoder to name.
+    Decoders do not catch every truncation: libjpeg quietly decodes a baseline JPEG cut short
+    and padded with zeros (an interrupted copy onto a pre-allocated file looks like that), and a
+    PNG missing its IEND decodes fine. The structure tells in a millisecond or two.
+    """
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if pillow_format == "JPEG":
+            end = _jpeg_layout(data).end
+            return None if end < 0 else end > 0
+        if pillow_format == "PNG":
+            return _png_is_complete(data)
+        if pillow_format == "WEBP":
+            # RIFF: the size after the tag covers the rest of the file.
+            return len(data) >= 8 and struct.unpack_from("<I", data, 4)[0] + 8 <= len(data)
+        return _bmff_is_complete(data)
+
+
+@dataclass(frozen=True)
+class _JpegLayout:
+    """Header segments (marker, start, end) up to the first SOS, and the offset after EOI."""
+
+    segments: list[tuple[int, int, int]]
+    end: int  # 0 when the file stops before its EOI; -1 when the segments make no sense
+
+
+# A marker inside entropy-coded data: 0xFF followed by anything but stuffing (0x00), a restart
+# marker (0xD0-0xD7) or fill (0xFF).
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SOS, _EOI = 0xDA, 0xD9
+
+
+def _jpeg_layout(data: mmap.mmap | bytes) -> _JpegLayout:
+    """Walk a JPEG's segments to the EOI that ends its image data."""
+    segments: list[tuple[int, int, int]] = []
+    pos, size = 2, len(data)
+    while True:  # the header: every segment carries its length
+        if pos + 4 > size:
+            return _JpegLayout(segments, 0)
+        if data[pos] != 0xFF:
+            return _JpegLayout(segments, -1)
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == _EOI:  # an end before any image data
+            return _JpegLayout(segments, -1)
+        end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        segments.append((marker, pos, end))
+        pos = end
+        if marker == _SOS:
+            break
+    while True:  # scans; progressive files put tables and more scans between them
+        found = _JPEG_MARKER.search(data, pos)
+        if found is None:
+            return _JpegLayout(segments, 0)
+        start = found.start()
+        if data[start + 1] == _EOI:
+            return _JpegLayout(segments, start + 2)
+        if start + 4 > size:
+            return _JpegLayout(segments, 0)
+        pos = start + 2 + struct.unpack_from(">H", data, start + 2)[0]
+
+
+def _png_is_complete(data: mmap.mmap) -> bool | None:
+    pos, size = 8, len(data)
+    while pos + 8 <= size:
+        length, chunk_type = struct.unpack_from(">I4s", data, pos)
+        if not chunk_type.isalpha():
+            return None
+        pos += 12 + length
+        if chunk_type == b"IEND":
+            return bool(pos <= size)
+    return False
+
+
+def _bmff_is_complete(data: mmap.mmap) -> bool | None:
+    """Whether the top-level boxes of a HEIF/AVIF file tile it to its end."""
+    pos, size = 0, len(data)
+    while pos + 8 <= size:
+        box_size, box_type = struct.unpack_from(">I4s", data, pos)
+        if box_size == 0:  # the last box runs to the end of the file
+            return True
+        if box_size == 1:  # a 64-bit size follows the type
+            if pos + 16 > size:
+                return False
+            (box_size,) = struct.unpack_from(">Q", data, pos + 8)
+        if box_size < 8 or not box_type.isascii():
+            return None
+        pos += box_size
+    return True if pos == size else (False if pos > size else None)
+
+
+# --- decoding to rendition size ---------------------------------------------------------------
+
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A photo decoded once for rendering and hashing, with what both need from its header.
+
+    Only valid while the photo is open: closing an opened image frees its pixels, and ``image``
+    may be that very object when nothing needed resizing or turning.
+    """
+
+    image: Image.Image  # upright, RGB or L, long side at most the rendition's, no metadata
+    icc_profile: bytes | None
+    raw_exif: bytes | None
+    orientation: int  # as the camera wrote it (1 when none); the EXIF thumbnail needs it too
+    sniffed: Sniffed
+    is_reusable_jpeg: bool  # a JPEG that fits as it is: its own data can be the rendition
+
+
+def _decode(image: ImageFile.ImageFile, sniffed: Sniffed, max_side_px: int) -> _Decoded:
+    """The one decode: DCT-scaled for JPEG, then flattened, resized and turned upright."""
+    icc, raw_exif = _icc_profile(image), _raw_exif(image)
+    exif = _parse_exif(raw_exif)
+    orientation = _written_orientation(image, sniffed, dict(exif) if exif is not None else {}) or 1
+    # HEIF arrives upright from its decoder; every other format is turned here.
+    to_apply = 1 if sniffed.mime in _HEIF_MIMES else orientation
+    reusable = (
+        sniffed.mime == "image/jpeg"
+        and orientation == 1
+        and image.mode in ("RGB", "L")
+        and max(image.size) <= max_side_px
+    )
+    if isinstance(image, JpegImagePlugin.JpegImageFile):
+        scale = _dct_scale(image.size, max_side_px)
+        if scale > 1:
+            image.draft("RGB", (image.width // scale, image.height // scale))
+    _load(image, sniffed)
+    reduced: Image.Image = _to_rgb_or_l(image)
+    if max(reduced.size) > max_side_px:
+        ratio = max_side_px / max(reduced.size)
+        target = (max(1, round(reduced.width * ratio)), max(1, round(reduced.height * ratio)))
+        reduced = reduced.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if to_apply in _TRANSPOSES:
+        reduced = reduced.transpose(_TRANSPOSES[to_apply])
+    # Resize and transpose copy ``info`` (EXIF, XMP, comments); the rendition must carry none.
+    reduced.info = {}
+    if icc is not None and (reduced.mode == "L") != (icc[16:20] == b"GRAY"):
+        icc = None
+    return _Decoded(reduced, icc, raw_exif, orientation, sniffed, reusable)
+
+
+def _dct_scale(size: tuple[int, int], max_side_px: int) -> int:
+    """The largest JPEG DCT scaling (8, 4, 2) that keeps the image near rendition size, else 1."""
+    long_side = max(size)
+    for scale in (8, 4, 2):
+        if -(-long_side // scale) >= max_side_px * _DCT_SCALE_MIN_FILL:
+            return scale
+    return 1
+
+
+def _to_rgb_or_l(image: Image.Image) -> Image.Image:
+    """The image in a mode a JPEG holds: transparency flattened on white, CMYK to RGB."""
+    mode = image.mode
+    if mode in ("RGB", "L"):
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        # 16-bit PNGs (some scanners, HDR exports): keep the high byte, not a clipped low one.
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if not has_alpha:
+        return image.convert("RGB")
+    # Screenshots and stickers with transparency: white is what a viewer would show behind them.
+    rgba = image.convert("RGBA")
+    flattened = Image.new("RGB", rgba.size, (255, 255, 255))
+    flattened.paste(rgba, mask=rgba.getchannel("A"))
+    return flattened
+
+
+def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
+    """CMYK (print-prepared JPEGs) to sRGB through the embedded profile when there is one."""
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
+        except (OSError, ValueError, ImageCms.PyCMSError):
+            pass  # a broken profile: the plain conversion below is still a fair picture
+    return image.convert("RGB")
+
+
+def _icc_profile(image: Image.Image) -> bytes | None:
+    """The colour profile the rendition keeps: RGB or grey ones (iPhones tag Display P3)."""
+    icc = image.info.get("icc_profile")
+    if not isinstance(icc, bytes) or len(icc) < 20:
+        return None
+    # The profile's colour space (bytes 16-19) must match the rendition's mode; a CMYK profile
+    # is used up converting to sRGB.
+    space = icc[16:20]
+    if image.mode == "CMYK" or space not in (b"RGB ", b"GRAY"):
+        return None
+    return icc
+
+
+# --- the rendition ----------------------------------------------------------------------------
+
+
+def _render(decoded: _Decoded, original: Path, out_path: Path, quality: int) -> Rendition:
+    """Encode the rendition (or reuse a small original JPEG's data) and write it atomically."""
+    image = decoded.image
+    buffer = io.BytesIO()
+    # No optimize=True (7 -> 22 ms on 2000x1500 for about 1 % fewer bytes) and no progressive
+    # (+30 ms for 6 %): the encode is a sixth of the whole path. No exif, xmp or comment arguments:
+    # nothing personal is copied.
+    image.save(buffer, "JPEG", quality=quality, icc_profile=decoded.icc_profile)
+    data, reused = buffer.getvalue(), False
+    if decoded.is_reusable_jpeg:
+        stripped = _strip_jpeg_metadata(original)
+        if stripped is not None and len(stripped) <= len(data):
+            data, reused = stripped, True
+    _write_atomically(out_path, data)
+    return Rendition(image.width, image.height, len(data), RENDITION_MIME, reused)
+
+
+# APP0 JFIF, APP2 ICC_PROFILE and APP14 Adobe (colour transform) say how to decode the pixels;
+# every other APPn (EXIF and XMP with GPS, MPF, IPTC, maker blobs) and COM is metadata.
+_KEPT_APP_PREFIXES = {0xE0: b"JFIF\x00", 0xE2: b"ICC_PROFILE\x00", 0xEE: b"Adobe"}
+
+
+def _strip_jpeg_metadata(path: Path) -> bytes | None:
+    """The original JPEG's own image data without its metadata segments, or None if unsuitable.
+
+    Only for a JPEG that already fits the rendition and needs no rotation; the image data is
+    copied byte for byte, so there is no second generation of compression loss. Anything after
+    the first image's EOI (Samsung and Google motion-photo videos, MPF frames) is dropped.
+    """
+    data = path.read_bytes()
+    layout = _jpeg_layout(data)
+    if layout.end == 0 or not layout.segments:
+        return None
+    parts = [b"\xff\xd8"]
+    for marker, start, end in layout.segments[:-1]:
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            prefix = _KEPT_APP_PREFIXES.get(marker)
+            if prefix is None or not data[start + 4 : end].startswith(prefix):
+                continue
+        parts.append(data[start:end])
+    parts.append(data[layout.segments[-1][1] : layout.end])
+    return b"".join(parts)
+
+
+def _write_atomically(out_path: Path, data: bytes) -> None:
+    """Write data to out_path through a temporary file, so no half-written rendition is seen."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        Path(tmp).replace(out_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- hashes -----------------------------------------------------------------------------------
+
+
+def _hash(decoded: _Decoded, original: Path) -> PhotoHashes:
+    """The original's SHA-256 and the perceptual hashes of the image and its EXIF thumbnail."""
+    thumbnail = _exif_thumbnail_hashes(decoded.raw_exif, decoded.orientation)
+    return PhotoHashes(sha256_file(original), perceptual_hashes(decoded.image), thumbnail)
+
+
+def _exif_thumbnail_hashes(raw_exif: bytes | None, orientation: int) -> PerceptualHashes | None:
+    """Perceptual hashes of the EXIF thumbnail, upright, for the `edited` rule; None if absent.
+
+    Editors often rewrite the main image but copy the camera's thumbnail unchanged, so a
+    thumbnail that no longer matches the image is a sign of editing.
+    """
+    thumbnail = _exif_thumbnail_bytes(raw_exif)
+    if thumbnail is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(thumbnail), formats=["JPEG"]) as small:
+            small.load()
+            upright = small.transpose(_TRANSPOSES[orientation]) if orientation > 1 else small
+            return perceptual_hashes(upright.convert("RGB"))
+    except (*_DECODE_ERRORS, Image.DecompressionBombError):
+        return None
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+_T = ExifTags.Base
+_G = ExifTags.GPS
+
+
+def _read_facts(image: ImageFile.ImageFile, sniffed: Sniffed) -> CaptureFacts:
+    """Capture facts from the header of an opened (not decoded) photo."""
+    raw = _raw_exif(image)
+    exif = _parse_exif(raw)
+    ifd0: dict[int, Any] = dict(exif) if exif is not None else {}
+    sub = _get_ifd(exif, ExifTags.IFD.Exif)
+    gps = _get_ifd(exif, ExifTags.IFD.GPSInfo)
+    xmp = _xmp_packet(image)
+
+    orientation = _written_orientation(image, sniffed, ifd0)
+    width, height = image.size
+    # HEIF decoders apply the rotation themselves (pillow-heif reports the size upright).
+    if orientation is not None and orientation >= 5 and sniffed.mime not in _HEIF_MIMES:
+        width, height = height, width
+
+    captured, offset = _capture_time(sub, xmp)
+    return CaptureFacts(
+        width=width,
+        height=height,
+        format=sniffed.mime,
+        captured_local=captured,
+        utc_offset_min=offset,
+        modified_local=_sourced(
+            _exif_datetime(ifd0.get(_T.DateTime), sub.get(_T.SubsecTime)), "exif:DateTime"
+        ),
+        gps_time_utc=_sourced(_gps_time(gps), "exif:GPSTimeStamp"),
+        location=_sourced(_gps_location(gps), "exif:GPS"),
+        make=_sourced(_text(ifd0.get(_T.Make)), "exif:Make"),
+        model=_sourced(_text(ifd0.get(_T.Model)), "exif:Model"),
+        software=_software(ifd0, image),
+        creator_tool=_sourced(_xmp_value(xmp, _XMP_CREATOR_TOOL), "xmp:CreatorTool"),
+        orientation=_sourced(orientation, "exif:Orientation"),
+        has_exif_thumbnail=_exif_thumbnail_bytes(raw) is not None,
+    )
+
+
+_HEIF_MIMES = {"image/heic", "image/heic-sequence", "image/heif"}
+
+
+def _raw_exif(image: Image.Image) -> bytes | None:
+    raw = image.info.get("exif")
+    return raw if isinstance(raw, bytes) and raw else None
+
+
+def _parse_exif(raw: bytes | None) -> Image.Exif | None:
+    """The EXIF block parsed by Pillow, or None when absent or beyond repair.
+
+    Parsed from the raw bytes rather than ``image.getexif()``, which for PNG decodes the whole
+    image to look for an eXIf chunk after the pixel data.
+    """
+    if raw is None:
+        return None
+    exif = Image.Exif()
+    try:
+        exif.load(raw)
+    except _DECODE_ERRORS:
+        return None
+    return exif
+
+
+def _get_ifd(exif: Image.Exif | None, tag: int) -> dict[int, Any]:
+    """One sub-IFD as a dict; empty when missing or unreadable (a bad offset, a loop)."""
+    if exif is None:
+        return {}
+    try:
+        return dict(exif.get_ifd(tag))
+    except _DECODE_ERRORS:
+        return {}
+
+
+def _written_orientation(image: Image.Image, sniffed: Sniffed, ifd0: dict[int, Any]) -> int | None:
+    """The EXIF orientation the camera wrote (1-8), or None."""
+    # pillow-heif applies HEIF's own rotation (irot/imir) on decode and resets the EXIF tag to
+    # 1, keeping what the camera wrote in info["original_orientation"].
+    value = image.info.get("original_orientation") if sniffed.mime in _HEIF_MIMES else None
+    if value is None:
+        value = ifd0.get(_T.Orientation)
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def _capture_time(
+    sub: dict[int, Any], xmp: bytes | None
+) -> tuple[Sourced[datetime] | None, Sourced[int] | None]:
+    """Capture time and its UTC offset: EXIF first, then XMP photoshop:DateCreated.
+
+    iPhones, Pixels and recent Samsung phones write OffsetTimeOriginal (EXIF 2.31) beside
+    DateTimeOriginal; many budget Android camera apps write no offset at all, and chat apps
+    (WhatsApp, Telegram) strip all of it. DateTimeDigitized equals DateTimeOriginal on phones,
+    so it stands in when an editor dropped the original.
+    """
+    offsets = [
+        (sub.get(_T.OffsetTimeOriginal), "exif:OffsetTimeOriginal"),
+        (sub.get(_T.OffsetTimeDigitized), "exif:OffsetTimeDigitized"),
+        (sub.get(_T.OffsetTime), "exif:OffsetTime"),
+    ]
+    offset: Sourced[int] | None = None
+    for raw, source in offsets:
+        minutes = _utc_offset_min(raw)
+        if minutes is not None:
+            offset = Sourced(minutes, source)
+            break
+    for time_tag, subsec_tag, source in (
+        (_T.DateTimeOriginal, _T.SubsecTimeOriginal, "exif:DateTimeOriginal"),
+        (_T.DateTimeDigitized, _T.SubsecTimeDigitized, "exif:DateTimeDigitized"),
+    ):
+        captured = _exif_datetime(sub.get(time_tag), sub.get(subsec_tag))
+        if captured is not None:
+            return Sourced(captured, source), offset
+    # Photoshop and Lightroom exports keep the capture time in XMP, often with its offset.
+    created = _xmp_datetime(_xmp_value(xmp, _XMP_DATE_CREATED))
+    if created is None:
+        return None, offset
+    local, minutes = created
+    source = "xmp:photoshop:DateCreated"
+    if offset is None and minutes is not None:
+        offset = Sourced(minutes, source)
+    return Sourced(local, source), offset
+
+
+_EXIF_DATETIME = re.compile(r"(\d{4})[:/-](\d{2})[:/-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+def _exif_datetime(value: Any, subsec: Any = None) -> datetime | None:
+    """A naive datetime from EXIF's "YYYY:MM:DD HH:MM:SS"; blanks and zeros give None."""
+    text = _text(value)
+    found = _EXIF_DATETIME.match(text) if text else None
+    if found is None:
+        return None
+    try:
+        # "0000:00:00 00:00:00" (cameras without a set clock) fails here, as it should.
+        year, month, day, hour, minute, second = (int(part) for part in found.groups())
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    digits = _text(subsec)
+    if digits and digits.isdigit():
+        # SubSecTime holds the decimal digits of the fraction: "12" means 0.12 s.
+        moment = moment.replace(microsecond=int(digits[:6].ljust(6, "0")))
+    return moment
+
+
+def _utc_offset_min(value: Any) -> int | None:
+    """Minutes east of UTC from EXIF's "+07:00"; None when missing or out of range."""
+    text = _text(value)
+    found = _OFFSET.fullmatch(text) if text else None
+    if found is None:
+        return None
+    sign, hours, minutes = found.groups()
+    total = int(hours) * 60 + int(minutes)
+    if int(minutes) >= 60 or total > 14 * 60:
+        return None
+    return -total if sign == "-" else total
+
+
+def _gps_location(gps: dict[int, Any]) -> Location | None:
+    """Position from the GPS IFD; None when any part is missing, malformed or impossible."""
+    lat = _degrees(gps.get(_G.GPSLatitude))
+    lon = _degrees(gps.get(_G.GPSLongitude))
+    lat_ref = _text(gps.get(_G.GPSLatitudeRef))
+    lon_ref = _text(gps.get(_G.GPSLongitudeRef))
+    # Without its reference the sign is a guess, and for Indonesia (south of the equator) a wrong
+    # guess puts the school 1,500 km away: better no position than a wrong one.
+    if lat is None or lon is None or lat_ref not in ("N", "S") or lon_ref not in ("E", "W"):
+        return None
+    lat = -lat if lat_ref == "S" else lat
+    lon = -lon if lon_ref == "W" else lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    if lat == 0 and lon == 0:
+        return None  # some Android camera apps write 0/0 when they had no fix
+    altitude = _number(gps.get(_G.GPSAltitude))
+    if altitude is not None:
+        below_sea = _byte(gps.get(_G.GPSAltitudeRef)) == 1
+        altitude = -altitude if below_sea else altitude
+        if abs(altitude) > 100_000:
+            altitude = None
+    # GPSHPositioningError is written by iPhones; most Android camera apps omit it.
+    accuracy = _number(gps.get(_G.GPSHPositioningError))
+    if accuracy is not None and accuracy < 0:
+        accuracy = None
+    return Location(lat=lat, lon=lon, altitude_m=altitude, accuracy_m=accuracy)
+
+
+def _degrees(value: Any) -> float | None:
+    """Degrees from EXIF's (degrees, minutes, seconds) rationals."""
+    parts = value if isinstance(value, tuple) else (value,)
+    if not 1 <= len(parts) <= 3:
+        return None
+    numbers = [_number(part) for part in parts]
+    if any(n is None or n < 0 for n in numbers):
+        return None
+    degrees, minutes, seconds = (*numbers, 0.0, 0.0)[:3]
+    assert degrees is not None and minutes is not None and seconds is not None
+    if minutes >= 60 or seconds > 60:  # 60.0 seconds happens when a writer rounds 59.99996
+        return None
+    return degrees + minutes / 60 + seconds / 3600
+
+
+def _gps_time(gps: dict[int, Any]) -> datetime | None:
+    """The GPS fix time, always UTC, from GPSDateStamp and GPSTimeStamp."""
+    date = _text(gps.get(_G.GPSDateStamp))
+    stamp = gps.get(_G.GPSTimeStamp)
+    if not date or not isinstance(stamp, tuple) or len(stamp) != 3:
+        return None
+    found = re.fullmatch(r"(\d{4})[:/-](\d{2})[:/-](\d{2})", date)
+    hms = [_number(part) for part in stamp]
+    if found is None or any(n is None for n in hms):
+        return None
+    hours, minutes, seconds = (float(n or 0) for n in hms)
+    if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
+        return None
+    try:
+        year, month, day_of_month = (int(part) for part in found.groups())
+        day = datetime(year, month, day_of_month, tzinfo=UTC)
+        whole = int(seconds)
+        micro = round((seconds - whole) * 1e6)
+        return day.replace(
+            hour=int(hours),
+            minute=int(minutes),
+            second=min(whole, 59),  # a leap second (60) is kept as :59
+            microsecond=min(micro, 999_999),
+        )
+    except ValueError:
+        return None
+
+
+def _software(ifd0: dict[int, Any], image: Image.Image) -> Sourced[str] | None:
+    """The Software tag; PNG screenshots name their tool in a tEXt chunk instead.
+
+    Phones put their firmware here (iPhones the iOS version, "17.1.2"; Samsung the build,
+    "G991BXXU5CVF3"); editors put their own name (Snapseed, Photoshop, PicsArt).
+    """
+    software = _sourced(_text(ifd0.get(_T.Software)), "exif:Software")
+    if software is None and image.format == "PNG":
+        software = _sourced(_text(image.info.get("Software")), "png:Software")
+    return software
+
+
+def _exif_thumbnail_bytes(raw: bytes | None) -> bytes | None:
+    """The JPEG thumbnail in EXIF's IFD1, which Pillow parses but does not hand out."""
+    exif = _parse_exif(raw)
+    ifd1 = _get_ifd(exif, ExifTags.IFD.IFD1)
+    offset = ifd1.get(_T.JpegIFOffset)
+    length = ifd1.get(_T.JpegIFByteCount)
+    if raw is None or not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
+        return None
+    tiff = re.sub(b"^(Exif\x00\x00){1,2}", b"", raw)  # offsets count from the TIFF header
+    thumbnail = tiff[offset : offset + length]
+    if len(thumbnail) != length or not thumbnail.startswith(b"\xff\xd8"):
+        return None
+    return thumbnail
+
+
+# Raw XMP is searched with regular expressions: Pillow's getxmp() needs defusedxml, and the two
+# values wanted here are plain properties (attribute or element form; "xap" is XMP's old prefix).
+_XMP_CREATOR_TOOL = re.compile(
+    rb"""(?:xmp|xap):CreatorTool(?:\s*=\s*"([^"]*)"|\s*=\s*'([^']*)'|\s*>([^<]*)<)"""
+)
+_XMP_DATE_CREATED = re.compile(
+    rb"""photoshop:DateCreated(?:\s*=\s*"([^"]*)"|\s*=\s*'([^']*)'|\s*>([^<]*)<)"""
+)
+_XMP_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _xmp_packet(image: Image.Image) -> bytes | None:
+    # JPEG, WebP, HEIF and AVIF readers put the packet in "xmp"; PNG's iTXt lands in its own key.
+    packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8", "replace")
+    return packet if isinstance(packet, bytes) else None
+
+
+def _xmp_value(packet: bytes | None, pattern: re.Pattern[bytes]) -> str | None:
+    found = pattern.search(packet) if packet else None
+    if found is None:
+        return None
+    raw = next(group for group in found.groups() if group is not None)
+    return _text(html.unescape(raw.decode("utf-8", "replace")))
+
+
+def _xmp_datetime(value: str | None) -> tuple[datetime, int | None] | None:
+    """Local time and offset (minutes) from an XMP date; date-only values are too coarse."""
+    found = _XMP_DATETIME.match(value) if value else None
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    try:
+        moment = datetime(  # local wall-clock time; the offset travels beside it
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+        )  # fmt: skip
+    except ValueError:
+        return None
+    minutes = 0 if zone == "Z" else _utc_offset_min(zone)
+    return moment, minutes
+
+
+def _sourced(value: Any, source: str) -> Sourced[Any] | None:
+    return None if value is None else Sourced(value, source)
+
+
+def _text(value: Any) -> str | None:
+    """A tag's text without the NULs and padding cameras leave; None when nothing is left."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()
+    return text if text and text.isprintable() else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from an EXIF number; a zero denominator gives None, not an exception."""
+    if isinstance(value, tuple) and len(value) == 1:
+        value = value[0]
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return number if isfinite(number) else None
+
+
+def _byte(value: Any) -> int | None:
+    # Pillow returns BYTE tags as bytes (b"\x01") or int depending on the writer.
+    if isinstance(value, bytes):
+        return value[0] if value else None
+    return value if isinstance(value, int) else None
