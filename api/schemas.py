@@ -226,7 +226,7 @@ class EvidenceOut(BaseModel):
     processed_at: datetime | None
     reason: str | None
     facts: dict[str, Any] | None
-    hashes: dict[str, str | None]
+    hashes: dict[str, str | bool | None]
     flags: list[FlagOut]
     sizes: Sizes
     archive: Archive

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bukti.settings import Settings
+from evidence.verification import Rules
 from storage.backend import ObjectStore
 from storage.db import build_engine, build_sessions
+
+
+def build_rules(settings: Settings) -> Rules:
+    """Verification thresholds as the domain takes them: plain values, not settings."""
+    names = {f.name for f in fields(Rules)}
+    return Rules(**{name: getattr(settings, name) for name in names})
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -48,6 +55,11 @@ class Services:
     def sessions(self) -> sessionmaker[Session]:
         """Session factory bound to :attr:`engine`."""
         return build_sessions(self.engine)
+
+    @cached_property
+    def rules(self) -> Rules:
+        """Verification thresholds from the settings."""
+        return build_rules(self.settings)
 
     @cached_property
     def store(self) -> ObjectStore:

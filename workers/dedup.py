@@ -13,18 +13,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import redis
-from evidence.duplicates import NearDuplicatePolicy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from storage.hash_index import HashIndex
 
 from bukti.bootstrap import Services
 from bukti.errors import DependencyError
+from evidence.duplicates import NearDuplicatePolicy
 from evidence.flags import Code, Flag
 from evidence.status import Status
+from storage.hash_index import HashIndex
 from storage.models import Activity, Evidence, PerceptualHashRow
 from workers.phash import PerceptualHashes
 
@@ -32,14 +32,20 @@ LOCK_NAME = "bukti:lock:dedup"
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
 
 
-def hashes_to_json(hashes: PerceptualHashes) -> dict[str, str]:
+def hashes_to_json(hashes: PerceptualHashes) -> dict[str, str | bool]:
     """Perceptual hashes as 16-digit hex strings (JSON has no unsigned 64-bit integers)."""
-    return {name: f"{value:016x}" for name, value in asdict(hashes).items()}
+    return {
+        name: value if isinstance(value, bool) else f"{value:016x}"
+        for name, value in asdict(hashes).items()
+    }
 
 
-def hashes_from_json(data: dict[str, str]) -> PerceptualHashes:
+def hashes_from_json(data: dict[str, str | bool]) -> PerceptualHashes:
     """The inverse of :func:`hashes_to_json`."""
-    return PerceptualHashes(**{name: int(value, 16) for name, value in data.items()})
+    values: dict[str, Any] = {
+        name: value if isinstance(value, bool) else int(value, 16) for name, value in data.items()
+    }
+    return PerceptualHashes(**values)
 
 
 def context_of(item: Evidence) -> tuple[str, int]:
@@ -55,13 +61,13 @@ class DuplicateFinder:
     _per_process: ClassVar[dict[str, DuplicateFinder]] = {}
     _guard: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, services: Services, client: redis.Redis) -> None:
+    def __init__(self, services: Services, client: redis.Redis[bytes]) -> None:
         self.services = services
         self.client = client
         settings = services.settings
         self.policy = NearDuplicatePolicy(
-            phash_distance=settings.near_duplicate_phash_distance,
-            dhash_distance=settings.near_duplicate_dhash_distance,
+            max_phash_distance=settings.near_duplicate_phash_distance,
+            max_distance=settings.near_duplicate_max_distance,
         )
         self.index = HashIndex(self.policy)
         self.watermark = 0
@@ -145,7 +151,8 @@ class DuplicateFinder:
                 Flag.raise_(
                     Code.NEAR_DUPLICATE,
                     f"looks like {describe(session, other)} "
-                    f"(perceptual distance {match.distance} of 64 bits)" + _and_more(len(near) - 1),
+                    f"(perceptual distance {match.distance} of 192 bits)"
+                    + _and_more(len(near) - 1),
                     other.id,
                 )
             )

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
+from evidence.duplicates import hamming
 from evidence.facts import CaptureFacts
 from evidence.flags import Code, Flag, needs_review
 from evidence.sniff import sniff
 from evidence.status import Status
-from evidence.verification import metadata_flags
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, PerceptualHashRow, utcnow
 from workers import photo
@@ -37,15 +37,25 @@ from workers.lifecycle import (
     staged_path,
     work_dir,
 )
+from workers.verify import VERIFY_FLAGS, verify_item
 
 log = logging.getLogger(__name__)
 
-STEPS: tuple[str, ...] = ("validate", "extract", "compress", "hash", "dedup", "archive", "record")
+STEPS: tuple[str, ...] = (
+    "validate",
+    "extract",
+    "compress",
+    "hash",
+    "dedup",
+    "verify",
+    "archive",
+    "record",
+)
 
 #: Flags each step owns: when a step runs again it replaces exactly these.
 STEP_FLAGS: dict[str, frozenset[Code]] = {
-    "extract": frozenset({Code.NO_CAPTURE_TIME, Code.NO_LOCATION}),
     "dedup": frozenset({Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}),
+    "verify": VERIFY_FLAGS,
 }
 
 SNIFF_BYTES = 4096
@@ -123,9 +133,7 @@ def _validate(services: Services, session: Session, item: Evidence) -> str:
 def _extract(services: Services, session: Session, item: Evidence) -> str:
     facts = photo.extract_photo_facts(staged_path(services, item.id))
     item.facts = facts.to_json()
-    flags = metadata_flags(facts)
-    _replace_flags(session, item, "extract", flags)
-    return ",".join(f.code.value for f in flags)
+    return ""
 
 
 def _compress(services: Services, session: Session, item: Evidence) -> str:
@@ -149,6 +157,11 @@ def _hash(services: Services, session: Session, item: Evidence) -> str:
         # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
         raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
     item.perceptual = hashes_to_json(hashes.perceptual)
+    if hashes.exif_thumbnail is not None and item.facts is not None:
+        # an EXIF thumbnail that no longer looks like the picture betrays an edit
+        distance = hamming(hashes.perceptual.phash, hashes.exif_thumbnail.phash)
+        extra = dict(item.facts.get("extra") or {}, exif_thumbnail_distance=distance)
+        item.facts = {**item.facts, "extra": extra}
     return ""
 
 
@@ -161,6 +174,12 @@ def _dedup(services: Services, session: Session, item: Evidence) -> str:
     if session.scalar(registered) is None:
         session.add(PerceptualHashRow(evidence_id=item.id, hashes=item.perceptual))
     return ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in flags)
+
+
+def _verify(services: Services, session: Session, item: Evidence) -> str:
+    flags = verify_item(services, session, item)
+    _replace_flags(session, item, "verify", flags)
+    return ",".join(f.code.value for f in flags)
 
 
 def _archive(services: Services, session: Session, item: Evidence) -> str:
@@ -178,8 +197,7 @@ def _archive(services: Services, session: Session, item: Evidence) -> str:
 
 
 def _record(services: Services, session: Session, item: Evidence) -> str:
-    flags = [Flag.raise_(Code(f.code), f.detail, f.related_evidence_id) for f in item.flags]
-    item.status = Status.FLAGGED if needs_review(flags) else Status.ACCEPTED
+    item.status = outcome_of(item)
     item.processed_at = utcnow()
     add_event(session, item.id, "pipeline", item.status)
     session.flush()
@@ -189,12 +207,45 @@ def _record(services: Services, session: Session, item: Evidence) -> str:
     return item.status
 
 
+def outcome_of(item: Evidence) -> Status:
+    """`flagged` when any flag needs a reviewer, else `accepted`."""
+    flags = [Flag.raise_(Code(f.code), f.detail, f.related_evidence_id) for f in item.flags]
+    return Status.FLAGGED if needs_review(flags) else Status.ACCEPTED
+
+
+def reverify(services: Services, evidence_id: int) -> bool:
+    """Verify a finished item again after its records changed; its status follows its flags.
+
+    Only `accepted` and `flagged` items are verified again; a reviewer's decision stays
+    beside the new status, as every decision does. False when there was nothing to do.
+    """
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update=True)
+        if item is None or item.status not in (Status.ACCEPTED, Status.FLAGGED):
+            return False
+        flags = verify_item(services, session, item)
+        _replace_flags(session, item, "verify", flags)
+        session.flush()
+        session.refresh(item)
+        before = item.status
+        item.status = outcome_of(item)
+        add_event(
+            session,
+            evidence_id,
+            "verify",
+            "reverified",
+            f"{before} -> {item.status}: {','.join(f.code.value for f in flags)}",
+        )
+    return True
+
+
 _STEP_BODIES: dict[str, StepBody] = {
     "validate": _validate,
     "extract": _extract,
     "compress": _compress,
     "hash": _hash,
     "dedup": _dedup,
+    "verify": _verify,
     "archive": _archive,
     "record": _record,
 }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.deps import DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.routes.directory import visible_teacher
-from api.schemas import ActivityIn, ActivityOut, Page
+from api.schemas import ActivityIn, ActivityOut, Category, Page
 from bukti.errors import NotFoundError
 from evidence.status import Role
 from storage.models import Activity, Teacher
@@ -30,7 +30,7 @@ def activity_out(activity: Activity) -> ActivityOut:
         start=activity.start,
         end=activity.end,
         title=activity.title,
-        category=activity.category,  # type: ignore[arg-type]
+        category=Category(activity.category) if activity.category else None,
         minutes=int((end - start).total_seconds() // 60),
         created_at=activity.created_at,
     )

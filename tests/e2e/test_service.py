@@ -12,10 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
-from skimage import data as skdata
 
 from tests.fixtures.app import ADMIN_TOKEN, REPO, make_world, wait_for_terminal
+from tests.fixtures.photos import sample
 from tests.fixtures.services import free_port
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +67,7 @@ def service(tmp_path: Path) -> Iterator[httpx.Client]:
 
 def real_photo(picture: str) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(getattr(skdata, picture)()).convert("RGB").save(out, "JPEG", quality=90)
+    sample(picture).save(out, "JPEG", quality=90)
     return out.getvalue()
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
-from skimage import data as skdata
 
 from bukti.settings import Settings
 from tests.fixtures.app import RecordingEnqueue, World
+from tests.fixtures.photos import sample
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.integration
 def jpeg_bytes(picture: str = "astronaut", quality: int = 90) -> bytes:
     """A real photo (scikit-image's data) as JPEG bytes."""
     out = io.BytesIO()
-    Image.fromarray(getattr(skdata, picture)()).save(out, "JPEG", quality=quality)
+    sample(picture).save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 

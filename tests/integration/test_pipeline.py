@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from skimage import data as skdata
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.photos import sample
+from workers.pipeline import STEPS
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +28,11 @@ def camera_jpeg(
     size: int | None = None,
     crop: float = 0.0,
     exif: bool = True,
+    day: str = "2026-10-13",
+    gps_seconds: tuple[float, float] = (0.48, 33.0),
 ) -> bytes:
     """A real photo as a phone would save it: JPEG with capture time, offset and GPS."""
-    image = Image.fromarray(getattr(skdata, picture)()).convert("RGB")
+    image = sample(picture)
     if size:
         image = image.resize((size, size * image.height // image.width), Image.Resampling.LANCZOS)
     if crop:
@@ -44,12 +47,12 @@ def camera_jpeg(
     tags[0x0110] = "SM-A145F"
     tags[0x0112] = 1
     exif_ifd = tags.get_ifd(0x8769)
-    exif_ifd[0x9003] = "2026:10:13 07:15:02"  # DateTimeOriginal
+    exif_ifd[0x9003] = f"{day.replace('-', ':')} 07:15:02"  # DateTimeOriginal
     exif_ifd[0x9011] = "+07:00"  # OffsetTimeOriginal
     gps = tags.get_ifd(0x8825)
-    gps[1], gps[2] = "S", (6.0, 49.0, 0.48)
-    gps[3], gps[4] = "E", (107.0, 8.0, 33.0)
-    gps[7], gps[29] = (0.0, 14.0, 55.0), "2026:10:13"
+    gps[1], gps[2] = "S", (6.0, 49.0, gps_seconds[0])
+    gps[3], gps[4] = "E", (107.0, 8.0, gps_seconds[1])
+    gps[7], gps[29] = (0.0, 14.0, 55.0), day.replace("-", ":")
     image.save(out, "JPEG", quality=quality, exif=tags.tobytes())
     return out.getvalue()
 
@@ -127,7 +130,7 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
         f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth
     ).json()
     steps = [e["step"] for e in events if e["outcome"] == "done"]
-    assert steps == ["validate", "extract", "compress", "hash", "dedup", "archive", "record"]
+    assert steps == list(STEPS)
 
 
 def test_same_photo_for_another_activity_is_an_exact_duplicate(
@@ -165,7 +168,10 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
         ),
         world.teacher_auth,
     )
-    copies = [camera_jpeg("chelsea", quality=55, size=300), camera_jpeg("chelsea", crop=0.04)]
+    copies = [
+        camera_jpeg("chelsea", quality=55, size=300, day="2026-10-20"),
+        camera_jpeg("chelsea", crop=0.04, day="2026-10-21"),
+    ]
     for day, content in zip(("2026-10-20", "2026-10-21"), copies, strict=True):
         item = wait_for_terminal(
             live_client,
@@ -178,7 +184,12 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
         assert item["status"] == "flagged"
     unrelated = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-22"), camera_jpeg("coffee")),
+        send(
+            live_client,
+            world,
+            activity(live_client, world, "2026-10-22"),
+            camera_jpeg("coffee", day="2026-10-22", gps_seconds=(1.5, 33.0)),
+        ),
         world.teacher_auth,
     )
     assert unrelated["status"] == "accepted", unrelated["flags"]
@@ -257,7 +268,8 @@ def test_worker_killed_mid_way_loses_nothing(
             live_client,
             world,
             activity(live_client, world, f"2026-10-{13 + i}"),
-            camera_jpeg(p, size=2400),
+            # a few metres apart each day: identical coordinates would be repeated_location
+            camera_jpeg(p, size=2400, day=f"2026-10-{13 + i}", gps_seconds=(0.48 + i / 4, 33.0)),
         )
         for i, p in enumerate(pictures)
     ]
@@ -288,7 +300,7 @@ def test_worker_killed_mid_way_loses_nothing(
             f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth
         ).json()
         done = [e["step"] for e in events if e["outcome"] == "done"]
-        assert done == ["validate", "extract", "compress", "hash", "dedup", "archive", "record"]
+        assert done == list(STEPS)
 
 
 def test_failure_outliving_retries_is_visible_and_can_be_retried(

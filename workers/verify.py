@@ -1,0 +1,120 @@
+"""Verification of one item against its records: loads plain values, calls the pure rules.
+
+Used by the pipeline's ``verify`` step and by re-verification when an activity or an
+attendance record changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bukti.bootstrap import Services
+from evidence.facts import CaptureFacts, Location
+from evidence.flags import Code, Flag
+from evidence.records import ActivityWindow, AttendanceDay
+from evidence.timeresolve import ZoneLookup, resolve_capture_time
+from evidence.verification import verify_photo
+from storage.models import Activity, Attendance, Evidence, School
+from storage.repositories import (
+    activity_window,
+    attendance_day,
+    attendance_on,
+    school_place,
+    teacher_history,
+    teacher_home,
+)
+
+#: Flags verification owns; the duplicate flags belong to the dedup step.
+VERIFY_FLAGS = frozenset(Code) - {Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}
+
+
+def verify_item(services: Services, session: Session, item: Evidence) -> list[Flag]:
+    """Flags of ``item`` against its activity or attendance check, school, home and history.
+
+    Also records where and when the item was taken (``captured_at``, ``local_date``,
+    ``lat``/``lon``), which later items' history checks read.
+    """
+    if item.facts is None:
+        return []
+    facts = CaptureFacts.from_json(item.facts)
+    school = session.get(School, item.teacher.school_id)
+    assert school is not None
+    place = school_place(school)
+    window, attendance = _window_and_attendance(session, item)
+    client = _client_location(item)
+    zone_at = _zone_lookup(services)
+    resolved = resolve_capture_time(
+        facts,
+        school_zone=place.timezone,
+        zone_at=zone_at,
+        location=(facts.location.value if facts.location else client),
+    )
+    position = facts.location.value if facts.location else client
+    item.captured_at = resolved.utc if resolved else None
+    if resolved is not None:
+        item.local_date = resolved.at.astimezone(ZoneInfo(place.timezone)).date()
+    elif window is not None:
+        item.local_date = window.date
+    else:
+        item.local_date = item.claimed_date
+    item.lat = position.lat if position else None
+    item.lon = position.lon if position else None
+    item.accuracy_m = position.accuracy_m if position else None
+    extra = facts.extra or {}
+    flags = verify_photo(
+        facts,
+        received_at_utc=item.received_at.astimezone(UTC),
+        activity=window,
+        attendance=attendance,
+        school=place,
+        home=teacher_home(item.teacher),
+        history=teacher_history(session, item.teacher_id, item.id),
+        rules=services.rules,
+        zone_at=zone_at,
+        client_location=client,
+        filename=item.client_filename,
+        exif_thumbnail_distance=extra.get("exif_thumbnail_distance"),
+        evidence_id=item.id,
+    )
+    return flags
+
+
+def _window_and_attendance(
+    session: Session, item: Evidence
+) -> tuple[ActivityWindow | None, AttendanceDay | None]:
+    """What the item proves (an activity, or an attendance check) and that day's attendance."""
+    if item.attendance_id is not None:
+        record = session.get(Attendance, item.attendance_id)
+        if record is None:
+            return None, None
+        day = attendance_day(record)
+        which: Literal["in", "out"] = "out" if item.check == "out" else "in"
+        return day.check_window(which), day
+    if item.activity_id is not None:
+        activity = session.get(Activity, item.activity_id)
+        if activity is None:
+            return None, None
+        record = attendance_on(session, item.teacher_id, activity.date)
+        return activity_window(activity), attendance_day(record) if record else None
+    if item.claimed_date is not None:
+        record = attendance_on(session, item.teacher_id, item.claimed_date)
+        return None, attendance_day(record) if record else None
+    return None, None
+
+
+def _client_location(item: Evidence) -> Location | None:
+    if item.client_lat is None or item.client_lon is None:
+        return None
+    return Location(item.client_lat, item.client_lon, None, item.client_accuracy_m)
+
+
+def _zone_lookup(services: Services) -> ZoneLookup | None:
+    if not services.settings.zone_from_gps:
+        return None
+    from workers.zones import zone_at
+
+    return zone_at
