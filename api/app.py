@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.auth import ensure_admin
 from api.problems import install_problem_handlers
-from api.routes import activities, directory, evidence, health
+from api.routes import activities, attendance, days, directory, evidence, health
 from bukti import __version__
 from bukti.bootstrap import Services
 from bukti.settings import Settings, get_settings
@@ -58,5 +58,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(directory.router)
     app.include_router(activities.router)
+    app.include_router(attendance.router)
+    app.include_router(days.router)
     app.include_router(evidence.router)
     return app

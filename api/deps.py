@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, find_principal
 from bukti.bootstrap import Services
-from bukti.errors import DependencyError
+from bukti.errors import ConflictError, DependencyError
 from evidence.status import Role
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `bukti user add` or POST /users")
@@ -34,6 +34,9 @@ def get_db(services: ServicesDep) -> Iterator[Session]:
             yield session
     except OperationalError as exc:
         raise DependencyError("the database is unavailable; try again shortly") from exc
+    except IntegrityError as exc:
+        # two requests raced for the same unique record; the routes check first otherwise
+        raise ConflictError("a record saved at the same moment conflicts; retry") from exc
 
 
 DbDep = Annotated[Session, Depends(get_db)]

@@ -33,7 +33,7 @@ def _parse_hhmm(value: Any) -> Any:
 ClockTime = Annotated[
     time,
     BeforeValidator(_parse_hhmm),
-    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "07:00"}),
 ]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -52,14 +52,31 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class CalendarEntry(BaseModel):
+    """Other hours (or a day off) on some weekdays and/or dates: Fridays, Ramadan, holidays."""
+
+    label: str = Field(min_length=1, max_length=100)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=list, description="0 = Monday ... 6 = Sunday; empty means any weekday"
+    )
+    start: date | None = None
+    end: date | None = None
+    check_in_by: ClockTime | None = None
+    check_out_from: ClockTime | None = None
+    day_off: bool = False
+
+
 class SchoolIn(BaseModel):
-    """A school to register."""
+    """A school to register, with K-Mob's working hours and a calendar of exceptions."""
 
     name: Name
     lat: Latitude
     lon: Longitude
     radius_m: float = Field(150.0, gt=0, le=50_000)
     timezone: str = "Asia/Jakarta"
+    check_in_by: ClockTime = time(7, 0)
+    check_out_from: ClockTime = time(15, 30)
+    calendar: list[CalendarEntry] = Field(default_factory=list, max_length=500)
 
     @field_validator("timezone")
     @classmethod
@@ -169,6 +186,15 @@ class ActivityIn(BaseModel):
         return self
 
 
+class ActivityUpdate(BaseModel):
+    """New times, title or category of an activity; attached evidence is verified again."""
+
+    start: ClockTime | None = None
+    end: ClockTime | None = None
+    title: str | None = Field(None, min_length=1, max_length=300)
+    category: Category | None = None
+
+
 class ActivityOut(ActivityIn):
     """A logged activity."""
 
@@ -176,6 +202,69 @@ class ActivityOut(ActivityIn):
     id: int
     minutes: int
     created_at: datetime
+
+
+class AttendanceStatus(StrEnum):
+    """K-Mob statuses: at school, at home, on official duty elsewhere, leave, sick, excused."""
+
+    WFO = "WFO"
+    WFH = "WFH"
+    DL = "DL"
+    CUTI = "CUTI"
+    SAKIT = "SAKIT"
+    IZIN = "IZIN"
+
+
+class Destination(BaseModel):
+    """Where a DL (dinas luar) day takes the teacher."""
+
+    name: Name
+    lat: Latitude
+    lon: Longitude
+    radius_m: float = Field(150.0, gt=0, le=50_000)
+
+
+class AttendanceIn(BaseModel):
+    """A teacher's attendance day."""
+
+    teacher_id: int
+    date: date
+    status: AttendanceStatus
+    check_in: ClockTime | None = None
+    check_out: ClockTime | None = None
+    destination: Destination | None = None
+
+    @model_validator(mode="after")
+    def _fits_status(self) -> AttendanceIn:
+        if self.status is AttendanceStatus.DL and self.destination is None:
+            raise ValueError("a DL day needs its destination")
+        if self.status is not AttendanceStatus.DL and self.destination is not None:
+            raise ValueError("only a DL day has a destination")
+        if self.check_in and self.check_out and self.check_out <= self.check_in:
+            raise ValueError("check_out must be after check_in")
+        return self
+
+
+class AttendanceUpdate(BaseModel):
+    """Changes to an attendance day; attached selfies are verified again."""
+
+    status: AttendanceStatus | None = None
+    check_in: ClockTime | None = None
+    check_out: ClockTime | None = None
+    destination: Destination | None = None
+
+
+class AttendanceOut(BaseModel):
+    """An attendance day with the flags its times earn."""
+
+    id: int
+    teacher_id: int
+    date: date
+    status: AttendanceStatus
+    check_in: ClockTime | None
+    check_out: ClockTime | None
+    destination: Destination | None
+    flags: list[FlagOut]
 
 
 class FlagOut(BaseModel):

@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     accuracy_allowance_cap_m: float = Field(
         100, description="Most the geofence grows by the reported GPS error."
     )
-    low_accuracy_m: float = Field(100, description="GPS error above which low_gps_accuracy is raised.")
+    low_accuracy_m: float = Field(
+        100, description="GPS error above which low_gps_accuracy is raised."
+    )
     modified_after_capture_s: float = Field(
         60, description="Seconds between capture and last save that count as an edit."
     )
@@ -97,7 +99,9 @@ class Settings(BaseSettings):
     repeated_location_days: int = Field(
         3, description="Days with identical coordinates that raise repeated_location."
     )
-    max_speed_kmh: float = Field(150, description="Travel speed between two items that is impossible.")
+    max_speed_kmh: float = Field(
+        150, description="Travel speed between two items that is impossible."
+    )
     travel_ignore_m: float = Field(
         1000, description="Distance under which two items are never impossible travel."
     )

@@ -594,7 +594,7 @@ def trk_day_flags(
     for day in sorted(set(days) if days is not None else by_day):
         if day in absent or (hours is not None and not hours.on(day).is_working_day):
             continue
-        logged = _union_minutes(by_day.get(day, []))
+        logged = logged_minutes(by_day.get(day, []))
         if logged >= target_min:
             continue
         count = len(by_day.get(day, []))
@@ -609,7 +609,7 @@ def trk_day_flags(
     return flagged
 
 
-def _union_minutes(activities: Sequence[ActivityWindow]) -> int:
+def logged_minutes(activities: Sequence[ActivityWindow]) -> int:
     """Minutes covered by at least one activity of one day."""
     total = 0
     covered_until: datetime | None = None

