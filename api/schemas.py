@@ -298,6 +298,7 @@ class Archive(BaseModel):
 
     original_key: str | None
     rendition_key: str | None
+    preview_key: str | None = None
     archived_at: datetime | None
     backend: str
 
@@ -311,11 +312,16 @@ class EvidenceOut(BaseModel):
     mime: str
     teacher_id: int
     activity_id: int | None
+    attendance_id: int | None = None
+    month: str | None = None
+    requirement: str | None = None
+    video_id: str | None = None
+    source_url: str | None = None
     received_at: datetime
     processed_at: datetime | None
     reason: str | None
     facts: dict[str, Any] | None
-    hashes: dict[str, str | bool | None]
+    hashes: dict[str, Any]
     flags: list[FlagOut]
     sizes: Sizes
     archive: Archive

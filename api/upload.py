@@ -150,8 +150,9 @@ class _Sink:
         if self._sniffed is None:
             self._fail(
                 UnsupportedMediaError(
-                    "the file is not a photo Bukti accepts (JPEG, PNG, WebP, HEIC, AVIF); "
-                    "its type is judged from its bytes, not its name"
+                    "the file is not evidence Bukti accepts: photos (JPEG, PNG, WebP, HEIC, "
+                    "AVIF), videos (MP4, MOV, 3GP, WebM) or documents (PDF, DOCX, XLSX, PPTX, "
+                    "ODT, ODS); its type is judged from its bytes, not its name"
                 )
             )
             return

@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     requeue = sub.add_parser("requeue", help="queue uploads that never reached the broker")
     requeue.add_argument("--older-than-s", type=int, default=60)
     requeue.set_defaults(run=cmd_requeue)
+
+    close = sub.add_parser("close-month", help="flag teachers missing a monthly video")
+    close.add_argument("--month", help="YYYY-MM (default: the month that closed last)")
+    close.set_defaults(run=cmd_close_month)
 
     usage = sub.add_parser("usage", help="report items and bytes by status and kind")
     usage.set_defaults(run=cmd_usage)
@@ -170,6 +175,19 @@ def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_close_month(settings: Settings, args: argparse.Namespace) -> int:
+    """Raise missing_monthly_video for a closed month (run again safely)."""
+    from datetime import date
+
+    from workers.months import close_month, previous_month
+
+    month = args.month or previous_month(date.today())
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise CommandError(f"a month is written YYYY-MM, not {month!r}")
+    print(f"{close_month(_services(settings), month)} missing monthly video(s) flagged for {month}")
+    return 0
+
+
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     """Print items and bytes by kind and status, as JSON."""
     from storage.models import Evidence
@@ -255,7 +273,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
+    from datetime import date
+
     from workers.broker import Enqueuer, build_broker
+    from workers.months import close_month, previous_month
     from workers.sweeper import requeue_unqueued
 
     services = Services(settings)
@@ -263,6 +284,8 @@ def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(30):
         try:
             requeue_unqueued(services, enqueue, older_than_s=60)
+            # the reporting month that ended last is closed once; reruns raise nothing new
+            close_month(services, previous_month(date.today()))
         except Exception:
             log.exception("requeue sweep failed; trying again in 30 s")
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     # uploads
     max_photo_bytes: int = Field(50 * MB, description="Largest photo accepted.")
+    max_video_bytes: int = Field(2 * 1024 * MB, description="Largest video accepted.")
+    max_document_bytes: int = Field(50 * MB, description="Largest document accepted.")
     max_image_pixels: int = Field(
         120_000_000, description="Largest photo in pixels; beyond it the file counts as a bomb."
     )
@@ -73,6 +75,16 @@ class Settings(BaseSettings):
     near_duplicate_max_distance: int = Field(
         40, description="Summed pHash + dHash distances (of 192) that make a near duplicate."
     )
+
+    # video
+    ffmpeg_timeout_s: float = Field(60, description="Wall-clock limit of one ffprobe run.")
+    video_preset: str = Field("ultrafast", description="x264 preset of video renditions.")
+    video_crf: int = Field(28, description="x264 CRF of video renditions.")
+    min_video_duration_s: float = Field(60, description="Shortest monthly teaching video.")
+    youtube_source: str = Field(
+        "yt-dlp", description="Where link metadata comes from: yt-dlp, or recorded:<dir>."
+    )
+    youtube_socket_timeout_s: float = Field(15, description="yt-dlp's network timeout.")
 
     # verification thresholds (SPEC.md's defaults)
     activity_tolerance_min: float = Field(

@@ -194,6 +194,14 @@ class Evidence(Base):
     original_key: Mapped[str | None] = mapped_column(String(512))
     rendition_key: Mapped[str | None] = mapped_column(String(512))
     rendition_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    #: a reviewer's look at the item: a video's poster frame, a document's first page
+    preview_key: Mapped[str | None] = mapped_column(String(512))
+    #: a monthly requirement: "YYYY-MM" and "learning" | "problem_solving"
+    month: Mapped[str | None] = mapped_column(String(7))
+    requirement: Mapped[str | None] = mapped_column(String(20))
+    #: a YouTube link's normalised video id and the link as the teacher sent it
+    video_id: Mapped[str | None] = mapped_column(String(11), index=True)
+    source_url: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column()
 
     flags: Mapped[list[EvidenceFlag]] = relationship(
@@ -241,6 +249,24 @@ class PerceptualHashRow(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), unique=True)
     hashes: Mapped[dict[str, Any]] = mapped_column()
+
+
+class MonthlyFlag(Base):
+    """A flag on a teacher's month (``missing_monthly_video``), raised when the month closes."""
+
+    __tablename__ = "monthly_flags"
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "month", "code", "requirement", name="uq_monthly_flag"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))
+    requirement: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Review(Base):

@@ -23,7 +23,10 @@ from bukti.bootstrap import Services
 from bukti.errors import DependencyError
 from evidence.duplicates import NearDuplicatePolicy
 from evidence.flags import Code, Flag
-from evidence.status import Status
+from evidence.status import Kind, Status
+from evidence.text_duplicates import TextSignature, estimate_jaccard
+from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
+from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage.hash_index import HashIndex
 from storage.models import Activity, Evidence, PerceptualHashRow
 from workers.phash import PerceptualHashes
@@ -111,9 +114,8 @@ class DuplicateFinder:
             self.index.add(evidence_id, hashes_from_json(hashes))
             self.watermark = seq
 
-    def find(self, session: Session, item: Evidence, hashes: PerceptualHashes) -> list[Flag]:
-        """The duplicate flags of ``item`` against every other live item."""
-        flags: list[Flag] = []
+    def find(self, session: Session, item: Evidence) -> list[Flag]:
+        """The duplicate flags of ``item`` against every other live item, of any teacher."""
         exact = session.scalars(
             select(Evidence)
             .where(
@@ -124,6 +126,7 @@ class DuplicateFinder:
             .order_by(Evidence.id)
         ).all()
         exact = [other for other in exact if context_of(other) != context_of(item)]
+        flags: list[Flag] = []
         if exact:
             first = exact[0]
             flags.append(
@@ -134,29 +137,89 @@ class DuplicateFinder:
                     first.id,
                 )
             )
-        self.refresh(session)
         seen = {other.id for other in exact} | {item.id}
-        matches = self.index.query(hashes, exclude_ids=seen, limit=20)
-        near = []
-        for match in matches:
-            other = session.get(Evidence, match.evidence_id)
-            if other is None or other.status in DEAD_STATUSES:
-                continue
-            if context_of(other) == context_of(item):
-                continue
-            near.append((match, other))
-        if near:
-            match, other = near[0]
+        near = self._near(session, item, seen)
+        live = [
+            (how, other)
+            for how, other in near
+            if other.status not in DEAD_STATUSES and context_of(other) != context_of(item)
+        ]
+        if live:
+            how, other = live[0]
             flags.append(
                 Flag.raise_(
                     Code.NEAR_DUPLICATE,
-                    f"looks like {describe(session, other)} "
-                    f"(perceptual distance {match.distance} of 192 bits)"
-                    + _and_more(len(near) - 1),
+                    f"looks like {describe(session, other)} ({how})" + _and_more(len(live) - 1),
                     other.id,
                 )
             )
         return flags
+
+    def _near(self, session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
+        """Perceptually similar items, nearest first, with how they are alike."""
+        if item.perceptual is None:
+            return []
+        if item.kind == Kind.PHOTO:
+            self.refresh(session)
+            hashes = hashes_from_json(
+                {k: v for k, v in item.perceptual.items() if k != "exif_thumbnail_phash"}
+            )
+            found = []
+            for match in self.index.query(hashes, exclude_ids=seen, limit=20):
+                other = session.get(Evidence, match.evidence_id)
+                if other is not None:
+                    how = f"perceptual distance {match.distance} of 192 bits"
+                    found.append((how, other))
+            return found
+        if item.kind == Kind.VIDEO:
+            return _near_videos(session, item, seen)
+        if item.kind == Kind.DOCUMENT:
+            return _near_documents(session, item, seen)
+        return []
+
+
+def _candidates(session: Session, item: Evidence, seen: set[int]) -> list[Evidence]:
+    # videos and documents are few beside photos: a scan of their signatures is enough
+    return list(
+        session.scalars(
+            select(Evidence)
+            .where(
+                Evidence.kind == item.kind,
+                Evidence.id.not_in(seen),
+                Evidence.perceptual.is_not(None),
+                Evidence.status.not_in(DEAD_STATUSES),
+            )
+            .order_by(Evidence.id)
+        )
+    )
+
+
+def _near_videos(session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
+    assert item.perceptual is not None
+    mine = VideoHashes.from_json(item.perceptual["video"])
+    found = []
+    for other in _candidates(session, item, seen):
+        assert other.perceptual is not None
+        match = near_duplicate_match(mine, VideoHashes.from_json(other.perceptual["video"]))
+        if match is not None:
+            found.append((match.describe(), other))
+    return found
+
+
+def _near_documents(session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
+    assert item.perceptual is not None
+    if item.perceptual.get("text") is None:
+        return []
+    mine = TextSignature.from_json(item.perceptual["text"])
+    found = []
+    for other in _candidates(session, item, seen):
+        assert other.perceptual is not None
+        if other.perceptual.get("text") is None:
+            continue
+        theirs = TextSignature.from_json(other.perceptual["text"])
+        if is_text_near_duplicate(mine, theirs):
+            found.append((f"the same text, {estimate_jaccard(mine, theirs):.0%} alike", other))
+    return found
 
 
 def describe(session: Session, item: Evidence) -> str:

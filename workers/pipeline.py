@@ -9,34 +9,37 @@ and a message redelivered after a worker died simply continues the chain.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
+from evidence.document_facts import DocumentType
 from evidence.duplicates import hamming
 from evidence.facts import CaptureFacts
 from evidence.flags import Code, Flag, needs_review
 from evidence.sniff import sniff
-from evidence.status import Status
+from evidence.status import Kind, Status
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, PerceptualHashRow, utcnow
-from workers import photo
-from workers.dedup import DuplicateFinder, hashes_from_json, hashes_to_json
+from workers import youtube_links
+from workers.dedup import DuplicateFinder
 from workers.lifecycle import (
     add_event,
     is_step_done,
     reject,
-    rendition_path,
     staged_path,
     work_dir,
 )
+from workers.media import Outputs, media_for
 from workers.verify import VERIFY_FLAGS, verify_item
 
 log = logging.getLogger(__name__)
@@ -119,6 +122,8 @@ def _replace_flags(session: Session, item: Evidence, step: str, flags: list[Flag
 
 
 def _validate(services: Services, session: Session, item: Evidence) -> str:
+    if item.kind == Kind.YOUTUBE:
+        return youtube_links.validate(item)
     path = staged_path(services, item.id)
     if not path.exists():
         raise FileNotFoundError(f"staged upload of evidence {item.id} is missing: {path}")
@@ -126,53 +131,60 @@ def _validate(services: Services, session: Session, item: Evidence) -> str:
         sniffed = sniff(fh.read(SNIFF_BYTES))
     if sniffed is None or sniffed.mime != item.mime:
         raise RejectedError("the file's bytes changed type since upload")
-    photo.validate_photo(path, services.settings.max_image_pixels)
-    return sniffed.mime
+    if file_sha256(path) != item.sha256:
+        # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
+        raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
+    return media_for(item.kind).validate(path, services.settings)
 
 
 def _extract(services: Services, session: Session, item: Evidence) -> str:
-    facts = photo.extract_photo_facts(staged_path(services, item.id))
-    item.facts = facts.to_json()
+    if item.kind == Kind.YOUTUBE:
+        item.facts = youtube_links.extract(services, item)
+        return ""
+    item.facts = media_for(item.kind).extract(staged_path(services, item.id), services.settings)
     return ""
 
 
 def _compress(services: Services, session: Session, item: Evidence) -> str:
-    out = rendition_path(services, item.id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rendition = photo.render_photo(
-        staged_path(services, item.id),
-        out,
-        max_side_px=services.settings.rendition_max_side_px,
-        quality=services.settings.rendition_jpeg_quality,
+    if item.kind == Kind.YOUTUBE:
+        return "nothing to compress: a link"
+    work = work_dir(services, item.id)
+    work.mkdir(parents=True, exist_ok=True)
+    assert item.facts is not None
+    made = media_for(item.kind).compress(
+        staged_path(services, item.id), work, services.settings, item.facts
     )
-    item.rendition_bytes = rendition.size_bytes
-    return f"{rendition.width}x{rendition.height} {rendition.size_bytes} bytes"
+    write_outputs(work, made)
+    rendition = made.rendition or staged_path(services, item.id)
+    item.rendition_bytes = rendition.stat().st_size
+    return f"{item.rendition_bytes} bytes {made.note}".strip()
 
 
 def _hash(services: Services, session: Session, item: Evidence) -> str:
-    hashes = photo.hash_photo(
-        staged_path(services, item.id), max_side_px=services.settings.rendition_max_side_px
+    if item.kind == Kind.YOUTUBE:
+        return ""
+    item.perceptual = media_for(item.kind).hash(
+        staged_path(services, item.id), work_dir(services, item.id), services.settings
     )
-    if hashes.sha256 != item.sha256:
-        # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
-        raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
-    item.perceptual = hashes_to_json(hashes.perceptual)
-    if hashes.exif_thumbnail is not None and item.facts is not None:
+    thumbnail = item.perceptual.get("exif_thumbnail_phash")
+    if thumbnail is not None and item.facts is not None:
         # an EXIF thumbnail that no longer looks like the picture betrays an edit
-        distance = hamming(hashes.perceptual.phash, hashes.exif_thumbnail.phash)
+        distance = hamming(int(item.perceptual["phash"], 16), int(thumbnail, 16))
         extra = dict(item.facts.get("extra") or {}, exif_thumbnail_distance=distance)
         item.facts = {**item.facts, "extra": extra}
     return ""
 
 
 def _dedup(services: Services, session: Session, item: Evidence) -> str:
-    assert item.perceptual is not None
+    if item.kind == Kind.YOUTUBE:
+        return "links are checked for reuse by verification"
     finder = DuplicateFinder.for_process(services)
-    flags = finder.find(session, item, hashes_from_json(item.perceptual))
+    flags = finder.find(session, item)
     _replace_flags(session, item, "dedup", flags)
-    registered = select(PerceptualHashRow.seq).where(PerceptualHashRow.evidence_id == item.id)
-    if session.scalar(registered) is None:
-        session.add(PerceptualHashRow(evidence_id=item.id, hashes=item.perceptual))
+    if item.kind == Kind.PHOTO and item.perceptual is not None:
+        registered = select(PerceptualHashRow.seq).where(PerceptualHashRow.evidence_id == item.id)
+        if session.scalar(registered) is None:
+            session.add(PerceptualHashRow(evidence_id=item.id, hashes=photo_hashes(item)))
     return ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in flags)
 
 
@@ -183,12 +195,24 @@ def _verify(services: Services, session: Session, item: Evidence) -> str:
 
 
 def _archive(services: Services, session: Session, item: Evidence) -> str:
-    original_key = object_key("originals", item.sha256, _EXTENSIONS.get(item.mime, "bin"))
-    stored = services.store.put_file(original_key, staged_path(services, item.id), item.mime)
-    rendition = rendition_path(services, item.id)
-    rendition_sha = file_sha256(rendition)
-    rendition_key = object_key("renditions", rendition_sha, "jpg")
-    services.store.put_file(rendition_key, rendition, "image/jpeg")
+    if item.kind == Kind.YOUTUBE:
+        return "nothing to archive: a link"
+    staged = staged_path(services, item.id)
+    made = read_outputs(work_dir(services, item.id))
+    original_key = object_key("originals", item.sha256, _extension(item.mime))
+    stored = services.store.put_file(original_key, staged, item.mime)
+    rendition_key = original_key
+    if made.rendition is not None:
+        rendition_key = object_key(
+            "renditions", file_sha256(made.rendition), _extension(made.rendition_mime)
+        )
+        services.store.put_file(rendition_key, made.rendition, made.rendition_mime)
+    if made.preview is not None:
+        preview_key = object_key(
+            "previews", file_sha256(made.preview), _extension(made.preview_mime)
+        )
+        services.store.put_file(preview_key, made.preview, made.preview_mime)
+        item.preview_key = preview_key
     item.original_key = original_key
     item.rendition_key = rendition_key
     item.stored_bytes = item.rendition_bytes
@@ -201,7 +225,7 @@ def _record(services: Services, session: Session, item: Evidence) -> str:
     item.processed_at = utcnow()
     add_event(session, item.id, "pipeline", item.status)
     session.flush()
-    # the archive holds both copies now; the staged upload and scratch files can go
+    # the archive holds every copy now; the staged upload and scratch files can go
     staged_path(services, item.id).unlink(missing_ok=True)
     shutil.rmtree(work_dir(services, item.id), ignore_errors=True)
     return item.status
@@ -257,7 +281,52 @@ _EXTENSIONS = {
     "image/heic": "heic",
     "image/heif": "heif",
     "image/avif": "avif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/3gpp": "3gp",
+    "video/webm": "webm",
+    "application/pdf": "pdf",
+    "application/zip": "zip",
 }
+
+
+def _extension(mime: str) -> str:
+    if mime in _EXTENSIONS:
+        return _EXTENSIONS[mime]
+    for kind in DocumentType:
+        if kind.mime == mime:
+            return kind.value.lower()
+    return "bin"
+
+
+def write_outputs(work: Path, made: Outputs) -> None:
+    """Leave the compress step's outputs for the archive step (it may run elsewhere later)."""
+    manifest = {
+        "rendition": made.rendition.name if made.rendition else None,
+        "rendition_mime": made.rendition_mime,
+        "preview": made.preview.name if made.preview else None,
+        "preview_mime": made.preview_mime,
+        "note": made.note,
+    }
+    (work / "outputs.json").write_text(json.dumps(manifest))
+
+
+def read_outputs(work: Path) -> Outputs:
+    """The compress step's outputs; a missing manifest means the work directory was lost."""
+    manifest = json.loads((work / "outputs.json").read_text())
+    return Outputs(
+        rendition=work / manifest["rendition"] if manifest["rendition"] else None,
+        rendition_mime=manifest["rendition_mime"],
+        preview=work / manifest["preview"] if manifest["preview"] else None,
+        preview_mime=manifest["preview_mime"],
+        note=manifest["note"],
+    )
+
+
+def photo_hashes(item: Evidence) -> dict[str, Any]:
+    """The photo index's share of an item's perceptual hashes."""
+    assert item.perceptual is not None
+    return {k: v for k, v in item.perceptual.items() if k != "exif_thumbnail_phash"}
 
 
 def object_key(area: str, sha256: str, extension: str) -> str:

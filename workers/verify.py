@@ -6,18 +6,22 @@ attendance record changes.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
+from evidence.document_dates import DocumentDateRules, document_date_flags
+from evidence.document_facts import DocumentFacts
 from evidence.facts import CaptureFacts, Location
 from evidence.flags import Code, Flag
 from evidence.records import ActivityWindow, AttendanceDay
+from evidence.status import Kind
 from evidence.timeresolve import ZoneLookup, resolve_capture_time
 from evidence.verification import verify_photo
+from evidence.video_facts import VideoFacts
 from storage.models import Activity, Attendance, Evidence, School
 from storage.repositories import (
     activity_window,
@@ -27,6 +31,7 @@ from storage.repositories import (
     teacher_history,
     teacher_home,
 )
+from workers import youtube_links
 
 #: Flags verification owns; the duplicate flags belong to the dedup step.
 VERIFY_FLAGS = frozenset(Code) - {Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}
@@ -40,6 +45,10 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
     """
     if item.facts is None:
         return []
+    if item.kind == Kind.YOUTUBE:
+        return youtube_links.verify(services, session, item)
+    if item.kind == Kind.DOCUMENT:
+        return _document_flags(session, item)
     facts = CaptureFacts.from_json(item.facts)
     school = session.get(School, item.teacher.school_id)
     assert school is not None
@@ -80,7 +89,49 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
         exif_thumbnail_distance=extra.get("exif_thumbnail_distance"),
         evidence_id=item.id,
     )
+    if item.kind == Kind.VIDEO and item.requirement:
+        flags += _duration_flags(services, item)
     return flags
+
+
+def _duration_flags(services: Services, item: Evidence) -> list[Flag]:
+    """A monthly teaching video must run at least the minimum (60 s by default)."""
+    assert item.facts is not None
+    duration = VideoFacts.from_json(item.facts["video"]).duration_s
+    minimum = services.settings.min_video_duration_s
+    if duration is None or duration >= minimum:
+        return []
+    return [
+        Flag.raise_(
+            Code.VIDEO_TOO_SHORT,
+            f"the {item.requirement} video runs {duration:.0f} s; a monthly video needs "
+            f"at least {minimum:.0f} s",
+        )
+    ]
+
+
+def _document_flags(session: Session, item: Evidence) -> list[Flag]:
+    """A document's dates against the activity it proves (milder than a photo's time)."""
+    assert item.facts is not None
+    window, _ = _window_and_attendance(session, item)
+    if window is None:
+        return []
+    school = session.get(School, item.teacher.school_id)
+    assert school is not None
+    zone = ZoneInfo(school.timezone)
+    start = datetime.combine(window.date, window.start, zone)
+    end = datetime.combine(window.date, window.end, zone)
+    offset = start.utcoffset()
+    rules = DocumentDateRules(
+        school_utc_offset_min=int(offset.total_seconds() // 60) if offset else 0
+    )
+    return document_date_flags(
+        DocumentFacts.from_json(item.facts["document"]),
+        activity_start=start,
+        activity_end=end,
+        received_at=item.received_at,
+        rules=rules,
+    )
 
 
 def _window_and_attendance(

@@ -25,8 +25,9 @@ from bukti.errors import InvalidRequestError
 from evidence.day_draft import propose_day
 from evidence.days import day_totals
 from evidence.status import Status
-from storage.models import Activity, Attendance, Evidence, School, Teacher
+from storage.models import Activity, Attendance, Evidence, MonthlyFlag, School, Teacher
 from storage.repositories import activity_window, attendance_day, school_place
+from workers.months import REQUIREMENTS
 
 router = APIRouter(prefix="/api/v1/teachers", tags=["days"])
 
@@ -89,6 +90,7 @@ class MonthSummary(BaseModel):
     minutes_evidenced: int
     days: list[MonthDay]
     evidence_counts: dict[str, int]
+    monthly_videos: dict[str, EvidenceBrief | None]
     open_flags: list[FlagOut]
 
 
@@ -220,6 +222,27 @@ def get_month(
         if f.severity in ("medium", "high")
     ]
     open_flags += [flag for summary in summaries for flag in summary.flags]
+    open_flags += [
+        FlagOut(code=f.code, severity=f.severity, detail=f.detail, related_evidence_id=None)
+        for f in db.scalars(
+            select(MonthlyFlag).where(
+                MonthlyFlag.teacher_id == teacher.id, MonthlyFlag.month == month
+            )
+        )
+    ]
+    videos: dict[str, EvidenceBrief | None] = {}
+    for requirement in REQUIREMENTS:
+        latest = db.scalar(
+            select(Evidence)
+            .where(
+                Evidence.teacher_id == teacher.id,
+                Evidence.month == month,
+                Evidence.requirement == requirement,
+            )
+            .order_by(Evidence.id.desc())
+            .limit(1)
+        )
+        videos[requirement] = _brief(latest) if latest else None
     working = [s for s in summaries if s.working_day and s.target_min > 0]
     return MonthSummary(
         teacher_id=teacher.id,
@@ -240,6 +263,7 @@ def get_month(
             for s in summaries
         ],
         evidence_counts=dict(counts),
+        monthly_videos=videos,
         open_flags=open_flags,
     )
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,9 +33,14 @@ from api.schemas import (
 )
 from api.upload import ReceivedUpload, receive_upload
 from bukti.bootstrap import Services
-from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
-from evidence.sniff import Sniffed
+from bukti.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from evidence.status import Kind, Role, Status
+from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
 from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review, Teacher
 from workers import lifecycle
@@ -84,6 +91,11 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
         mime=item.mime,
         teacher_id=item.teacher_id,
         activity_id=item.activity_id,
+        attendance_id=item.attendance_id,
+        month=item.month,
+        requirement=item.requirement,
+        video_id=item.video_id,
+        source_url=item.source_url,
         received_at=item.received_at,
         processed_at=item.processed_at,
         reason=item.reason,
@@ -106,6 +118,7 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
         archive=Archive(
             original_key=item.original_key,
             rendition_key=item.rendition_key,
+            preview_key=item.preview_key,
             archived_at=item.archived_at,
             backend=backend,
         ),
@@ -120,12 +133,13 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
     )
 
 
-def _limit_for(services: Services) -> object:
-    def limit(sniffed: Sniffed) -> int:
-        # videos and documents get their own limits with their pipelines; until then, none pass
-        return services.settings.max_photo_bytes if sniffed.kind == Kind.PHOTO else 0
-
-    return limit
+def _limits(services: Services) -> dict[str, int]:
+    settings = services.settings
+    return {
+        Kind.PHOTO: settings.max_photo_bytes,
+        Kind.VIDEO: settings.max_video_bytes,
+        Kind.DOCUMENT: settings.max_document_bytes,
+    }
 
 
 @router.post(
@@ -144,15 +158,28 @@ async def upload_evidence(
         str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> EvidenceOut:
-    """Upload a photo for an activity; answered 202 as soon as it is safely on disk."""
+    """Upload evidence (multipart ``file``) or submit a YouTube link (JSON ``url``).
+
+    Answered 202 as soon as the file is safely on disk (or the link recorded); processing
+    follows in the workers.
+    """
     if who.role is Role.REVIEWER:
         raise HTTPException(403, "reviewers do not upload evidence")
     settings = services.settings
+    if request.headers.get("content-type", "").startswith("application/json"):
+        link = await _read_link(request)
+        item, replayed = await run_in_threadpool(_store_link, services, who, link, idempotency_key)
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        if item.status == Status.RECEIVED:
+            await run_in_threadpool(_enqueue, request, item.id)
+        return item
+    limits = _limits(services)
     upload = await receive_upload(
         request,
         settings.incoming_dir,
-        _limit_for(services),  # type: ignore[arg-type]
-        settings.max_photo_bytes,
+        lambda sniffed: limits[sniffed.kind],
+        max(limits.values()),
     )
     try:
         item, replayed = await run_in_threadpool(
@@ -215,6 +242,8 @@ def _insert_upload(
             attendance_id=target.attendance_id,
             check=target.check,
             claimed_date=target.claimed_date,
+            month=target.month,
+            requirement=target.requirement,
             client_lat=lat,
             client_lon=lon,
             client_accuracy_m=accuracy,
@@ -251,15 +280,20 @@ class _Target:
     attendance_id: int | None = None
     check: str | None = None
     claimed_date: date | None = None
+    month: str | None = None
+    requirement: str | None = None
 
 
 def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
-    named = [name for name in ("activity_id", "attendance_id", "date") if name in fields]
+    named = [n for n in ("activity_id", "attendance_id", "date", "month") if n in fields]
     if len(named) != 1:
         raise InvalidRequestError(
             "name what the file proves with exactly one of: activity_id; attendance_id with "
-            "check (in or out); or date (YYYY-MM-DD) for the TRK day draft"
+            "check (in or out); date (YYYY-MM-DD) for the TRK day draft; or month (YYYY-MM) "
+            "with requirement (learning or problem_solving) for a monthly video"
         )
+    if named == ["month"]:
+        return _monthly_target(db, who, fields)
     if named == ["activity_id"]:
         activity = visible_activity(db, who, _int_field(fields, "activity_id"))
         return _Target(activity.teacher_id, activity_id=activity.id)
@@ -277,6 +311,19 @@ def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
     assert teacher_id is not None
     visible_teacher(db, who, teacher_id)
     return _Target(teacher_id, claimed_date=claimed)
+
+
+def _monthly_target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
+    month = fields["month"].strip()
+    requirement = fields.get("requirement", "").strip()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise InvalidRequestError("the form field 'month' is written YYYY-MM")
+    if requirement not in ("learning", "problem_solving"):
+        raise InvalidRequestError("a monthly video needs requirement=learning or problem_solving")
+    teacher_id = who.teacher_id if who.role is Role.TEACHER else _int_field(fields, "teacher_id")
+    assert teacher_id is not None
+    visible_teacher(db, who, teacher_id)
+    return _Target(teacher_id, month=month, requirement=requirement)
 
 
 def _client_location(fields: dict[str, str]) -> tuple[float | None, float | None, float | None]:
@@ -300,6 +347,70 @@ def _float_field(fields: dict[str, str], name: str, low: float, high: float) -> 
     if not (low <= value <= high) or value != value:
         raise InvalidRequestError(f"the form field {name!r} must be between {low} and {high}")
     return value
+
+
+class LinkIn(BaseModel):
+    """A YouTube link for a monthly requirement."""
+
+    url: str = Field(min_length=1, max_length=500)
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])
+    requirement: Literal["learning", "problem_solving"]
+    teacher_id: int | None = Field(None, description="admins name the teacher")
+
+
+async def _read_link(request: Request) -> LinkIn:
+    body = await request.body()
+    if len(body) > 16_384:
+        raise PayloadTooLargeError("a link submission is a small JSON object")
+    try:
+        return LinkIn.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise InvalidRequestError(f"invalid link submission: {where}: {first['msg']}") from None
+
+
+def _store_link(
+    services: Services, who: Principal, link: LinkIn, idempotency_key: str | None
+) -> tuple[EvidenceOut, bool]:
+    """Record a link item (nothing is fetched here: the workers read its metadata)."""
+    try:
+        video_id = parse_youtube_url(link.url)
+    except InvalidYouTubeUrlError as exc:
+        raise InvalidRequestError(f"not a single YouTube video: {exc.reason}") from None
+    canonical = watch_url(video_id)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    with transaction(services.sessions) as db:
+        if idempotency_key is not None:
+            existing = _by_idempotency_key(db, who, idempotency_key)
+            if existing is not None:
+                if existing.sha256 != digest:
+                    raise ConflictError("this Idempotency-Key was already used for another link")
+                return evidence_out(existing, services.store.name), True
+        teacher_id = who.teacher_id if who.role is Role.TEACHER else link.teacher_id
+        if teacher_id is None:
+            raise InvalidRequestError("name the teacher_id the link is submitted for")
+        teacher = visible_teacher(db, who, teacher_id)
+        if not who.can_write_teacher(teacher.id):
+            raise HTTPException(403, "only the teacher themselves or an admin submits links")
+        item = Evidence(
+            teacher_id=teacher.id,
+            uploaded_by=who.user_id,
+            idempotency_key=idempotency_key,
+            kind=Kind.YOUTUBE.value,
+            mime="text/uri-list",
+            status=Status.RECEIVED.value,
+            sha256=digest,
+            original_bytes=0,
+            video_id=video_id,
+            source_url=link.url,
+            month=link.month,
+            requirement=link.requirement,
+        )
+        db.add(item)
+        db.flush()
+        lifecycle.add_event(db, item.id, "upload", "received", f"link to {canonical}")
+        return evidence_out(item, services.store.name), False
 
 
 def _by_idempotency_key(db: Session, who: Principal, key: str) -> Evidence | None:

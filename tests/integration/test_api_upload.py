@@ -136,11 +136,39 @@ def test_upload_without_a_file_part_is_422(client: TestClient, world: World) -> 
     assert response.status_code == 422
 
 
-def test_json_body_is_415_until_links_are_supported(client: TestClient, world: World) -> None:
+def test_link_that_is_not_a_single_youtube_video_is_422(client: TestClient, world: World) -> None:
+    for url in (
+        "https://www.youtube.com/playlist?list=PL123",
+        "https://vimeo.com/1234",
+        "https://www.youtube.com/@erniwardhani",
+        "javascript:alert(1)",
+    ):
+        response = client.post(
+            "/api/v1/evidence",
+            json={"url": url, "month": "2026-10", "requirement": "learning"},
+            headers=world.teacher_auth,
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert "YouTube" in response.json()["detail"]
+
+
+def test_link_is_recorded_and_queued(
+    client: TestClient, world: World, queued: RecordingEnqueue
+) -> None:
     response = client.post(
-        "/api/v1/evidence", json={"url": "https://youtu.be/x"}, headers=world.teacher_auth
+        "/api/v1/evidence",
+        json={
+            "url": "https://youtu.be/dQw4w9WgXcQ?si=abc",
+            "month": "2026-10",
+            "requirement": "learning",
+        },
+        headers=world.teacher_auth,
     )
-    assert response.status_code == 415
+    assert response.status_code == 202, response.text
+    item = response.json()
+    assert item["kind"] == "youtube" and item["video_id"] == "dQw4w9WgXcQ"
+    assert (item["month"], item["requirement"]) == ("2026-10", "learning")
+    assert queued.sent == [item["id"]]
 
 
 def test_empty_file_is_422(client: TestClient, world: World) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from PIL import Image
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.app import WorkerFactory, WorkerProcess, World, make_world, wait_for_terminal
 from tests.fixtures.photos import sample
 from workers.pipeline import STEPS
 
@@ -257,11 +256,10 @@ def test_unusable_files_are_rejected_with_a_reason_and_leave_nothing(
 
 
 def test_worker_killed_mid_way_loses_nothing(
-    live_client: TestClient, settings: Settings, tmp_path: Path
+    live_client: TestClient, settings: Settings, start_worker: WorkerFactory
 ) -> None:
     world = make_world(live_client)
-    first = WorkerProcess(settings, tmp_path / "first.log", processes=1, threads=1)
-    first.start()
+    first = start_worker(settings, "first", processes=1, threads=1)
     pictures = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field"]
     ids = [
         send(
@@ -285,12 +283,8 @@ def test_worker_killed_mid_way_loses_nothing(
         time.sleep(0.02)
     first.kill()
     killed_at = time.monotonic()
-    second = WorkerProcess(settings, tmp_path / "second.log", processes=1, threads=2)
-    second.start()
-    try:
-        items = [wait_for_terminal(live_client, i, world.teacher_auth, timeout_s=90) for i in ids]
-    finally:
-        second.stop()
+    start_worker(settings, "second", processes=1, threads=2)
+    items = [wait_for_terminal(live_client, i, world.teacher_auth, timeout_s=90) for i in ids]
     assert [item["status"] for item in items] == ["accepted"] * len(ids), [
         (i["status"], i["reason"]) for i in items
     ]
@@ -304,7 +298,7 @@ def test_worker_killed_mid_way_loses_nothing(
 
 
 def test_failure_outliving_retries_is_visible_and_can_be_retried(
-    settings: Settings, services: Services, tmp_path: Path, live_client: TestClient
+    settings: Settings, start_worker: WorkerFactory, live_client: TestClient
 ) -> None:
     world = make_world(live_client)
     broken = settings.model_copy(
@@ -316,15 +310,12 @@ def test_failure_outliving_retries_is_visible_and_can_be_retried(
             "s3_secret_access_key": "y",
         }
     )
-    failing = WorkerProcess(broken, tmp_path / "broken.log")
-    failing.start()
-    try:
-        evidence_id = send(
-            live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
-        )
-        item = wait_for_terminal(live_client, evidence_id, world.teacher_auth, timeout_s=120)
-    finally:
-        failing.stop()
+    failing = start_worker(broken, "broken")
+    evidence_id = send(
+        live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
+    )
+    item = wait_for_terminal(live_client, evidence_id, world.teacher_auth, timeout_s=120)
+    failing.stop()
     assert item["status"] == "failed", item
     assert "archive" in item["reason"]
     events = live_client.get(
@@ -335,16 +326,10 @@ def test_failure_outliving_retries_is_visible_and_can_be_retried(
     )
     assert (settings.incoming_dir / str(evidence_id)).exists(), "the upload must be kept"
 
-    healthy = WorkerProcess(settings, tmp_path / "healthy.log")
-    healthy.start()
-    try:
-        retried = live_client.post(
-            f"/api/v1/evidence/{evidence_id}/retry", headers=world.teacher_auth
-        )
-        assert retried.status_code == 202, retried.text
-        item = wait_for_terminal(live_client, evidence_id, world.teacher_auth)
-    finally:
-        healthy.stop()
+    start_worker(settings, "healthy")
+    retried = live_client.post(f"/api/v1/evidence/{evidence_id}/retry", headers=world.teacher_auth)
+    assert retried.status_code == 202, retried.text
+    item = wait_for_terminal(live_client, evidence_id, world.teacher_auth)
     assert item["status"] == "accepted"
     assert item["archive"]["original_key"]
 

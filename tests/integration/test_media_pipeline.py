@@ -1,0 +1,251 @@
+"""Videos, documents and YouTube links through the API and a real worker process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from fastapi.testclient import TestClient
+
+from bukti.bootstrap import Services
+from bukti.settings import Settings
+from tests.fixtures.app import WorkerFactory, WorkerProcess, World, make_world, wait_for_terminal
+
+pytestmark = pytest.mark.integration
+
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
+
+
+def activity(client: TestClient, world: World, day: str = "2026-10-13") -> int:
+    response = client.post(
+        "/api/v1/activities",
+        json={
+            "teacher_id": world.teacher["id"],
+            "date": day,
+            "start": "07:00",
+            "end": "08:30",
+            "title": "Mengajar",
+        },
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def send(client: TestClient, world: World, path: Path, mime: str, **fields: Any) -> int:
+    response = client.post(
+        "/api/v1/evidence",
+        data={k: str(v) for k, v in fields.items()},
+        files={"file": (path.name, path.read_bytes(), mime)},
+        headers=world.teacher_auth,
+    )
+    assert response.status_code == 202, response.text
+    return int(response.json()["id"])
+
+
+def codes(item: dict[str, Any]) -> set[str]:
+    return {flag["code"] for flag in item["flags"]}
+
+
+def test_video_is_probed_transcoded_previewed_and_archived(
+    live_client: TestClient, worker: WorkerProcess, services: Services, make_video: Any
+) -> None:
+    world = make_world(live_client)
+    clip = make_video(
+        "VID_20261013_071500.mp4",
+        rotation=90,
+        crf=6,  # a phone's high bit rate, so that the rendition is the smaller file
+        size=(960, 540),
+        duration_s=4,
+        creation_time=datetime(2026, 10, 13, 0, 15, tzinfo=UTC),
+        android_location="-06.8168+107.1425/",
+    )
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, clip, "video/mp4", activity_id=activity(live_client, world)),
+        world.teacher_auth,
+    )
+    assert item["kind"] == "video" and item["status"] in ("accepted", "flagged"), item
+    assert item["status"] == "accepted", item["flags"]
+    assert item["facts"]["video"]["duration_s"] == pytest.approx(4, abs=0.2)
+    assert item["archive"]["rendition_key"].endswith(".mp4")
+    assert item["archive"]["preview_key"].endswith(".jpg")
+    assert item["sizes"]["stored_bytes"] < item["sizes"]["original_bytes"]
+    assert services.store.exists(item["archive"]["preview_key"])
+    copy = make_video.reencoded(clip, scale=0.5, trim_start_s=1.0)
+    again = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            copy,
+            "video/mp4",
+            activity_id=activity(live_client, world, "2026-10-14"),
+        ),
+        world.teacher_auth,
+    )
+    assert "near_duplicate" in codes(again), again["flags"]
+
+
+def test_truncated_video_is_rejected(
+    live_client: TestClient, worker: WorkerProcess, make_video: Any
+) -> None:
+    world = make_world(live_client)
+    cut = make_video.truncated(make_video(duration_s=2))
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, cut, "video/mp4", activity_id=activity(live_client, world)),
+        world.teacher_auth,
+    )
+    assert item["status"] == "rejected" and item["reason"]
+
+
+def test_short_monthly_video_is_flagged(
+    live_client: TestClient, worker: WorkerProcess, make_video: Any
+) -> None:
+    world = make_world(live_client)
+    clip = make_video(duration_s=3, crf=14)
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, clip, "video/mp4", month="2026-10", requirement="learning"),
+        world.teacher_auth,
+    )
+    assert "video_too_short" in codes(item)
+    month = live_client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/months/2026-10", headers=world.teacher_auth
+    ).json()
+    assert month["monthly_videos"]["learning"]["id"] == item["id"]
+    assert month["monthly_videos"]["problem_solving"] is None
+
+
+def test_pdf_is_sanitised_archived_and_duplicates_are_caught(
+    live_client: TestClient,
+    worker: WorkerProcess,
+    services: Services,
+    make_document: Any,
+    tmp_path: Path,
+) -> None:
+    world = make_world(live_client)
+    active = make_document.pdf_with_active_content()
+    item = wait_for_terminal(
+        live_client,
+        send(
+            live_client, world, active, "application/pdf", activity_id=activity(live_client, world)
+        ),
+        world.teacher_auth,
+    )
+    assert item["kind"] == "document" and item["status"] in ("accepted", "flagged"), item
+    stored = tmp_path / "stored.pdf"
+    services.store.get_to_file(item["archive"]["rendition_key"], stored)
+    with pikepdf.open(stored) as pdf:
+        assert "/OpenAction" not in pdf.Root and "/AA" not in pdf.Root
+        assert b"pwned" not in stored.read_bytes()
+    # the original is archived as received: its SHA-256 is the proof
+    assert item["archive"]["original_key"] != item["archive"]["rendition_key"]
+
+    plan = make_document.pdf("modul-ajar.pdf", info={"/Title": "Modul Ajar"})
+    first = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            plan,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-14"),
+        ),
+        world.teacher_auth,
+    )
+    same = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            plan,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-15"),
+        ),
+        world.teacher_auth,
+    )
+    assert "exact_duplicate" in codes(same)
+    resaved = tmp_path / "resaved.pdf"
+    with pikepdf.open(plan) as pdf:
+        pdf.docinfo["/Title"] = "Modul Ajar (revisi)"
+        pdf.save(resaved, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    near = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            resaved,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-16"),
+        ),
+        world.teacher_auth,
+    )
+    assert "near_duplicate" in codes(near), near["flags"]
+    assert {f["related_evidence_id"] for f in near["flags"]} & {first["id"], same["id"]}
+
+
+def test_zip_bomb_is_rejected_without_inflating(
+    live_client: TestClient, worker: WorkerProcess, make_document: Any
+) -> None:
+    world = make_world(live_client)
+    bomb = make_document.lying_zip_bomb(inflated_gib=4)
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, bomb, "application/zip", activity_id=activity(live_client, world)),
+        world.teacher_auth,
+    )
+    assert item["status"] == "rejected" and item["reason"]
+
+
+@pytest.fixture
+def recorded_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"youtube_source": f"recorded:{RECORDED}"})
+
+
+def test_youtube_links_get_their_flags_from_recorded_metadata(
+    recorded_settings: Settings, start_worker: WorkerFactory, live_client: TestClient
+) -> None:
+    start_worker(recorded_settings, "yt")
+    world = make_world(live_client)
+
+    def submit(video_id: str, month: str, requirement: str) -> dict[str, Any]:
+        response = live_client.post(
+            "/api/v1/evidence",
+            json={
+                "url": f"https://www.youtube.com/watch?v={video_id}",
+                "month": month,
+                "requirement": requirement,
+            },
+            headers=world.teacher_auth,
+        )
+        assert response.status_code == 202, response.text
+        return wait_for_terminal(live_client, response.json()["id"], world.teacher_auth)
+
+    private = submit("Pv2tE3nQx8r", "2024-03", "learning")
+    assert "youtube_unavailable" in codes(private)
+    other = submit("Pn4mV7cX2zQ", "2024-03", "problem_solving")
+    assert "youtube_wrong_channel" in codes(other)  # the teacher registered no channel
+    learning = submit("k3Jd8sL2mQA", "2024-04", "learning")
+    assert "youtube_outside_period" in codes(learning)  # uploaded in March 2024
+    reused = submit("k3Jd8sL2mQA", "2024-05", "learning")
+    assert "youtube_reused" in codes(reused)
+
+
+def test_closing_a_month_flags_missing_videos_once(
+    client: TestClient, world: World, services: Services
+) -> None:
+    from workers.months import close_month
+
+    teachers = client.get("/api/v1/teachers", headers=world.admin).json()["total"]
+    assert close_month(services, "2026-09") == 2 * teachers
+    assert close_month(services, "2026-09") == 0
+    month = client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/months/2026-09", headers=world.teacher_auth
+    ).json()
+    missing = [f for f in month["open_flags"] if f["code"] == "missing_monthly_video"]
+    assert len(missing) == 2 and all(f["severity"] == "medium" for f in missing)
