@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.auth import ensure_admin
 from api.problems import install_problem_handlers
 from api.routes import activities, attendance, days, directory, evidence, health
+from api.routes.resumable import mount_resumable_uploads
 from bukti import __version__
 from bukti.bootstrap import Services
 from bukti.settings import Settings, get_settings
@@ -61,4 +62,5 @@ def create_app(
     app.include_router(attendance.router)
     app.include_router(days.router)
     app.include_router(evidence.router)
+    mount_resumable_uploads(app, services)
     return app
