@@ -36,23 +36,25 @@ def close_month(services: Services, month: str) -> int:
     """
     raised = 0
     with transaction(services.sessions) as session:
-        submitted = set(
-            session.execute(
+        submitted = {
+            (row.teacher_id, row.requirement)
+            for row in session.execute(
                 select(Evidence.teacher_id, Evidence.requirement).where(
                     Evidence.month == month,
                     Evidence.kind.in_([Kind.VIDEO.value, Kind.YOUTUBE.value]),
                     Evidence.status.in_(_COUNTING),
                 )
-            ).tuples()
-        )
-        existing = set(
-            session.execute(
+            )
+        }
+        existing = {
+            (row.teacher_id, row.requirement)
+            for row in session.execute(
                 select(MonthlyFlag.teacher_id, MonthlyFlag.requirement).where(
                     MonthlyFlag.month == month,
                     MonthlyFlag.code == Code.MISSING_MONTHLY_VIDEO.value,
                 )
-            ).tuples()
-        )
+            )
+        }
         for teacher_id in session.scalars(select(Teacher.id).order_by(Teacher.id)):
             for requirement in REQUIREMENTS:
                 key = (teacher_id, requirement)
