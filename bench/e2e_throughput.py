@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -135,19 +136,19 @@ def setup(client: httpx.Client, days: int) -> tuple[dict[str, str], list[int]]:
     auth = {"Authorization": f"Bearer {token}"}
     activities = []
     for day in range(days):
-        activities.append(
-            client.post(
-                "/api/v1/activities",
-                headers=auth,
-                json={
-                    "teacher_id": teacher["id"],
-                    "date": f"2026-{10 + day // 28:02d}-{1 + day % 28:02d}",
-                    "start": "07:00",
-                    "end": "08:30",
-                    "title": f"day {day}",
-                },
-            ).json()["id"]
+        on = date(2026, 1, 1) + timedelta(days=day)
+        response = client.post(
+            "/api/v1/activities",
+            headers=auth,
+            json={
+                "teacher_id": teacher["id"],
+                "date": on.isoformat(),
+                "start": "07:00",
+                "end": "08:30",
+                "title": f"day {day}",
+            },
         )
+        activities.append(response.json()["id"])
     return auth, activities
 
 

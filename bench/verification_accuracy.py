@@ -1,0 +1,1777 @@
+"""Precision and recall of every photo flag on a development set of real photos with written EXIF.
+
+Run ``.venv/bin/python -m bench.verification_accuracy [--quick]``. Writes
+``bench/results/verification_accuracy.md`` (``verification_accuracy.quick.md`` with ``--quick``,
+scikit-image photos only, a handful of photos per flag, seconds: what CI runs) and prints it.
+
+The pictures are real photographs: scikit-image's bundled photos and, in a full run, the desktop
+wallpapers installed under /usr/share (the corpus of ``bench/near_dup_accuracy.py``). Each is cut
+into distinct 4:3 tiles (the whole picture, its quadrants and, for big pictures in a full run,
+its ninths); a tile that the near-duplicate policy, with a margin, would call a copy of an
+earlier tile is dropped, because two look-alike "different" photos would make the duplicate
+ground truth a guess.
+
+Each scenario writes photo files with the EXIF a phone (or an editor, a chat app, a fake-GPS
+app) would write, and states the set of flag codes it must get: that set is the ground truth.
+Every photo then goes the pipeline's way: :func:`workers.photo.extract_photo_facts` and
+:func:`workers.photo.hash_photo` on the written file, :func:`evidence.verification.verify_photo`
+with the records of its scenario and the teacher's history so far, and the duplicate checks of
+``workers/dedup.py`` (same SHA-256, or a :class:`storage.hash_index.HashIndex` match, in another
+activity), in upload order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import tempfile
+import time as clock
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from fractions import Fraction
+from functools import lru_cache
+from math import asin, atan2, cos, degrees, radians, sin
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from PIL import ExifTags, Image, ImageEnhance, ImageOps, TiffImagePlugin
+
+from bench.near_dup_accuracy import (
+    Picture,
+    load_source,
+    screenshot_chat,
+    screenshot_viewer,
+    skimage_pictures,
+    wallpaper_pictures,
+)
+from evidence.duplicates import DEFAULT_POLICY, PerceptualHashes, compare, hamming
+from evidence.facts import CaptureFacts, Location
+from evidence.flags import SEVERITY, Code, Flag
+from evidence.geo import EARTH_RADIUS_M
+from evidence.records import (
+    ActivityWindow,
+    AttendanceDay,
+    AttendanceStatus,
+    HistoryItem,
+    Place,
+    SchoolPlace,
+    TeacherHome,
+)
+from evidence.timeresolve import resolve_capture_time
+from evidence.verification import Rules, verify_photo
+from storage.hash_index import HashIndex
+from tests.fixtures.photos import GpsFix, PhotoFactory
+from workers.phash import perceptual_hashes
+from workers.photo import PhotoHashes, extract_photo_facts, hash_photo
+from workers.zones import zone_at
+
+RESULTS = Path(__file__).parent / "results" / "verification_accuracy.md"
+RESULTS_QUICK = Path(__file__).parent / "results" / "verification_accuracy.quick.md"
+
+RECALL_GOAL = 0.95
+PRECISION_GOAL = 0.99
+CLEAN_GOAL = 0.98
+
+# Camera photos are written at 1024x768: big enough for every rule (the thumbnail check and the
+# hashes look at 32x32 after all), small enough that hundreds of photos take seconds.
+PHOTO_SIZE = (1024, 768)
+# Pictures at least this wide also give their ninths as tiles in a full run (a ninth of a
+# 1920 px wallpaper is 640 px wide: still a photo, not a smear).
+NINTHS_MIN_WIDTH_PX = 1600
+FULL_REPEATS = 4  # each scenario is played this many times (other teachers, weeks, pictures)
+SEED = 20251013
+
+WIB = ZoneInfo("Asia/Jakarta")
+SCHOOL = SchoolPlace("SMKN 1 Cianjur", -6.8168, 107.1425, 150.0, "Asia/Jakarta")
+# A DL (official duty) destination: the provincial education office in Bandung, ~55 km east.
+DL_DESTINATION = Place("Dinas Pendidikan Provinsi Jawa Barat", -6.9147, 107.6098, 150.0)
+RULES = Rules()
+
+# The TRK day of a WFO teacher: (start, end, title).
+SLOTS: dict[str, tuple[time, time, str]] = {
+    "apel": (time(6, 30), time(7, 15), "Apel pagi dan piket"),
+    "ajar1": (time(7, 15), time(8, 45), "Mengajar X TKJ 1"),
+    "ajar2": (time(9, 0), time(10, 30), "Mengajar XI TKJ 2"),
+    "rpp": (time(10, 45), time(12, 15), "Menyusun modul ajar"),
+    "nilai": (time(13, 0), time(14, 30), "Menilai tugas siswa"),
+    "bimbing": (time(14, 30), time(15, 40), "Bimbingan siswa"),
+}
+CHECK_IN, CHECK_OUT = time(6, 45), time(15, 35)
+
+# (family, code): each SPEC photo code is scored on its own; the family groups them in the table.
+FAMILIES: tuple[tuple[str, Code], ...] = (
+    ("time", Code.TIME_OUTSIDE_ACTIVITY),
+    ("time", Code.WRONG_DAY),
+    ("time", Code.TIME_IN_FUTURE),
+    ("time", Code.NO_CAPTURE_TIME),
+    ("zone", Code.TIME_ZONE_ASSUMED),
+    ("gps-time", Code.GPS_TIME_MISMATCH),
+    ("place", Code.NO_LOCATION),
+    ("place", Code.OUTSIDE_GEOFENCE),
+    ("accuracy", Code.LOW_GPS_ACCURACY),
+    ("edited", Code.EDITED),
+    ("forwarded", Code.FORWARDED_OR_SCREENSHOT),
+    ("exact dup", Code.EXACT_DUPLICATE),
+    ("near dup", Code.NEAR_DUPLICATE),
+    ("repeated location", Code.REPEATED_LOCATION),
+    ("impossible travel", Code.IMPOSSIBLE_TRAVEL),
+)
+
+
+# --- phones: what each writes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A phone's camera app: the tags it writes and how it names files."""
+
+    make: str
+    model: str
+    firmware: str | None  # its Software tag: a firmware build, never an editor
+    writes_offset: bool  # OffsetTimeOriginal (iPhones, Pixels, recent Samsungs)
+    writes_accuracy: bool  # GPSHPositioningError (iPhones)
+    writes_gps_time: bool  # GPSDateStamp/GPSTimeStamp
+    naming: str
+
+    def filename(self, at: datetime, number: int) -> str:
+        """The name the camera app gives a photo taken at ``at``."""
+        local = at.astimezone(WIB)
+        stamp = f"{local:%Y%m%d_%H%M%S}"
+        names = {
+            "iphone": f"IMG_{number % 10000:04d}.JPG",
+            "samsung": f"{stamp}.jpg",
+            "pixel": f"PXL_{at.astimezone(UTC):%Y%m%d_%H%M%S}{number % 1000:03d}.jpg",
+            "xiaomi": f"IMG_{stamp}.jpg",
+            "oppo": f"IMG{local:%Y%m%d%H%M%S}.jpg",
+            "infinix": f"IMG_{stamp}_{number % 1000:03d}.jpg",
+        }
+        return names[self.naming]
+
+
+# Firmware strings as these phones write them into Software: none of them is an edit.
+PHONES: tuple[Phone, ...] = (
+    Phone("Apple", "iPhone 13", "17.1.2", True, True, True, "iphone"),
+    Phone("samsung", "SM-A145F", "A145FXXU1AWA1", True, False, True, "samsung"),
+    Phone("Xiaomi", "Redmi Note 12", "MIUI Camera", False, False, False, "xiaomi"),
+    Phone("OPPO", "CPH2387", "CPH2387_11_A.20", False, False, True, "oppo"),
+    Phone("Google", "Pixel 7", "HDR+ 1.0.541323597zd", True, False, True, "pixel"),
+    Phone("samsung", "SM-G991B", "G991BXXU5CVF3", True, False, True, "samsung"),
+    Phone("vivo", "V2111", "V2111A_PD2186F_EX_A_13.1.8", False, False, False, "xiaomi"),
+    Phone(
+        "INFINIX", "Infinix X6826", "MediaTek Camera Application", False, False, False, "infinix"
+    ),
+)
+IPHONE, SAMSUNG, XIAOMI, OPPO, PIXEL = PHONES[:5]
+
+# Exposure tags every phone camera writes and no screenshot has.
+_CAMERA_TAGS: dict[int, object] = {
+    ExifTags.Base.ExposureTime: TiffImagePlugin.IFDRational(Fraction(1, 120)),
+    ExifTags.Base.FNumber: TiffImagePlugin.IFDRational(Fraction(18, 10)),
+    ExifTags.Base.ISOSpeedRatings: 100,
+    ExifTags.Base.FocalLength: TiffImagePlugin.IFDRational(Fraction(47, 10)),
+}
+
+
+# --- what a photo file holds ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a photo's pixels (and its EXIF thumbnail) are made from a tile.
+
+    ``op``: ``plain``; ``tall:WxH`` (a full-screen camera photo); ``wide`` (16:9);
+    ``crop:F`` (a centred crop that cuts F off the width and height, as an editor's crop); ``paste`` (a box of ``other``
+    pasted over a tenth of the picture); ``resize:F``; ``mirror``; ``bright:F``;
+    ``screen:WxH`` (a gallery screenshot); ``chat`` (a chat-app screenshot).
+    ``thumbnail``: ``self``, ``none``, ``original`` (the tile before ``op``: an editor that
+    kept the camera's thumbnail), ``other`` (a different picture), ``letterbox`` (the picture
+    padded to 4:3 with bars, as phones thumbnail a 16:9 photo).
+    """
+
+    tile: Path
+    op: str = "plain"
+    other: Path | None = None
+    thumbnail: Literal["self", "none", "original", "other", "letterbox"] = "self"
+
+
+@dataclass(frozen=True)
+class ExifSpec:
+    """The EXIF (and XMP) written into a photo; None values are left out."""
+
+    captured: datetime | None = None  # the wall clock written, naive
+    offset: str | None = None
+    gps: GpsFix | None = None
+    gps_time_utc: datetime | None = None
+    make: str | None = None
+    model: str | None = None
+    software: str | None = None
+    modified: datetime | None = None  # IFD0 DateTime, naive
+    orientation: int | None = None
+    creator_tool: str | None = None
+    camera_tags: bool = True
+    raw_exif_ifd: tuple[tuple[int, str], ...] = ()
+    dropped_gps_tags: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """One file to write, then to read back as the pipeline does."""
+
+    path: Path
+    recipe: Recipe | None  # None: the bytes of ``same_file_as``
+    exif: ExifSpec | None  # None: no metadata at all (stripped, forwarded, screenshot)
+    fmt: Literal["jpeg", "png"] = "jpeg"
+    quality: int = 90
+    same_file_as: Path | None = None
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A teacher of the school, with a registered home."""
+
+    id: int
+    home: TeacherHome
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One upload of the development set with its records and its ground truth."""
+
+    id: int
+    scenario: str
+    teacher: Teacher
+    job: PhotoJob
+    filename: str
+    activity: ActivityWindow | None
+    attendance: AttendanceDay | None
+    received_at_utc: datetime
+    client_location: Location | None
+    context: tuple[str, int]  # what it proves, as workers/dedup.py's context_of
+    expected: frozenset[Code]
+
+
+# --- the corpus: distinct tiles of real pictures ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A distinct 4:3 cut of a picture, saved as the master its photos are made from."""
+
+    name: str
+    path: Path
+    hashes: PerceptualHashes
+
+
+def cut_tiles(picture: Picture, out_dir: Path, ninths: bool) -> list[Tile]:
+    """The whole picture, its quadrants and (when asked, for big pictures) its ninths."""
+    image = load_source(picture)
+    width, height = image.size
+    boxes = [(0, 0, width, height)]
+    grids = [2, 3] if ninths and width >= NINTHS_MIN_WIDTH_PX else [2]
+    for n in grids:
+        boxes += [
+            (i * width // n, j * height // n, (i + 1) * width // n, (j + 1) * height // n)
+            for j in range(n)
+            for i in range(n)
+        ]
+    tiles = []
+    for number, box in enumerate(boxes):
+        tile = _fill_43(image.crop(box))
+        path = out_dir / f"{picture.name.replace('/', '_')}-{number}.jpg"
+        tile.save(path, "JPEG", quality=95)  # the "sensor" image every copy starts from
+        tiles.append(Tile(f"{picture.name}#{number}", path, perceptual_hashes(tile)))
+    return tiles
+
+
+def _fill_43(image: Image.Image) -> Image.Image:
+    """Centre-crop to 4:3 and scale to the photo size."""
+    width, height = image.size
+    if width * 3 > height * 4:
+        keep = round(height * 4 / 3)
+        image = image.crop(((width - keep) // 2, 0, (width - keep) // 2 + keep, height))
+    else:
+        keep = round(width * 3 / 4)
+        image = image.crop((0, (height - keep) // 2, width, (height - keep) // 2 + keep))
+    return image.resize(PHOTO_SIZE, Image.Resampling.LANCZOS)
+
+
+def _cut_tiles_job(args: tuple[Picture, Path, bool]) -> list[Tile]:
+    return cut_tiles(*args)
+
+
+def distinct_tiles(tiles: Iterable[Tile]) -> tuple[list[Tile], int, int]:
+    """Tiles no two of which look alike; with the counts of look-alikes and blanks dropped.
+
+    The margin (pHash 24 and summed 52, where the policy matches at 18 and 40) keeps pairs
+    that a JPEG re-encode could push under the policy out of the set as well.
+    """
+    kept: list[Tile] = []
+    alike = blank = 0
+    for tile in tiles:
+        if tile.hashes.is_blank:
+            blank += 1
+            continue
+        views = (tile.hashes.fingerprint, tile.hashes.mirrored_fingerprint)
+        if any(
+            likeness.phash_distance <= 24 and likeness.distance <= 52
+            for other in kept
+            for likeness in (compare(view, other.hashes.fingerprint) for view in views)
+        ):
+            alike += 1
+            continue
+        kept.append(tile)
+    return kept, alike, blank
+
+
+# --- writing and reading photo files (in worker processes) ------------------------------------
+
+
+@lru_cache(maxsize=48)
+def _master(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = text.split("x")
+    return int(width), int(height)
+
+
+def picture_of(recipe: Recipe) -> tuple[Image.Image, Image.Image | bool]:
+    """The photo's upright pixels and what PhotoFactory should embed as its thumbnail."""
+    tile = _master(recipe.tile).copy()
+    name, _, arg = recipe.op.partition(":")
+    image = tile
+    if name == "tall":
+        width, height = _size(arg)
+        keep = round(tile.height * width / height)
+        left = (tile.width - keep) // 2
+        image = tile.crop((left, 0, left + keep, tile.height)).resize(
+            (width, height), Image.Resampling.LANCZOS
+        )
+    elif name == "wide":
+        keep = round(tile.width * 9 / 16)
+        top = (tile.height - keep) // 2
+        image = tile.crop((0, top, tile.width, top + keep))
+    elif name == "crop":
+        share = float(arg)
+        dx, dy = round(tile.width * share / 2), round(tile.height * share / 2)
+        image = tile.crop((dx, dy, tile.width - dx, tile.height - dy))
+    elif name == "paste":
+        assert recipe.other is not None
+        # A box a tenth of the picture's area (0.316 of each side), off-centre: a replaced
+        # whiteboard or face, the kind of local retouch that keeps the rest of the photo.
+        box_w, box_h = round(tile.width * 0.316), round(tile.height * 0.316)
+        patch = _master(recipe.other).resize((box_w, box_h), Image.Resampling.LANCZOS)
+        image = tile.copy()  # the tile stays as it was: it is the kept camera thumbnail
+        image.paste(patch, (round(tile.width * 0.55), round(tile.height * 0.15)))
+    elif name == "resize":
+        share = float(arg)
+        size = (round(tile.width * share), round(tile.height * share))
+        image = tile.resize(size, Image.Resampling.LANCZOS)
+    elif name == "mirror":
+        image = ImageOps.mirror(tile)
+    elif name == "bright":
+        image = ImageEnhance.Brightness(tile).enhance(float(arg))
+    elif name == "screen":
+        image = screenshot_viewer(tile).resize(_size(arg), Image.Resampling.LANCZOS)
+    elif name == "chat":
+        image = screenshot_chat(tile)
+    elif name != "plain":
+        raise ValueError(f"unknown recipe {recipe.op!r}")
+    thumbnail: Image.Image | bool
+    if recipe.thumbnail == "self":
+        thumbnail = True
+    elif recipe.thumbnail == "none":
+        thumbnail = False
+    elif recipe.thumbnail == "original":
+        thumbnail = tile
+    elif recipe.thumbnail == "other":
+        assert recipe.other is not None
+        thumbnail = _master(recipe.other)
+    else:
+        thumbnail = _letterboxed_43(image)
+    return image, thumbnail
+
+
+def _letterboxed_43(image: Image.Image) -> Image.Image:
+    width = image.width
+    height = round(width * 3 / 4)
+    canvas = Image.new("RGB", (width, height), "black")
+    canvas.paste(image, (0, (height - image.height) // 2))
+    return canvas
+
+
+def write_photo(job: PhotoJob) -> None:
+    """Write the job's file with PhotoFactory (tests/fixtures/photos.py)."""
+    assert job.recipe is not None
+    image, thumbnail = picture_of(job.recipe)
+    factory = PhotoFactory(job.path.parent)
+    spec = job.exif
+    if spec is None:
+        factory(job.path.name, image=image, format=job.fmt, quality=job.quality)
+        return
+    exif_ifd: dict[int, object] = {**_CAMERA_TAGS} if spec.camera_tags else {}
+    exif_ifd.update(dict(spec.raw_exif_ifd))
+    factory(
+        job.path.name,
+        image=image,
+        format=job.fmt,
+        quality=job.quality,
+        captured=spec.captured,
+        offset=spec.offset,
+        gps=spec.gps,
+        gps_time_utc=spec.gps_time_utc,
+        make=spec.make,
+        model=spec.model,
+        software=spec.software,
+        modified=spec.modified,
+        orientation=spec.orientation,
+        thumbnail=thumbnail,
+        creator_tool=spec.creator_tool,
+        exif_ifd=exif_ifd,
+        gps_ifd=dict.fromkeys(spec.dropped_gps_tags),
+    )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the pipeline's extract and hash steps read from one file."""
+
+    facts: CaptureFacts
+    hashes: PhotoHashes
+
+
+def observe(job: PhotoJob) -> Observed:
+    """Write the file (unless it is another's bytes) and read it back as the pipeline does."""
+    if job.same_file_as is not None:
+        path = job.same_file_as
+    else:
+        write_photo(job)
+        path = job.path
+    return Observed(extract_photo_facts(path), hash_photo(path))
+
+
+# --- the development set ----------------------------------------------------------------------
+
+
+def slot_at(clock_time: str) -> str:
+    """The first TRK slot of the day that holds a WIB wall-clock time."""
+    moment = wib(date(2025, 1, 1), clock_time).time()
+    return next(name for name, (start, end, _) in SLOTS.items() if start <= moment < end)
+
+
+def wib(day: date, clock_time: str) -> datetime:
+    """An aware instant from a WIB wall-clock time such as "07:40" or "07:40:12"."""
+    hour, minute, second = (int(part) for part in f"{clock_time}:00".split(":")[:3])
+    return datetime.combine(day, time(hour, minute, second), tzinfo=WIB)
+
+
+def point_at(lat: float, lon: float, distance: float, bearing_deg: float) -> tuple[float, float]:
+    """The point ``distance`` metres from (lat, lon) on a bearing, on the rules' sphere."""
+    angle, bearing = distance / EARTH_RADIUS_M, radians(bearing_deg)
+    phi1, lambda1 = radians(lat), radians(lon)
+    phi2 = asin(sin(phi1) * cos(angle) + cos(phi1) * sin(angle) * cos(bearing))
+    lambda2 = lambda1 + atan2(
+        sin(bearing) * sin(angle) * cos(phi1), cos(angle) - sin(phi1) * sin(phi2)
+    )
+    return degrees(phi2), degrees(lambda2)
+
+
+def whole_seconds(lat: float, lon: float) -> tuple[float, float]:
+    """The point rounded to whole arc-seconds, as some budget phones write every fix."""
+
+    def rounded(value: float) -> float:
+        sign = -1 if value < 0 else 1
+        return sign * round(abs(value) * 3600) / 3600
+
+    return rounded(lat), rounded(lon)
+
+
+_Case = TypeVar("_Case")
+
+
+class DevSet:
+    """Builds the scenarios' shots: teachers, records, photo jobs and expected flags."""
+
+    def __init__(self, tiles: Sequence[Tile], workdir: Path, quick: bool, seed: int) -> None:
+        self.quick = quick
+        self.workdir = workdir
+        self.rng = random.Random(seed)
+        shuffled = list(tiles)
+        self.rng.shuffle(shuffled)
+        self._unused = iter(shuffled)
+        self._all_tiles = list(tiles)
+        self.shots: list[Shot] = []
+        self._teachers = 0
+        self._activities: dict[tuple[int, date, str], ActivityWindow] = {}
+        self._attendance: dict[tuple[int, date], AttendanceDay] = {}
+        self.monday = date(2025, 10, 13)
+        self.tiles_used = 0
+
+    # records ---------------------------------------------------------------------------------
+
+    def teacher(self) -> Teacher:
+        """A new teacher, living 2-6 km from the school."""
+        self._teachers += 1
+        lat, lon = point_at(
+            SCHOOL.lat, SCHOOL.lon, self.rng.uniform(2000, 6000), self.rng.uniform(0, 360)
+        )
+        return Teacher(self._teachers, TeacherHome(lat, lon))
+
+    def day(self, offset: int) -> date:
+        """The date ``offset`` days after this repeat's Monday."""
+        return self.monday + timedelta(days=offset)
+
+    def attend(
+        self,
+        teacher: Teacher,
+        day: date,
+        status: AttendanceStatus = AttendanceStatus.WFO,
+    ) -> AttendanceDay:
+        """The teacher's attendance on a day (WFO checked in 06:45, out 15:35 unless set)."""
+        key = (teacher.id, day)
+        if key not in self._attendance:
+            destination = DL_DESTINATION if status is AttendanceStatus.DL else None
+            absent = status.is_absence
+            self._attendance[key] = AttendanceDay(
+                day,
+                status,
+                check_in=None if absent else CHECK_IN,
+                check_out=None if absent else CHECK_OUT,
+                destination=destination,
+            )
+        return self._attendance[key]
+
+    def activity(self, teacher: Teacher, day: date, slot: str) -> ActivityWindow:
+        """The teacher's TRK activity in a slot of the day."""
+        key = (teacher.id, day, slot)
+        if key not in self._activities:
+            start, end, title = SLOTS[slot]
+            self._activities[key] = ActivityWindow(
+                len(self._activities) + 1, day, start, end, title
+            )
+        return self._activities[key]
+
+    def tile(self) -> Path:
+        """A picture no other shot has used."""
+        try:
+            tile = next(self._unused)
+        except StopIteration:
+            raise RuntimeError("out of distinct pictures: fewer repeats or more tiles") from None
+        self.tiles_used += 1
+        return tile.path
+
+    def any_tile(self) -> Path:
+        """Some picture, maybe used elsewhere (for an embedded thumbnail: never hashed)."""
+        return self.rng.choice(self._all_tiles).path
+
+    def near(self, place: tuple[float, float], within_m: float = 40.0) -> tuple[float, float]:
+        """A fix a few metres from a place, as real fixes wander."""
+        return point_at(*place, self.rng.uniform(0, within_m), self.rng.uniform(0, 360))
+
+    def away(self, place: tuple[float, float], distance: float) -> tuple[float, float]:
+        """A point exactly ``distance`` metres from a place, on a random bearing."""
+        return point_at(*place, distance, self.rng.uniform(0, 360))
+
+    def phone(self) -> Phone:
+        """A phone from the teachers' mix."""
+        return self.rng.choice(PHONES)
+
+    # shots -----------------------------------------------------------------------------------
+
+    def shoot(
+        self,
+        scenario: str,
+        teacher: Teacher,
+        at: datetime,
+        *,
+        expect: Iterable[Code] = (),
+        slot: str | None = None,
+        day: date | None = None,
+        check: Literal["in", "out"] | None = None,
+        status: AttendanceStatus = AttendanceStatus.WFO,
+        where: tuple[float, float] | None = None,
+        gps: bool = True,
+        accuracy_m: float | None = None,
+        gps_age: timedelta | None = None,
+        offset: str | None = None,
+        phone: Phone | None = None,
+        software: str | None = None,
+        modified_after: timedelta = timedelta(0),
+        creator_tool: str | None = None,
+        make_model: bool = True,
+        orientation: int | None = None,
+        raw_exif_ifd: tuple[tuple[int, str], ...] = (),
+        dropped_gps_tags: tuple[int, ...] = (),
+        recipe: Recipe | None = None,
+        stripped: bool = False,
+        fmt: Literal["jpeg", "png"] = "jpeg",
+        quality: int = 90,
+        filename: str | None = None,
+        received: datetime | None = None,
+        client: tuple[float, float] | None = None,
+        same_file_as: Shot | None = None,
+        exif_of: Shot | None = None,
+    ) -> Shot:
+        """Add one upload; the keyword arguments say how it departs from a clean camera photo.
+
+        ``at`` is the instant the camera's clock wrote; ``day`` (default: its date) and
+        ``slot`` name the activity it proves, or ``check`` the attendance check. ``where`` is
+        the GPS fix (default: within 40 m of the place the day's status expects). ``gps_age``
+        is how old the GPS fix was at ``at`` (negative: a fix after it). ``exif_of`` copies
+        another shot's EXIF (a photo passed on with its metadata).
+        """
+        phone = phone or self.phone()
+        the_day = day or at.astimezone(WIB).date()
+        attendance = self.attend(teacher, the_day, status)
+        activity = None
+        if check is not None:
+            activity = attendance.check_window(check)
+        elif slot is not None:
+            activity = self.activity(teacher, the_day, slot)
+        number = len(self.shots) + 1
+        if same_file_as is not None:
+            job = PhotoJob(
+                self.workdir / f"{number:04d}.dup", None, None, same_file_as=same_file_as.job.path
+            )
+        else:
+            exif = None
+            if exif_of is not None:
+                exif = exif_of.job.exif
+            elif not stripped:
+                exif = self._exif(
+                    at,
+                    teacher,
+                    attendance,
+                    phone,
+                    where=where,
+                    gps=gps,
+                    accuracy_m=accuracy_m,
+                    gps_age=gps_age,
+                    offset=offset,
+                    software=software,
+                    modified_after=modified_after,
+                    creator_tool=creator_tool,
+                    make_model=make_model,
+                    orientation=orientation,
+                    raw_exif_ifd=raw_exif_ifd,
+                    dropped_gps_tags=dropped_gps_tags,
+                )
+            recipe = recipe or Recipe(self.tile())
+            suffix = "png" if fmt == "png" else "jpg"
+            job = PhotoJob(self.workdir / f"{number:04d}.{suffix}", recipe, exif, fmt, quality)
+        if received is None:
+            # Teachers upload in the evening, after the activity and after the photo.
+            end = at
+            if activity is not None:
+                end = max(at, datetime.combine(activity.date, activity.end, tzinfo=WIB))
+            received = end + timedelta(minutes=self.rng.uniform(60, 360))
+        context = ("activity", activity.id) if activity and activity.id else ("item", number)
+        shot = Shot(
+            id=number,
+            scenario=scenario,
+            teacher=teacher,
+            job=job,
+            filename=filename or phone.filename(at, number),
+            activity=activity,
+            attendance=attendance,
+            received_at_utc=received.astimezone(UTC),
+            client_location=Location(*client, accuracy_m=12.0) if client else None,
+            context=context,
+            expected=frozenset(expect),
+        )
+        self.shots.append(shot)
+        return shot
+
+    def _exif(
+        self,
+        at: datetime,
+        teacher: Teacher,
+        attendance: AttendanceDay,
+        phone: Phone,
+        *,
+        where: tuple[float, float] | None,
+        gps: bool,
+        accuracy_m: float | None,
+        gps_age: timedelta | None,
+        offset: str | None,
+        software: str | None,
+        modified_after: timedelta,
+        creator_tool: str | None,
+        make_model: bool,
+        orientation: int | None,
+        raw_exif_ifd: tuple[tuple[int, str], ...],
+        dropped_gps_tags: tuple[int, ...],
+    ) -> ExifSpec:
+        """What the phone writes for a photo at ``at``, with the scenario's departures."""
+        if offset is None and phone.writes_offset:
+            offset = "+07:00"
+        zone: tzinfo = WIB
+        if offset is not None:
+            sign = -1 if offset.startswith("-") else 1
+            hours, minutes = offset[1:].split(":")
+            zone = timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+        wall = at.astimezone(zone).replace(tzinfo=None)
+        fix = None
+        if gps:
+            if where is None:
+                where = self.near(self._expected_place(teacher, attendance))
+            if accuracy_m is None and phone.writes_accuracy:
+                accuracy_m = round(self.rng.uniform(3, 16), 1)
+            fix = GpsFix(*where, accuracy_m=accuracy_m, altitude_m=self.rng.uniform(420, 520))
+        if gps_age is None and phone.writes_gps_time and gps:
+            gps_age = timedelta(seconds=self.rng.uniform(1, 40))  # a fresh fix
+        gps_time = (at - gps_age).astimezone(UTC).replace(tzinfo=None) if gps_age else None
+        return ExifSpec(
+            captured=wall,
+            offset=offset,
+            gps=fix,
+            gps_time_utc=gps_time,
+            make=phone.make if make_model else None,
+            model=phone.model if make_model else None,
+            software=software or phone.firmware,
+            modified=wall + modified_after,
+            orientation=orientation,
+            creator_tool=creator_tool,
+            raw_exif_ifd=raw_exif_ifd,
+            dropped_gps_tags=dropped_gps_tags,
+        )
+
+    def _expected_place(self, teacher: Teacher, attendance: AttendanceDay) -> tuple[float, float]:
+        if attendance.status is AttendanceStatus.WFH:
+            return teacher.home.lat, teacher.home.lon
+        if attendance.status is AttendanceStatus.DL and attendance.destination is not None:
+            return attendance.destination.lat, attendance.destination.lon
+        return SCHOOL.lat, SCHOOL.lon
+
+    def solo(
+        self, scenario: str, *, at: datetime | None = None, slot: str = "ajar2", **options: Any
+    ) -> Shot:
+        """One photo of a teacher of its own; by default 40 min into Tuesday's activity."""
+        if at is None:
+            at = datetime.combine(self.day(1), SLOTS[slot][0], tzinfo=WIB) + timedelta(minutes=40)
+        return self.shoot(scenario, self.teacher(), at, slot=slot, **options)
+
+    def pick(self, full: Sequence[_Case], quick: Sequence[_Case]) -> Sequence[_Case]:
+        """The cases of a scenario to play: all of them, or the quick set's few."""
+        return quick if self.quick else full
+
+
+SCHOOL_AT = (SCHOOL.lat, SCHOOL.lon)
+DL_AT = (DL_DESTINATION.lat, DL_DESTINATION.lon)
+
+
+# --- scenarios: each plays one kind of situation, stating the flags it must get ---------------
+
+
+def ordinary_week(s: DevSet) -> None:
+    """A teacher's ordinary week: check-in selfie and lesson photos at school. All clean."""
+    teacher, phone = s.teacher(), s.phone()
+    for offset in range(3 if s.quick else 5):
+        day = s.day(offset)
+        selfie, lesson = f"06:{s.rng.randint(36, 47)}", f"07:{s.rng.randint(25, 59)}"
+        s.shoot("clean: check-in selfie", teacher, wib(day, selfie), check="in", phone=phone)
+        s.shoot("clean: lesson photo", teacher, wib(day, lesson), slot="ajar1", phone=phone)
+        if not s.quick:
+            afternoon = wib(day, f"13:{s.rng.randint(10, 59)}")
+            s.shoot("clean: lesson photo", teacher, afternoon, slot="nilai", phone=phone)
+
+
+def every_phone(s: DevSet) -> None:
+    """One clean photo per phone: firmware in Software, camera file names, offset or GPS zone."""
+    for phone in PHONES[:4] if s.quick else PHONES:
+        s.solo(f"clean: {phone.make} {phone.model} (Software “{phone.firmware}”)", phone=phone)
+
+
+def camera_quirks(s: DevSet) -> None:
+    """Clean photos that look odd: rotated, 16:9, full-screen, other zones, no GPS tag."""
+    s.solo("clean: portrait (orientation 6), own thumbnail", orientation=6)
+    s.solo(
+        "clean: 16:9 photo, letterboxed 4:3 thumbnail",
+        recipe=Recipe(s.tile(), "wide", thumbnail="letterbox"),
+    )
+    tall = Recipe(s.tile(), "tall:1080x2400")
+    s.solo("clean: 1080x2400 camera photo with make/model", recipe=tall)
+    s.solo("clean: phone set to WITA (+08:00)", offset="+08:00", phone=IPHONE)
+    client = s.near(SCHOOL_AT)
+    s.solo("clean: no GPS tag, position sent by the client", gps=False, client=client)
+    teacher, at = s.teacher(), wib(s.day(1), "09:41")
+    first = s.shoot("clean: same file twice for one activity", teacher, at, slot="ajar2")
+    s.shoot(
+        "clean: same file twice for one activity", teacher, at, slot="ajar2", same_file_as=first
+    )
+    if s.quick:
+        return
+    s.solo("clean: portrait (orientation 8), own thumbnail", orientation=8)
+    s.solo("clean: 720x1600 camera photo with make/model", recipe=Recipe(s.tile(), "tall:720x1600"))
+    s.solo("clean: DateTime 59 s after capture (HDR save)", modified_after=timedelta(seconds=59))
+    s.solo("clean: phone set to UTC (+00:00)", offset="+00:00", phone=IPHONE)
+    client = s.near(SCHOOL_AT)
+    s.solo("clean: no GPS tag, position sent by the client", gps=False, client=client, phone=IPHONE)
+
+
+def activity_window(s: DevSet) -> None:
+    """Capture times around an activity (09:00-10:30) and around the attendance checks."""
+    teacher, day = s.teacher(), s.day(1)
+    for moment in s.pick(["08:31", "08:30:00", "10:59", "11:00:00"], ["08:30:00", "11:00:00"]):
+        label = f"time: {moment} for 09:00-10:30 (within 30 min)"
+        s.shoot(label, teacher, wib(day, moment), slot="ajar2")
+    late = ["08:29", "08:15", "07:00", "11:01", "12:30", "15:30"]
+    for moment in s.pick(late, ["08:29", "11:01", "15:30"]):
+        s.shoot(
+            f"time: {moment} for 09:00-10:30",
+            teacher,
+            wib(day, moment),
+            slot="ajar2",
+            expect=[Code.TIME_OUTSIDE_ACTIVITY],
+        )
+    checks: list[tuple[Literal["in", "out"], str, str, list[Code]]] = [
+        ("in", "06:42", "checked in 06:45", []),
+        ("in", "05:50", "checked in 06:45", [Code.TIME_OUTSIDE_ACTIVITY]),
+        ("out", "15:52", "checked out 15:35", []),
+        ("out", "13:05", "checked out 15:35", [Code.TIME_OUTSIDE_ACTIVITY]),
+    ]
+    for which, moment, checked, expected in checks[:2] if s.quick else checks:
+        label = f"time: check-{which} selfie {moment}, {checked}"
+        s.shoot(label, teacher, wib(day, moment), check=which, expect=expected)
+
+
+def wrong_day(s: DevSet) -> None:
+    """Photos of other days for Tuesday's 09:00-10:30 activity; the UTC-date traps."""
+    teacher, tuesday = s.teacher(), s.day(1)
+    cases = [
+        ("the day before, 09:40", s.day(0), "09:40"),
+        ("the day after, 09:40", s.day(2), "09:40"),
+        ("the next day 06:20 +07:00 (UTC date = activity's)", s.day(2), "06:20"),
+        ("a week before, 09:40", s.day(-7), "09:40"),
+        ("the evening before, 23:50", s.day(0), "23:50"),
+    ]
+    for label, when, moment in cases[:3] if s.quick else cases:
+        s.shoot(
+            f"wrong day: {label}",
+            teacher,
+            wib(when, moment),
+            day=tuesday,
+            slot="ajar2",
+            phone=IPHONE,
+            expect=[Code.WRONG_DAY],
+        )
+    # 06:20 and 06:50 WIB are the previous day in UTC, and so is the GPS fix: neither is a
+    # wrong day nor a GPS mismatch.
+    s.shoot(
+        "time: 06:50 WIB, GPS fix dated the day before (UTC)",
+        teacher,
+        wib(tuesday, "06:50"),
+        slot="apel",
+        phone=IPHONE,
+        gps_age=timedelta(seconds=20),
+    )
+    if s.quick:
+        return
+    label = "time: 06:20 +07:00 for 06:30-07:15 (UTC date the day before)"
+    s.shoot(label, teacher, wib(tuesday, "06:20"), slot="apel", phone=SAMSUNG)
+    label = "time: 06:25 with no offset, zone from GPS"
+    s.shoot(label, teacher, wib(tuesday, "06:25"), slot="apel", phone=XIAOMI)
+
+
+def future(s: DevSet) -> None:
+    """Capture times after the server received the file (a phone clock set ahead)."""
+    day = s.day(3)
+    # The Xiaomi writes no GPS time: a clock set ahead shows only against the server's clock.
+    cases = [
+        ("time: 4 min after receipt (clock drift)", "08:04", []),
+        ("future: 6 min after receipt", "08:06", [Code.TIME_IN_FUTURE]),
+        ("future: 20 min after receipt", "08:20", [Code.TIME_IN_FUTURE]),
+    ]
+    for label, moment, expected in cases:
+        s.solo(
+            label,
+            at=wib(day, moment),
+            slot="ajar1",
+            phone=XIAOMI,
+            received=wib(day, "08:00"),
+            expect=expected,
+        )
+    s.solo(
+        "future: phone date a day ahead",
+        at=wib(s.day(4), "07:40"),
+        day=day,
+        slot="ajar1",
+        phone=XIAOMI,
+        received=wib(day, "20:00"),
+        expect=[Code.TIME_IN_FUTURE, Code.WRONG_DAY],
+    )
+    if not s.quick:
+        s.solo(
+            "future: 3 h after receipt",
+            at=wib(day, "12:00"),
+            slot="rpp",
+            phone=XIAOMI,
+            received=wib(day, "09:00"),
+            expect=[Code.TIME_IN_FUTURE],
+        )
+
+
+def gps_clock(s: DevSet) -> None:
+    """The GPS fix time against the capture time: cached fixes, stale fixes, a slow clock."""
+    for minutes in s.pick([10, 45, 59], [59]):
+        age = timedelta(minutes=minutes)
+        s.solo(f"gps time: fix {minutes} min old (cached)", phone=SAMSUNG, gps_age=age)
+    for minutes in s.pick([61, 90, 180, 1440], [61, 180, 1440]):
+        s.solo(
+            f"gps time: fix {minutes} min old",
+            phone=SAMSUNG,
+            gps_age=timedelta(minutes=minutes),
+            expect=[Code.GPS_TIME_MISMATCH],
+        )
+    if not s.quick:
+        s.solo(
+            "gps time: phone clock 70 min slow",
+            phone=SAMSUNG,
+            gps_age=timedelta(minutes=-70),
+            expect=[Code.GPS_TIME_MISMATCH],
+        )
+
+
+def zone_assumed(s: DevSet) -> None:
+    """No offset, no GPS, no client position: WIB assumed (and nothing says where)."""
+    for phone in (XIAOMI, OPPO, PHONES[6]):
+        s.solo(
+            f"zone: {phone.make} with no offset and no GPS",
+            phone=phone,
+            gps=False,
+            expect=[Code.TIME_ZONE_ASSUMED, Code.NO_LOCATION],
+        )
+
+
+def capture_time(s: DevSet) -> None:
+    """Files with no usable capture time."""
+    both = [Code.NO_CAPTURE_TIME, Code.NO_LOCATION]
+    s.solo("no time: EXIF stripped", stripped=True, expect=both)
+    s.solo(
+        "no time: EXIF stripped, position sent by the client",
+        stripped=True,
+        client=s.near(SCHOOL_AT),
+        expect=[Code.NO_CAPTURE_TIME],
+    )
+    zeros = "0000:00:00 00:00:00"  # cameras whose clock was never set
+    never_set = ((ExifTags.Base.DateTimeOriginal, zeros), (ExifTags.Base.DateTimeDigitized, zeros))
+    s.solo(
+        f"no time: DateTimeOriginal {zeros}",
+        phone=SAMSUNG,
+        raw_exif_ifd=never_set,
+        expect=[Code.NO_CAPTURE_TIME],
+    )
+
+
+def no_location(s: DevSet) -> None:
+    """Photos with no usable position."""
+    expect = [Code.NO_LOCATION]
+    s.solo("no location: location tag off", phone=IPHONE, gps=False, expect=expect)
+    s.solo("no location: GPS 0/0 (no fix)", phone=SAMSUNG, where=(0.0, 0.0), expect=expect)
+    no_refs = (ExifTags.GPS.GPSLatitudeRef, ExifTags.GPS.GPSLongitudeRef)
+    s.solo(
+        "no location: GPS without N/S and E/W refs",
+        phone=PIXEL,
+        dropped_gps_tags=no_refs,
+        expect=expect,
+    )
+
+
+# (label, distance from the school in m, reported accuracy in m or None, expected flags)
+FENCE_CASES: tuple[tuple[str, float, float | None, tuple[Code, ...]], ...] = (
+    ("60 m, accuracy 8 m", 60, 8, ()),
+    ("100 m, accuracy 8 m", 100, 8, ()),
+    ("149 m, no accuracy", 149, None, ()),
+    ("151 m, accuracy 5 m (limit 155 m)", 151, 5, ()),
+    ("230 m, accuracy 90 m (limit 240 m)", 230, 90, ()),
+    ("245 m, accuracy 100 m (limit 250 m)", 245, 100, ()),
+    ("151 m, no accuracy", 151, None, (Code.OUTSIDE_GEOFENCE,)),
+    ("170 m, accuracy 10 m (limit 160 m)", 170, 10, (Code.OUTSIDE_GEOFENCE,)),
+    ("230 m, accuracy 70 m (limit 220 m)", 230, 70, (Code.OUTSIDE_GEOFENCE,)),
+    ("300 m, accuracy 10 m", 300, 10, (Code.OUTSIDE_GEOFENCE,)),
+    ("2 km, accuracy 10 m", 2000, 10, (Code.OUTSIDE_GEOFENCE,)),
+    ("40 km, accuracy 10 m", 40_000, 10, (Code.OUTSIDE_GEOFENCE,)),
+    ("260 m, accuracy 500 m (allowance capped at 100 m)", 260, 500,
+     (Code.OUTSIDE_GEOFENCE, Code.LOW_GPS_ACCURACY)),
+    ("50 m, accuracy 100 m", 50, 100, ()),
+    ("40 m, accuracy 101 m", 40, 101, (Code.LOW_GPS_ACCURACY,)),
+    ("80 m, accuracy 250 m", 80, 250, (Code.LOW_GPS_ACCURACY,)),
+    ("20 m, accuracy 1500 m (cell-tower fix)", 20, 1500, (Code.LOW_GPS_ACCURACY,)),
+)  # fmt: skip
+QUICK_FENCE_CASES = (2, 3, 4, 6, 8, 11, 14, 15, 16)
+
+
+def geofence(s: DevSet) -> None:
+    """Distances from the school with and without a reported accuracy; one teacher each."""
+    cases = [FENCE_CASES[i] for i in QUICK_FENCE_CASES] if s.quick else FENCE_CASES
+    for label, distance, accuracy, expected in cases:
+        # iPhones report the accuracy; the Samsung writes none, which earns no allowance.
+        phone = SAMSUNG if accuracy is None else IPHONE
+        where = s.away(SCHOOL_AT, distance)
+        s.solo(f"place: {label}", phone=phone, where=where, accuracy_m=accuracy, expect=expected)
+
+
+def status_places(s: DevSet) -> None:
+    """The place the day's attendance status expects: home (WFH), destination (DL), none."""
+    wfh, dl, out = AttendanceStatus.WFH, AttendanceStatus.DL, [Code.OUTSIDE_GEOFENCE]
+    at_school = s.near(SCHOOL_AT)
+    s.solo("place: WFH, at home", slot="nilai", status=wfh)
+    s.solo("place: WFH, at school", slot="nilai", status=wfh, where=at_school, expect=out)
+    s.solo("place: DL, at the destination", slot="rpp", status=dl)
+    s.solo("place: DL, at school", slot="rpp", status=dl, where=s.near(SCHOOL_AT), expect=out)
+    cuti = AttendanceStatus.CUTI
+    s.solo("place: CUTI (leave), at school", status=cuti, where=s.near(SCHOOL_AT), expect=out)
+    if s.quick:
+        return
+    teacher = s.teacher()
+    away = s.away((teacher.home.lat, teacher.home.lon), 400)
+    s.shoot(
+        "place: WFH, 400 m from home",
+        teacher,
+        wib(s.day(1), "13:30"),
+        slot="nilai",
+        status=wfh,
+        where=away,
+        phone=SAMSUNG,
+        expect=out,
+    )
+    near_dl, off_dl = s.away(DL_AT, 120), s.away(DL_AT, 300)
+    s.solo("place: DL, 120 m from the destination", slot="rpp", status=dl, where=near_dl)
+    s.solo("place: DL, 300 m from the destination", slot="rpp", status=dl, where=off_dl, expect=out)
+    teacher = s.teacher()
+    sick, home = AttendanceStatus.SAKIT, s.near((teacher.home.lat, teacher.home.lon))
+    at = wib(s.day(1), "09:40")
+    s.shoot(
+        "place: SAKIT (sick), at home",
+        teacher,
+        at,
+        slot="ajar2",
+        status=sick,
+        where=home,
+        expect=out,
+    )
+
+
+EDITOR_SOFTWARE = (
+    "Adobe Photoshop 25.0 (Windows)",
+    "Snapseed 2.0",
+    "PicsArt",
+    "Meitu",
+    "GIMP 2.10.36",
+    "Canva",
+    "Photo Editor Pro",
+    "Adobe Photoshop Lightroom Classic 13.0 (Windows)",
+)
+CREATOR_TOOLS = ("Adobe Photoshop Lightroom Classic 13.0 (Windows)", "Adobe Photoshop 25.0")
+LATE_SAVES = {"2 min": timedelta(minutes=2), "3 h": timedelta(hours=3), "2 days": timedelta(days=2)}
+
+
+def edited(s: DevSet) -> None:
+    """Editor names, late saves and thumbnails that no longer match the picture."""
+    expect = [Code.EDITED]
+    for number, editor in enumerate(EDITOR_SOFTWARE[:3] if s.quick else EDITOR_SOFTWARE):
+        # Half the editors also stamp their save time into DateTime, half keep the camera's.
+        later = timedelta(minutes=37) if number % 2 else timedelta(0)
+        label = f"edited: Software “{editor}”"
+        s.solo(label, software=editor, modified_after=later, expect=expect)
+    for tool in CREATOR_TOOLS[:1] if s.quick else CREATOR_TOOLS:
+        s.solo(f"edited: XMP CreatorTool “{tool}”", creator_tool=tool, expect=expect)
+    for label in s.pick(list(LATE_SAVES), ["3 h"]):
+        later = LATE_SAVES[label]
+        s.solo(f"edited: DateTime {label} after capture", modified_after=later, expect=expect)
+    other = Recipe(s.tile(), other=s.any_tile(), thumbnail="other")
+    s.solo("edited: thumbnail of another picture", recipe=other, expect=expect)
+    cropped = Recipe(s.tile(), "crop:0.2", thumbnail="original")
+    s.solo("edited: cropped 20 %, camera thumbnail kept", recipe=cropped, expect=expect)
+    if s.quick:
+        return
+    cropped = Recipe(s.tile(), "crop:0.35", thumbnail="original")
+    s.solo("edited: cropped 35 %, camera thumbnail kept", recipe=cropped, expect=expect)
+    pasted = Recipe(s.tile(), "paste", other=s.any_tile(), thumbnail="original")
+    s.solo("edited: a tenth pasted over, camera thumbnail kept", recipe=pasted, expect=expect)
+
+
+CHAT_NAMES = (
+    ("IMG-{d:%Y%m%d}-WA0011.jpg", "WhatsApp (Android)"),
+    ("photo_{d:%Y-%m-%d}_07-15-02.jpg", "Telegram Desktop"),
+    ("WhatsApp Image {d:%Y-%m-%d} at 07.15.02.jpeg", "WhatsApp Web"),
+    ("Gambar WhatsApp {d:%Y-%m-%d} pukul 07.15.02_4f3c2a1b.jpg", "WhatsApp (Indonesian)"),
+    ("FB_IMG_1760314502123.jpg", "Facebook"),
+)
+
+
+def forwarded(s: DevSet) -> None:
+    """Chat-app forwards (metadata stripped) and screenshots; a full-screen camera photo."""
+    day = s.day(1)
+    chat = [Code.FORWARDED_OR_SCREENSHOT, Code.NO_CAPTURE_TIME, Code.NO_LOCATION]
+    for pattern, who in CHAT_NAMES[:2] if s.quick else CHAT_NAMES:
+        # Chat apps recompress (q60-75) and strip all metadata.
+        name = pattern.format(d=day)
+        s.solo(f"forwarded: {who} file name", stripped=True, quality=65, filename=name, expect=chat)
+    s.solo(
+        "forwarded: screenshot PNG 1080x2400",
+        recipe=Recipe(s.tile(), "screen:1080x2400"),
+        stripped=True,
+        fmt="png",
+        filename=f"Screenshot_{day:%Y%m%d}-094012.png",
+        expect=chat,
+    )
+    s.solo(
+        "forwarded: screenshot JPEG 1080x2340 renamed",
+        recipe=Recipe(s.tile(), "screen:1080x2340"),
+        stripped=True,
+        filename="kegiatan.jpg",
+        expect=chat,
+    )
+    if s.quick:
+        return
+    s.solo(
+        "forwarded: WhatsApp, position sent by the client",
+        stripped=True,
+        quality=65,
+        filename=f"IMG-{day:%Y%m%d}-WA0003.jpg",
+        client=s.near(SCHOOL_AT),
+        expect=[Code.FORWARDED_OR_SCREENSHOT, Code.NO_CAPTURE_TIME],
+    )
+    s.solo(
+        "forwarded: iPhone screenshot PNG 1170x2532",
+        recipe=Recipe(s.tile(), "screen:1170x2532"),
+        stripped=True,
+        fmt="png",
+        filename="IMG_4821.PNG",
+        expect=chat,
+    )
+    # A camera photo in the 20:9 full-screen mode from a camera app that leaves out Make and
+    # Model (Open Camera's "remove device EXIF info") but writes its time, GPS and exposure.
+    s.solo(
+        "clean: 1080x2400 camera photo, exposure tags, no make/model",
+        recipe=Recipe(s.tile(), "tall:1080x2400"),
+        phone=IPHONE,
+        make_model=False,
+    )
+
+
+def exact_duplicates(s: DevSet) -> None:
+    """The same file for another activity: another day, another teacher."""
+    owner, at = s.teacher(), wib(s.day(1), "09:40")
+    original = s.shoot("duplicate: the original", owner, at, slot="ajar2")
+    s.shoot(
+        "exact: same file, own activity the next day",
+        owner,
+        at,
+        day=s.day(2),
+        slot="ajar2",
+        same_file_as=original,
+        expect=[Code.EXACT_DUPLICATE, Code.WRONG_DAY],
+    )
+    s.solo(
+        "exact: same file, a colleague's activity the same day",
+        same_file_as=original,
+        expect=[Code.EXACT_DUPLICATE],
+    )
+    s.solo(
+        "exact: same file, a colleague's activity 3 days later",
+        day=s.day(4),
+        slot="rpp",
+        same_file_as=original,
+        expect=[Code.EXACT_DUPLICATE, Code.WRONG_DAY],
+    )
+
+
+def near_duplicates(s: DevSet) -> None:
+    """Copies of one photo, resized, recompressed, cropped, mirrored, forwarded, screenshotted."""
+    day, near = s.day(1), [Code.NEAR_DUPLICATE]
+    forwarded = [*near, Code.FORWARDED_OR_SCREENSHOT, Code.NO_CAPTURE_TIME, Code.NO_LOCATION]
+    owner = s.teacher()
+    original = s.shoot("duplicate: the original", owner, wib(day, "09:40"), slot="ajar2")
+    assert original.job.recipe is not None
+    tile = original.job.recipe.tile
+    # Passed on by Bluetooth/ShareIt with its EXIF: same time and place, another teacher.
+    s.solo(
+        "near: resized 50 % q85, EXIF kept, colleague",
+        recipe=Recipe(tile, "resize:0.5"),
+        quality=85,
+        exif_of=original,
+        expect=near,
+    )
+    # The owner reuses it two days later through a timestamp-camera app that writes new EXIF.
+    s.shoot(
+        "near: q60 with new EXIF, own activity 2 days later",
+        owner,
+        wib(s.day(3), "09:40"),
+        slot="ajar2",
+        recipe=Recipe(tile),
+        quality=60,
+        expect=near,
+    )
+    s.solo(
+        "near: WhatsApp forward to a colleague",
+        recipe=Recipe(tile, "resize:0.75"),
+        stripped=True,
+        quality=60,
+        filename=f"IMG-{day:%Y%m%d}-WA0042.jpg",
+        expect=forwarded,
+    )
+    if s.quick:
+        return
+    s.solo(
+        "near: cropped 5 % in Snapseed, colleague",
+        recipe=Recipe(tile, "crop:0.05"),
+        software="Snapseed 2.0",
+        expect=[*near, Code.EDITED],
+    )
+    s.solo("near: mirrored, new EXIF, colleague", recipe=Recipe(tile, "mirror"), expect=near)
+    s.solo(
+        "near: brightened 10 % q70, new EXIF, colleague",
+        recipe=Recipe(tile, "bright:1.1"),
+        quality=70,
+        expect=near,
+    )
+    s.solo(
+        "near: chat screenshot of it, colleague",
+        recipe=Recipe(tile, "chat"),
+        stripped=True,
+        filename=f"Screenshot_{day:%Y%m%d}-101502.jpg",
+        expect=forwarded,
+    )
+
+
+def repeated_location(s: DevSet) -> None:
+    """A fake-GPS app pinned to one point, day after day; and what is not spoofing."""
+    spoofer = s.teacher()
+    pinned = s.away(SCHOOL_AT, 25)  # inside the fence: the whole point of spoofing
+    for offset in range(5):
+        at, expected = wib(s.day(offset), "09:40"), [Code.REPEATED_LOCATION] if offset >= 2 else []
+        label = f"repeated: pinned fix, day {offset + 1}"
+        s.shoot(label, spoofer, at, slot="ajar2", where=pinned, phone=SAMSUNG, expect=expected)
+    if s.quick:
+        return
+    spoofer, pinned = s.teacher(), s.away(SCHOOL_AT, 60)
+    for number, offset in enumerate((0, 2, 4)):
+        at, expected = wib(s.day(offset), "13:20"), [Code.REPEATED_LOCATION] if number >= 2 else []
+        label = f"repeated: pinned fix, every other day, day {number + 1}"
+        s.shoot(label, spoofer, at, slot="nilai", where=pinned, phone=SAMSUNG, expect=expected)
+    # A phone reusing one cached fix for a whole day: three photos, one day.
+    teacher, cached = s.teacher(), s.near(SCHOOL_AT)
+    for slot, moment in (("ajar1", "07:40"), ("ajar2", "09:40"), ("rpp", "11:10")):
+        at = wib(s.day(2), moment)
+        s.shoot("clean: one cached fix all day", teacher, at, slot=slot, where=cached)
+    # A budget phone that writes whole arc-seconds: the same classroom gives the same fix.
+    teacher, coarse = s.teacher(), whole_seconds(*s.near(SCHOOL_AT, 20))
+    for offset in range(3):
+        at, label = wib(s.day(offset), "09:40"), "clean: whole-second fixes, same classroom, 3 days"
+        s.shoot(label, teacher, at, slot="ajar2", where=coarse, phone=XIAOMI)
+
+
+def travel(s: DevSet) -> None:
+    """Pairs of one teacher's photos close in time and far apart; and real trips."""
+    day, out, fast = s.day(2), Code.OUTSIDE_GEOFENCE, Code.IMPOSSIBLE_TRAVEL
+    teacher = s.teacher()
+    home = s.near((teacher.home.lat, teacher.home.lon), 10)
+    # At home at 07:00:00, "at school" 40 s later: the second position is faked.
+    s.shoot(
+        "travel: at home 07:00:00",
+        teacher,
+        wib(day, "07:00:00"),
+        slot="apel",
+        where=home,
+        phone=SAMSUNG,
+        expect=[out],
+    )
+    s.shoot(
+        "travel: at school 40 s after home",
+        teacher,
+        wib(day, "07:00:40"),
+        slot="apel",
+        phone=SAMSUNG,
+        expect=[fast],
+    )
+
+    def trip(
+        label: str,
+        first: str,
+        second: str,
+        where: tuple[float, float],
+        expected: list[Code],
+        accuracy_m: float | None = None,
+    ) -> None:
+        """One teacher's photo at school at ``first``, then one at ``where`` at ``second``."""
+        teacher, phone = s.teacher(), IPHONE if accuracy_m else SAMSUNG
+        s.shoot(
+            f"travel: at school {first}",
+            teacher,
+            wib(day, first),
+            slot=slot_at(first),
+            phone=phone,
+        )
+        s.shoot(
+            f"travel: {label}",
+            teacher,
+            wib(day, second),
+            slot=slot_at(second),
+            where=where,
+            phone=phone,
+            accuracy_m=accuracy_m,
+            expect=expected,
+        )
+
+    far, bandung = s.away(SCHOOL_AT, 40_000), s.near(DL_AT)
+    # Uploaded out of order: the later photo first.
+    trip("40 km away at 09:00, uploaded after", "09:10", "09:00", far, [out, fast])
+    trip("Bandung (55 km) 20 min later", "08:00", "08:20", bandung, [out, fast])
+    trip("40 km away 2.5 h later (16 km/h)", "07:00", "09:30", far, [out])
+    if s.quick:
+        return
+    cell = s.away(SCHOOL_AT, 900)
+    label = "cell fix 900 m away, accuracy 900 m, 30 s later"
+    trip(label, "10:00:00", "10:00:30", cell, [out, Code.LOW_GPS_ACCURACY], accuracy_m=900)
+    teacher = s.teacher()
+    s.shoot("travel: at school 14:00", teacher, wib(day, "14:00"), slot="nilai")
+    s.shoot(
+        "travel: DL in Bandung the next morning",
+        teacher,
+        wib(s.day(3), "08:00"),
+        slot="ajar1",
+        status=AttendanceStatus.DL,
+    )
+
+
+SCENARIOS = (
+    ordinary_week,
+    every_phone,
+    camera_quirks,
+    activity_window,
+    wrong_day,
+    future,
+    gps_clock,
+    zone_assumed,
+    capture_time,
+    no_location,
+    geofence,
+    status_places,
+    edited,
+    forwarded,
+    exact_duplicates,
+    near_duplicates,
+    repeated_location,
+    travel,
+)
+
+
+def build_shots(tiles: Sequence[Tile], workdir: Path, quick: bool) -> tuple[list[Shot], int]:
+    """Every scenario, once (quick) or FULL_REPEATS times on later weeks; and tiles used."""
+    dev = DevSet(tiles, workdir, quick, SEED)
+    for repeat in range(1 if quick else FULL_REPEATS):
+        dev.monday = date(2025, 10, 13) + timedelta(weeks=repeat)
+        for scenario in SCENARIOS:
+            scenario(dev)
+    return dev.shots, dev.tiles_used
+
+
+# --- the pipeline's duplicate step, without a database ----------------------------------------
+
+
+class DuplicateLedger:
+    """The decisions of workers/dedup.py's DuplicateFinder.find over earlier uploads.
+
+    Same SHA-256 in another context is an exact duplicate; a HashIndex match in another
+    context (not already an exact duplicate) a near duplicate. A context is the activity an
+    item proves, or the item itself.
+    """
+
+    def __init__(self) -> None:
+        self.index = HashIndex(DEFAULT_POLICY)
+        self.by_sha: dict[str, list[int]] = defaultdict(list)
+        self.context: dict[int, tuple[str, int]] = {}
+
+    def check_and_add(
+        self, evidence_id: int, context: tuple[str, int], hashes: PhotoHashes
+    ) -> list[Flag]:
+        """The duplicate flags of one upload; it is then registered for the later ones."""
+        flags: list[Flag] = []
+        exact = [i for i in self.by_sha[hashes.sha256] if self.context[i] != context]
+        if exact:
+            flags.append(
+                Flag.raise_(Code.EXACT_DUPLICATE, f"same SHA-256 as #{exact[0]}", exact[0])
+            )
+        seen = {*exact, evidence_id}
+        matches = self.index.query(hashes.perceptual, exclude_ids=seen, limit=20)
+        near = [m for m in matches if self.context[m.evidence_id] != context]
+        if near:
+            flags.append(
+                Flag.raise_(
+                    Code.NEAR_DUPLICATE,
+                    f"looks like #{near[0].evidence_id} (distance {near[0].distance})",
+                    near[0].evidence_id,
+                )
+            )
+        self.by_sha[hashes.sha256].append(evidence_id)
+        self.context[evidence_id] = context
+        self.index.add(evidence_id, hashes.perceptual)
+        return flags
+
+
+# --- running and scoring ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One shot and the flags the pipeline's rules raised for it."""
+
+    shot: Shot
+    flags: tuple[Flag, ...]
+
+    @property
+    def got(self) -> frozenset[Code]:
+        """The codes raised."""
+        return frozenset(flag.code for flag in self.flags)
+
+    @property
+    def is_clean(self) -> bool:
+        """True when the scenario expects no flag that sends it to a reviewer."""
+        return not any(SEVERITY[code].needs_review for code in self.shot.expected)
+
+    @property
+    def is_accepted(self) -> bool:
+        """True when no raised flag sends it to a reviewer."""
+        return not any(flag.severity.needs_review for flag in self.flags)
+
+
+def verify_in_upload_order(shots: Sequence[Shot], observed: Sequence[Observed]) -> list[Outcome]:
+    """Run the duplicate and verification rules on each shot, keeping each teacher's history."""
+    ledger = DuplicateLedger()
+    histories: dict[int, list[HistoryItem]] = defaultdict(list)
+    outcomes = []
+    for shot, seen in zip(shots, observed, strict=True):
+        facts, hashes = seen.facts, seen.hashes
+        distance = None
+        if hashes.exif_thumbnail is not None:
+            distance = hamming(hashes.perceptual.phash, hashes.exif_thumbnail.phash)
+        history = histories[shot.teacher.id]
+        flags = ledger.check_and_add(shot.id, shot.context, hashes)
+        flags += verify_photo(
+            facts,
+            received_at_utc=shot.received_at_utc,
+            activity=shot.activity,
+            attendance=shot.attendance,
+            school=SCHOOL,
+            home=shot.teacher.home,
+            history=list(history),
+            rules=RULES,
+            zone_at=zone_at,
+            client_location=shot.client_location,
+            filename=shot.filename,
+            exif_thumbnail_distance=distance,
+            evidence_id=shot.id,
+        )
+        outcomes.append(Outcome(shot, tuple(flags)))
+        item = _history_item(shot, facts)
+        if item is not None:
+            history.append(item)
+    return outcomes
+
+
+def _history_item(shot: Shot, facts: CaptureFacts) -> HistoryItem | None:
+    """What workers/verify.py records of an item for the teacher's later items."""
+    position = facts.location.value if facts.location else shot.client_location
+    resolved = resolve_capture_time(
+        facts, school_zone=SCHOOL.timezone, zone_at=zone_at, location=position
+    )
+    if resolved is not None:
+        local_date = resolved.at.astimezone(WIB).date()
+    elif shot.activity is not None:
+        local_date = shot.activity.date
+    else:
+        return None
+    if position is None:
+        return None
+    return HistoryItem(
+        shot.id,
+        resolved.utc if resolved else None,
+        position.lat,
+        position.lon,
+        local_date,
+        position.accuracy_m,
+    )
+
+
+@dataclass(frozen=True)
+class FamilyScore:
+    """Counts for one flag code."""
+
+    family: str
+    code: Code
+    positives: int
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+    @property
+    def precision(self) -> float:
+        """Share of raised flags that the scenario expected (1.0 when none was raised)."""
+        raised = self.true_positives + self.false_positives
+        return self.true_positives / raised if raised else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Share of expected flags that were raised (1.0 when none was expected)."""
+        return self.true_positives / self.positives if self.positives else 1.0
+
+    @property
+    def meets_goals(self) -> bool:
+        """True when both goals of issue #3 are met."""
+        return self.recall >= RECALL_GOAL and self.precision >= PRECISION_GOAL
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The scores of one run."""
+
+    outcomes: list[Outcome]
+    families: list[FamilyScore]
+    clean: int
+    clean_accepted: int
+
+    @property
+    def clean_share(self) -> float:
+        """Share of clean photos that got no medium or high flag."""
+        return self.clean_accepted / self.clean if self.clean else 1.0
+
+    @property
+    def exact_matches(self) -> int:
+        """Photos whose flags are exactly the expected set."""
+        return sum(outcome.got == outcome.shot.expected for outcome in self.outcomes)
+
+    @property
+    def meets_goals(self) -> bool:
+        """True when every family and the clean share meet their goals."""
+        return all(f.meets_goals for f in self.families) and self.clean_share >= CLEAN_GOAL
+
+
+def score(outcomes: list[Outcome]) -> Evaluation:
+    """Precision and recall per flag code, and the clean photos' acceptance."""
+    families = []
+    for family, code in FAMILIES:
+        expected = [code in o.shot.expected for o in outcomes]
+        got = [code in o.got for o in outcomes]
+        families.append(
+            FamilyScore(
+                family,
+                code,
+                positives=sum(expected),
+                true_positives=sum(e and g for e, g in zip(expected, got, strict=True)),
+                false_positives=sum(g and not e for e, g in zip(expected, got, strict=True)),
+                false_negatives=sum(e and not g for e, g in zip(expected, got, strict=True)),
+            )
+        )
+    clean = [o for o in outcomes if o.is_clean]
+    return Evaluation(outcomes, families, len(clean), sum(o.is_accepted for o in clean))
+
+
+@dataclass
+class Run:
+    """A finished run: its evaluation and what it was made of."""
+
+    evaluation: Evaluation
+    pictures: Counter[str]
+    tiles: int
+    look_alikes: int
+    blanks: int
+    tiles_used: int
+    seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def pictures_for(quick: bool) -> list[Picture]:
+    """scikit-image's photographs, plus the installed wallpapers in a full run."""
+    pictures = skimage_pictures()
+    return pictures if quick else pictures + wallpaper_pictures()
+
+
+def run(quick: bool, workdir: Path, processes: int | None = None) -> Run:
+    """Build the set under ``workdir``, run every photo through the rules and score them."""
+    started = clock.perf_counter()
+    phases: dict[str, float] = {}
+    pictures = pictures_for(quick)
+    tile_dir = workdir / "tiles"
+    photo_dir = workdir / "photos"
+    tile_dir.mkdir(parents=True, exist_ok=True)
+    photo_dir.mkdir(parents=True, exist_ok=True)
+    processes = processes or (1 if quick else os.cpu_count() or 1)
+    jobs = [(picture, tile_dir, not quick) for picture in pictures]
+    with _mapper(processes) as mapper:
+        cut = [tile for tiles in mapper(_cut_tiles_job, jobs) for tile in tiles]
+        phases["tiles"] = clock.perf_counter() - started
+        tiles, alike, blank = distinct_tiles(cut)
+        shots, used = build_shots(tiles, photo_dir, quick)
+        mark = clock.perf_counter()
+        # Copies of another shot's bytes are read after every file has been written.
+        own = [shot.job for shot in shots if shot.job.same_file_as is None]
+        copies = [shot.job for shot in shots if shot.job.same_file_as is not None]
+        by_path = dict(zip((job.path for job in own), mapper(observe, own), strict=True))
+        by_path |= zip((job.path for job in copies), mapper(observe, copies), strict=True)
+        phases["write, extract, hash"] = clock.perf_counter() - mark
+    mark = clock.perf_counter()
+    observed = [by_path[shot.job.path] for shot in shots]
+    evaluation = score(verify_in_upload_order(shots, observed))
+    phases["verify, dedup"] = clock.perf_counter() - mark
+    sources = Counter(picture.name.split("/")[0] for picture in pictures)
+    return Run(
+        evaluation, sources, len(tiles), alike, blank, used, clock.perf_counter() - started, phases
+    )
+
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+class _mapper:
+    """``map`` in this process, or over a pool of worker processes."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.pool: multiprocessing.pool.Pool | None = None
+
+    def __enter__(self) -> _mapper:
+        if self.processes > 1:
+            self.pool = multiprocessing.get_context("fork").Pool(self.processes)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+    def __call__(self, function: Callable[[_In], _Out], items: Sequence[_In]) -> list[_Out]:
+        if self.pool is None:
+            return [function(item) for item in items]
+        return self.pool.map(function, items, chunksize=1)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+_SOURCE_NAMES = {
+    "skimage": "scikit-image",
+    "mate": "MATE backgrounds",
+    "plasma": "Plasma wallpapers",
+    "debian": "ukui/lomiri wallpapers",
+}
+
+
+def report(result: Run, quick: bool) -> str:
+    """The markdown report of a run."""
+    ev = result.evaluation
+    shots = len(ev.outcomes)
+    command = "`.venv/bin/python -m bench.verification_accuracy" + (" --quick`" if quick else "`")
+    sources = ", ".join(f"{n} from {_SOURCE_NAMES.get(k, k)}" for k, n in result.pictures.items())
+    lines = [
+        "# Verification accuracy: every photo flag on a development set of real photos",
+        "",
+        f"Command: {command} ({result.seconds:.0f} s on {os.cpu_count()} cores: "
+        + ", ".join(f"{name} {secs:.0f} s" for name, secs in result.phases.items())
+        + ").",
+        "",
+        f"Pictures: {sources}. Cut into {result.tiles} distinct 4:3 tiles "
+        f"({result.look_alikes} look-alike and {result.blanks} blank tiles dropped); "
+        f"{result.tiles_used} used. {shots} uploads "
+        f"({'each scenario once' if quick else f'each scenario {FULL_REPEATS} times'}), "
+        f"written as {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} camera JPEGs unless the scenario says "
+        "otherwise, run through `extract_photo_facts`, `hash_photo`, `verify_photo` and the "
+        "dedup step's rules (SHA-256, HashIndex) in upload order.",
+        "",
+        "Each code of SPEC's photo flags is scored on its own (the family groups them): a "
+        "positive is an upload whose scenario expects the code.",
+        "",
+        "| family | code | severity | expected | raised, right | raised, wrong | missed "
+        "| precision | recall |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in ev.families:
+        mark = "" if f.meets_goals else " ✗"
+        lines.append(
+            f"| {f.family} | `{f.code.value}` | {SEVERITY[f.code].value} | {f.positives} | "
+            f"{f.true_positives} | {f.false_positives} | {f.false_negatives} | "
+            f"{f.precision:.3f} | {f.recall:.3f}{mark} |"
+        )
+    lines += [
+        "",
+        "| | value | goal |",
+        "|---|---:|---:|",
+        f"| clean uploads (no medium/high flag expected) accepted | {ev.clean_share:.3f} "
+        f"({ev.clean_accepted}/{ev.clean}) | ≥ {CLEAN_GOAL:.2f} |",
+        f"| uploads with exactly the expected flags | {ev.exact_matches / shots:.3f} "
+        f"({ev.exact_matches}/{shots}) | |",
+        "",
+        f"Goals (recall ≥ {RECALL_GOAL}, precision ≥ {PRECISION_GOAL} per code, ≥ "
+        f"{CLEAN_GOAL:.0%} of clean uploads accepted): "
+        + ("**met**." if ev.meets_goals else "**not met**."),
+        "",
+        "## Scenarios",
+        "",
+        "| scenario | uploads | expected flags | exactly right |",
+        "|---|---:|---|---:|",
+    ]
+    by_scenario: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in ev.outcomes:
+        by_scenario[outcome.shot.scenario].append(outcome)
+    for name, group in by_scenario.items():
+        expected = sorted({code.value for o in group for code in o.shot.expected})
+        right = sum(o.got == o.shot.expected for o in group)
+        mark = "" if right == len(group) else " ✗"
+        codes = ", ".join(f"`{c}`" for c in expected) or "none"
+        lines.append(f"| {name} | {len(group)} | {codes} | {right}/{len(group)}{mark} |")
+    wrong = [o for o in ev.outcomes if o.got != o.shot.expected]
+    pictures = _picture_names([o.shot for o in ev.outcomes])
+    lines += ["", "## Uploads with other flags than expected", ""]
+    if not wrong:
+        lines.append("None.")
+    for o in wrong:
+        missing = sorted(code.value for code in o.shot.expected - o.got)
+        extra = [flag for flag in o.flags if flag.code not in o.shot.expected]
+        lines.append(
+            f"- #{o.shot.id} {o.shot.scenario} (file “{o.shot.filename}”, picture "
+            f"{pictures[o.shot.job.path]}):"
+        )
+        if missing:
+            lines.append(f"  missed {', '.join(f'`{c}`' for c in missing)}")
+        for flag in extra:
+            lines.append(f"  raised `{flag.code.value}`: {flag.detail}")
+    return "\n".join(lines) + "\n"
+
+
+def _picture_names(shots: Sequence[Shot]) -> dict[Path, str]:
+    """The tile each written file's pixels came from, by file; copies name their original's."""
+    names = {shot.job.path: shot.job.recipe.tile.stem for shot in shots if shot.job.recipe}
+    for shot in shots:
+        if shot.job.same_file_as is not None:
+            names[shot.job.path] = names[shot.job.same_file_as]
+    return names
+
+
+def main() -> None:
+    """Run the benchmark and write its report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="scikit-image photos only (CI)")
+    parser.add_argument("--keep", type=Path, help="write the photos here and keep them")
+    args = parser.parse_args()
+    if args.keep is not None:
+        result = run(args.quick, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bukti-accuracy-") as workdir:
+            result = run(args.quick, Path(workdir))
+    text = report(result, args.quick)
+    path = RESULTS_QUICK if args.quick else RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
