@@ -49,7 +49,7 @@ from bench.near_dup_accuracy import (
     skimage_pictures,
     wallpaper_pictures,
 )
-from evidence.duplicates import DEFAULT_POLICY, PerceptualHashes, compare, hamming
+from evidence.duplicates import DEFAULT_POLICY, PerceptualHashes, compare
 from evidence.facts import CaptureFacts, Location
 from evidence.flags import SEVERITY, Code, Flag
 from evidence.geo import EARTH_RADIUS_M
@@ -1452,8 +1452,8 @@ def verify_in_upload_order(shots: Sequence[Shot], observed: Sequence[Observed]) 
     for shot, seen in zip(shots, observed, strict=True):
         facts, hashes = seen.facts, seen.hashes
         distance = None
-        if hashes.exif_thumbnail is not None:
-            distance = hamming(hashes.perceptual.phash, hashes.exif_thumbnail.phash)
+        if hashes.exif_thumbnail_distance is not None:
+            distance = hashes.exif_thumbnail_distance
         history = histories[shot.teacher.id]
         flags = ledger.check_and_add(shot.id, shot.context, hashes)
         flags += verify_photo(

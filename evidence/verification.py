@@ -407,18 +407,29 @@ def _forwarding_flags(facts: CaptureFacts, filename: str | None) -> list[Flag]:
     who = chat_app_naming(filename)
     if who is not None:
         reasons.append(f"file name “{filename}” follows {who}'s naming, not a camera's")
-    if not facts.has_camera_tags:
+    if not _has_camera_metadata(facts):
         if is_screen_sized(facts.width, facts.height):
             reasons.append(
-                f"{facts.width}\N{MULTIPLICATION SIGN}{facts.height} with no camera make or "
-                "model: the size of a phone screen, as screenshots are"
+                f"{facts.width}\N{MULTIPLICATION SIGN}{facts.height} with no camera metadata: "
+                "the size of a phone screen, as screenshots are"
             )
         if facts.format.lower() in ("image/png", "png"):  # a MIME type, or a format name
             reasons.append(
-                "a PNG with no camera make or model: phone cameras save JPEG or HEIC, "
+                "a PNG with no camera metadata: phone cameras save JPEG or HEIC, "
                 "screenshots PNG"
             )
     return [Flag.raise_(Code.FORWARDED_OR_SCREENSHOT, "; ".join(reasons))] if reasons else []
+
+
+def _has_camera_metadata(facts: CaptureFacts) -> bool:
+    """A camera's tags: make or model, or a capture time with a GPS fix.
+
+    Camera apps with a "remove device info" option (Open Camera, some privacy modes) drop
+    Make/Model but keep DateTimeOriginal and GPS; screenshots and chat copies have neither.
+    """
+    return facts.has_camera_tags or (
+        facts.captured_local is not None and facts.location is not None
+    )
 
 
 # --- the teacher's history -----------------------------------------------------------------

@@ -161,9 +161,7 @@ class DuplicateFinder:
             return []
         if item.kind == Kind.PHOTO:
             self.refresh(session)
-            hashes = hashes_from_json(
-                {k: v for k, v in item.perceptual.items() if k != "exif_thumbnail_phash"}
-            )
+            hashes = hashes_from_json(item.perceptual)
             found = []
             for match in self.index.query(hashes, exclude_ids=seen, limit=20):
                 other = session.get(Evidence, match.evidence_id)

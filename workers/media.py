@@ -86,8 +86,8 @@ class PhotoMedia(Media):
     def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
         hashes = photo.hash_photo(path, max_side_px=settings.rendition_max_side_px)
         data: dict[str, Any] = dict(hashes_to_json(hashes.perceptual))
-        if hashes.exif_thumbnail is not None:
-            data["exif_thumbnail_phash"] = f"{hashes.exif_thumbnail.phash:016x}"
+        if hashes.exif_thumbnail_distance is not None:
+            data["exif_thumbnail_distance"] = hashes.exif_thumbnail_distance
         return data
 
 

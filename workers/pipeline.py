@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
 from evidence.document_facts import DocumentType
-from evidence.duplicates import hamming
 from evidence.facts import CaptureFacts
 from evidence.flags import Code, Flag, needs_review
 from evidence.sniff import sniff
@@ -166,10 +165,9 @@ def _hash(services: Services, session: Session, item: Evidence) -> str:
     item.perceptual = media_for(item.kind).hash(
         staged_path(services, item.id), work_dir(services, item.id), services.settings
     )
-    thumbnail = item.perceptual.get("exif_thumbnail_phash")
-    if thumbnail is not None and item.facts is not None:
+    distance = item.perceptual.pop("exif_thumbnail_distance", None)
+    if distance is not None and item.facts is not None:
         # an EXIF thumbnail that no longer looks like the picture betrays an edit
-        distance = hamming(int(item.perceptual["phash"], 16), int(thumbnail, 16))
         extra = dict(item.facts.get("extra") or {}, exif_thumbnail_distance=distance)
         item.facts = {**item.facts, "extra": extra}
     return ""
@@ -326,7 +324,7 @@ def read_outputs(work: Path) -> Outputs:
 def photo_hashes(item: Evidence) -> dict[str, Any]:
     """The photo index's share of an item's perceptual hashes."""
     assert item.perceptual is not None
-    return {k: v for k, v in item.perceptual.items() if k != "exif_thumbnail_phash"}
+    return dict(item.perceptual)
 
 
 def object_key(area: str, sha256: str, extension: str) -> str:

@@ -606,3 +606,40 @@ def test_thumbnail_of_another_picture_hashes_apart(make_photo: PhotoFactory) -> 
 
 def test_photo_without_thumbnail_has_no_thumbnail_hash(make_photo: PhotoFactory) -> None:
     assert hash_photo(make_photo()).exif_thumbnail is None
+
+
+def test_untouched_photo_with_flat_edges_matches_its_own_thumbnail(make_photo) -> None:  # type: ignore[no-untyped-def]
+    """Found by the accuracy set: trimming flat edges differently made own thumbnails differ."""
+    from PIL import ImageDraw
+
+    from tests.fixtures.photos import sample
+    from workers.photo import hash_photo
+
+    picture = sample("coffee", (1024, 768))
+    # a flat sky over the top third, as classroom and outdoor photos often have
+    ImageDraw.Draw(picture).rectangle((0, 0, 1023, 250), fill=(200, 215, 230))
+    path = make_photo(image=picture, size=None, thumbnail=True, make="samsung")
+    hashes = hash_photo(path)
+    assert hashes.exif_thumbnail_distance is not None
+    assert hashes.exif_thumbnail_distance <= 10
+
+
+def test_letterboxed_thumbnail_of_a_wide_photo_is_not_an_edit(make_photo) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from tests.fixtures.photos import sample
+    from workers.photo import hash_photo
+
+    wide = sample("astronaut", (1280, 720))
+    thumb = Image.new("RGB", (160, 120))
+    thumb.paste(wide.resize((160, 90)), (0, 15))
+    path = make_photo(image=wide, size=None, thumbnail=thumb, make="samsung")
+    assert (hash_photo(path).exif_thumbnail_distance or 0) <= 10
+
+
+def test_thumbnail_of_another_picture_is_far(make_photo) -> None:  # type: ignore[no-untyped-def]
+    from tests.fixtures.photos import sample
+    from workers.photo import hash_photo
+
+    path = make_photo(source="coffee", thumbnail=sample("astronaut", (160, 120)), make="samsung")
+    assert (hash_photo(path).exif_thumbnail_distance or 0) > 20

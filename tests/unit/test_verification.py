@@ -642,10 +642,11 @@ def test_camera_file_names_are_not_forwarded(filename: str | None) -> None:
 )
 def test_screen_sized_image_without_camera_tags_is_a_screenshot(width: int, height: int) -> None:
     assert is_screen_sized(width, height)
-    facts = photo(width=width, height=height, camera=False, software=None)
+    # a screenshot carries no camera tags: no make or model, no capture time with a GPS fix
+    facts = photo(width=width, height=height, camera=False, software=None, at=None)
     flag = only(verify(facts), Code.FORWARDED_OR_SCREENSHOT)
     assert flag.detail == (
-        f"{width}×{height} with no camera make or model: the size of a phone screen, "
+        f"{width}×{height} with no camera metadata: the size of a phone screen, "
         "as screenshots are"
     )
 
@@ -664,10 +665,9 @@ def test_camera_or_chat_sizes_are_not_screen_sizes(width: int, height: int) -> N
 
 
 def test_png_without_camera_tags_is_a_screenshot() -> None:
-    facts = photo(fmt="image/png", camera=False, width=800, height=600)
+    facts = photo(fmt="image/png", camera=False, width=800, height=600, at=None)
     assert (
-        "a PNG with no camera make or model"
-        in only(verify(facts), Code.FORWARDED_OR_SCREENSHOT).detail
+        "a PNG with no camera metadata" in only(verify(facts), Code.FORWARDED_OR_SCREENSHOT).detail
     )
 
 
@@ -1100,3 +1100,22 @@ def test_verification_modules_import_only_the_standard_library(module: str) -> N
             imported.add(node.module.split(".")[0])
     outside = {name for name in imported if name not in sys.stdlib_module_names}
     assert outside <= {"evidence"}
+
+
+def test_camera_photo_without_make_or_model_is_not_a_screenshot() -> None:
+    """Found by the accuracy set: Open Camera's "remove device info" drops Make/Model only."""
+    from datetime import datetime
+
+    from evidence.facts import CaptureFacts, Location, Sourced
+    from evidence.verification import _forwarding_flags
+
+    facts = CaptureFacts(
+        width=1080,
+        height=2400,
+        format="image/jpeg",
+        captured_local=Sourced(datetime(2026, 10, 13, 7, 15), "exif:DateTimeOriginal"),
+        location=Sourced(Location(-6.8168, 107.1425), "exif:GPS"),
+    )
+    assert _forwarding_flags(facts, "IMG_20261013_071500.jpg") == []
+    bare = CaptureFacts(width=1080, height=2400, format="image/jpeg")
+    assert [f.code.value for f in _forwarding_flags(bare, None)] == ["forwarded_or_screenshot"]
