@@ -154,7 +154,8 @@ def mount_resumable_uploads(app: FastAPI, services: Services) -> None:
         max_size=services.settings.max_video_bytes,
         days_to_keep=3,
         pre_create_dep=_pre_create_dep,
-        file_dep=_file_dep,
+        # tuspyserver annotates file_dep as returning None, but reads a dict of options from it
+        file_dep=_file_dep,  # type: ignore[arg-type]
         upload_complete_dep=_complete_dep,
         tags=["resumable uploads"],
     )
