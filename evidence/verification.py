@@ -415,8 +415,7 @@ def _forwarding_flags(facts: CaptureFacts, filename: str | None) -> list[Flag]:
             )
         if facts.format.lower() in ("image/png", "png"):  # a MIME type, or a format name
             reasons.append(
-                "a PNG with no camera metadata: phone cameras save JPEG or HEIC, "
-                "screenshots PNG"
+                "a PNG with no camera metadata: phone cameras save JPEG or HEIC, screenshots PNG"
             )
     return [Flag.raise_(Code.FORWARDED_OR_SCREENSHOT, "; ".join(reasons))] if reasons else []
 

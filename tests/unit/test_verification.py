@@ -646,8 +646,7 @@ def test_screen_sized_image_without_camera_tags_is_a_screenshot(width: int, heig
     facts = photo(width=width, height=height, camera=False, software=None, at=None)
     flag = only(verify(facts), Code.FORWARDED_OR_SCREENSHOT)
     assert flag.detail == (
-        f"{width}×{height} with no camera metadata: the size of a phone screen, "
-        "as screenshots are"
+        f"{width}×{height} with no camera metadata: the size of a phone screen, as screenshots are"
     )
 
 
