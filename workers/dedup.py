@@ -64,7 +64,7 @@ class DuplicateFinder:
     _per_process: ClassVar[dict[str, DuplicateFinder]] = {}
     _guard: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, services: Services, client: redis.Redis[bytes]) -> None:
+    def __init__(self, services: Services, client: redis.Redis) -> None:
         self.services = services
         self.client = client
         settings = services.settings
