@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
 from bukti.errors import DependencyError
-from evidence.duplicates import NearDuplicatePolicy
+from evidence.duplicates import NearDuplicatePolicy, matching_likeness
 from evidence.flags import Code, Flag
 from evidence.status import Kind, Status
 from evidence.text_duplicates import TextSignature, estimate_jaccard
@@ -206,17 +206,25 @@ def _near_videos(session: Session, item: Evidence, seen: set[int]) -> list[tuple
 
 def _near_documents(session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
     assert item.perceptual is not None
-    if item.perceptual.get("text") is None:
-        return []
-    mine = TextSignature.from_json(item.perceptual["text"])
+    text = item.perceptual.get("text")
+    page = item.perceptual.get("preview")
     found = []
     for other in _candidates(session, item, seen):
         assert other.perceptual is not None
-        if other.perceptual.get("text") is None:
-            continue
-        theirs = TextSignature.from_json(other.perceptual["text"])
-        if is_text_near_duplicate(mine, theirs):
-            found.append((f"the same text, {estimate_jaccard(mine, theirs):.0%} alike", other))
+        their_text = other.perceptual.get("text")
+        if text is not None and their_text is not None:
+            mine, theirs = TextSignature.from_json(text), TextSignature.from_json(their_text)
+            if is_text_near_duplicate(mine, theirs):
+                alike = estimate_jaccard(mine, theirs)
+                found.append((f"the same text, {alike:.0%} alike", other))
+        elif text is None and their_text is None and page and other.perceptual.get("preview"):
+            # scans without text: their first pages are compared as photos are
+            likeness = matching_likeness(
+                hashes_from_json(page), hashes_from_json(other.perceptual["preview"])
+            )
+            if likeness is not None:
+                how = f"the same first page, perceptual distance {likeness.distance} of 192"
+                found.append((how, other))
     return found
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from PIL import Image
+
 from bukti.errors import RejectedError
 from bukti.settings import Settings
 from evidence.document_facts import DocumentFacts, DocumentType
@@ -21,7 +23,9 @@ from evidence.status import Kind
 from evidence.text_duplicates import text_signature
 from evidence.video_facts import VideoFacts, capture_facts
 from workers import document, photo, video
+from workers.c2pa_facts import read_c2pa
 from workers.dedup import hashes_to_json
+from workers.phash import perceptual_hashes
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class PhotoMedia(Media):
         return f"{checked.width}x{checked.height}"
 
     def extract(self, path: Path, settings: Settings) -> dict[str, Any]:
-        return photo.extract_photo_facts(path).to_json()
+        facts = photo.extract_photo_facts(path)
+        return _with_content_credentials(facts.to_json(), path, facts.format)
 
     def compress(
         self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
@@ -104,7 +109,7 @@ class VideoMedia(Media):
         facts = video.probe_video(path, timeout_s=settings.ffmpeg_timeout_s)
         data = capture_facts(facts).to_json()
         data["video"] = facts.to_json()
-        return data
+        return _with_content_credentials(data, path, "video/mp4")
 
     def compress(
         self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
@@ -181,7 +186,21 @@ class DocumentMedia(Media):
     def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
         doc_type = document.identify_document(path)
         signature = text_signature(document.document_text(path, doc_type))
-        return {"text": signature.to_json() if signature else None}
+        data: dict[str, Any] = {"text": signature.to_json() if signature else None}
+        preview = work / "preview.png"
+        if preview.exists():
+            # a scan has no text to compare: its first page is compared as a photo would be
+            with Image.open(preview) as page:
+                data["preview"] = hashes_to_json(perceptual_hashes(page.convert("RGB")))
+        return data
+
+
+def _with_content_credentials(facts: dict[str, Any], path: Path, mime: str) -> dict[str, Any]:
+    """Add a C2PA manifest's verdict, when the file carries one: a fact in the item's favour."""
+    manifest = read_c2pa(path, mime)
+    if manifest is not None:
+        facts["c2pa"] = manifest
+    return facts
 
 
 _MEDIA: dict[str, Media] = {m.kind.value: m for m in (PhotoMedia(), VideoMedia(), DocumentMedia())}

@@ -249,3 +249,54 @@ def test_closing_a_month_flags_missing_videos_once(
     ).json()
     missing = [f for f in month["open_flags"] if f["code"] == "missing_monthly_video"]
     assert len(missing) == 2 and all(f["severity"] == "medium" for f in missing)
+
+
+def test_scans_without_text_are_compared_by_their_first_page(
+    live_client: TestClient, worker: WorkerProcess, make_document: Any, tmp_path: Path
+) -> None:
+    from tests.fixtures.photos import sample
+
+    world = make_world(live_client)
+    scan = make_document.pdf("scan.pdf", pages=[""], image=sample("page", (595, 842)))
+    first = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            scan,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-14"),
+        ),
+        world.teacher_auth,
+    )
+    rescanned = tmp_path / "rescan.pdf"
+    with pikepdf.open(scan) as pdf:
+        pdf.docinfo["/Producer"] = "CamScanner"
+        pdf.save(rescanned)
+    again = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            rescanned,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-15"),
+        ),
+        world.teacher_auth,
+    )
+    other = make_document.pdf("other.pdf", pages=[""], image=sample("coffee", (595, 842)))
+    different = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            other,
+            "application/pdf",
+            activity_id=activity(live_client, world, "2026-10-16"),
+        ),
+        world.teacher_auth,
+    )
+    assert "near_duplicate" in codes(again), again["flags"]
+    near = [f for f in again["flags"] if f["code"] == "near_duplicate"]
+    assert [f["related_evidence_id"] for f in near] == [first["id"]]
+    assert "near_duplicate" not in codes(different)
