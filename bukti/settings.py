@@ -82,7 +82,12 @@ class Settings(BaseSettings):
     video_crf: int = Field(28, description="x264 CRF of video renditions.")
     min_video_duration_s: float = Field(60, description="Shortest monthly teaching video.")
     youtube_source: str = Field(
-        "yt-dlp", description="Where link metadata comes from: yt-dlp, or recorded:<dir>."
+        "yt-dlp",
+        description="Where link metadata comes from: yt-dlp, recorded:<dir>, or "
+        "generic:<url template with {video_id}> (yt-dlp's generic extractor, for tests).",
+    )
+    youtube_archive: bool = Field(
+        False, description="Also download linked videos into the archive (video pipeline)."
     )
     youtube_socket_timeout_s: float = Field(15, description="yt-dlp's network timeout.")
 

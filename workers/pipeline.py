@@ -8,7 +8,6 @@ and a message redelivered after a worker died simply continues the chain.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -39,6 +38,7 @@ from workers.lifecycle import (
     work_dir,
 )
 from workers.media import Outputs, media_for
+from workers.photo import sha256_file
 from workers.verify import VERIFY_FLAGS, verify_item
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _validate(services: Services, session: Session, item: Evidence) -> str:
         sniffed = sniff(fh.read(SNIFF_BYTES))
     if sniffed is None or sniffed.mime != item.mime:
         raise RejectedError("the file's bytes changed type since upload")
-    if file_sha256(path) != item.sha256:
+    if sha256_file(path) != item.sha256:
         # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
         raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
     return media_for(item.kind).validate(path, services.settings)
@@ -144,13 +144,21 @@ def _extract(services: Services, session: Session, item: Evidence) -> str:
     return ""
 
 
-def _compress(services: Services, session: Session, item: Evidence) -> str:
+def _media_kind(services: Services, item: Evidence) -> str | None:
+    """The media kind whose steps process the item's file; None for a link without one."""
     if item.kind == Kind.YOUTUBE:
+        return Kind.VIDEO.value if youtube_links.has_download(services, item) else None
+    return item.kind
+
+
+def _compress(services: Services, session: Session, item: Evidence) -> str:
+    kind = _media_kind(services, item)
+    if kind is None:
         return "nothing to compress: a link"
     work = work_dir(services, item.id)
     work.mkdir(parents=True, exist_ok=True)
     assert item.facts is not None
-    made = media_for(item.kind).compress(
+    made = media_for(kind).compress(
         staged_path(services, item.id), work, services.settings, item.facts
     )
     write_outputs(work, made)
@@ -160,9 +168,10 @@ def _compress(services: Services, session: Session, item: Evidence) -> str:
 
 
 def _hash(services: Services, session: Session, item: Evidence) -> str:
-    if item.kind == Kind.YOUTUBE:
+    kind = _media_kind(services, item)
+    if kind is None:
         return ""
-    item.perceptual = media_for(item.kind).hash(
+    item.perceptual = media_for(kind).hash(
         staged_path(services, item.id), work_dir(services, item.id), services.settings
     )
     distance = item.perceptual.pop("exif_thumbnail_distance", None)
@@ -193,7 +202,7 @@ def _verify(services: Services, session: Session, item: Evidence) -> str:
 
 
 def _archive(services: Services, session: Session, item: Evidence) -> str:
-    if item.kind == Kind.YOUTUBE:
+    if _media_kind(services, item) is None:
         return "nothing to archive: a link"
     staged = staged_path(services, item.id)
     made = read_outputs(work_dir(services, item.id))
@@ -202,12 +211,12 @@ def _archive(services: Services, session: Session, item: Evidence) -> str:
     rendition_key = original_key
     if made.rendition is not None:
         rendition_key = object_key(
-            "renditions", file_sha256(made.rendition), _extension(made.rendition_mime)
+            "renditions", sha256_file(made.rendition), _extension(made.rendition_mime)
         )
         services.store.put_file(rendition_key, made.rendition, made.rendition_mime)
     if made.preview is not None:
         preview_key = object_key(
-            "previews", file_sha256(made.preview), _extension(made.preview_mime)
+            "previews", sha256_file(made.preview), _extension(made.preview_mime)
         )
         services.store.put_file(preview_key, made.preview, made.preview_mime)
         item.preview_key = preview_key
@@ -330,15 +339,6 @@ def photo_hashes(item: Evidence) -> dict[str, Any]:
 def object_key(area: str, sha256: str, extension: str) -> str:
     """A content-addressed key: the same bytes always land on the same key."""
     return f"{area}/{sha256[:2]}/{sha256}.{extension}"
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1024 * 1024) -> str:
-    """SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def facts_of(item: Evidence) -> CaptureFacts | None:

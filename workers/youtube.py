@@ -12,13 +12,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError
 
-from bukti.errors import DependencyError
+from bukti.errors import DependencyError, RejectedError
 from evidence.youtube import UNAVAILABLE_REASON
 
 # The fields the rules and the reviewer's page use; the full info dict (hundreds of formats,
@@ -93,6 +94,10 @@ class VideoInfoSource(abc.ABC):
 
         Raises DependencyError when the source could not answer (network, rate limits).
         """
+
+    def download(self, video_id: str, directory: Path, max_bytes: int) -> Path:
+        """Download the video into ``directory`` for the archive; not every source can."""
+        raise RejectedError("this metadata source cannot download videos")
 
 
 class RecordedSource(VideoInfoSource):
@@ -198,6 +203,40 @@ class YtDlpSource(VideoInfoSource):
         if not isinstance(info, dict):
             raise DependencyError(f"yt-dlp returned no info dict for {video_id}")
         return _recorded(info, collector.warnings)
+
+    def download(self, video_id: str, directory: Path, max_bytes: int) -> Path:
+        """Download the video for the archive (one file, MP4 preferred, at most ``max_bytes``).
+
+        Only the allowed extractors run, as for metadata; the file lands in ``directory``
+        under a fixed name, whatever the video's title.
+        """
+        collector = _Collector()
+        options = self.options(collector)
+        options.update(
+            skip_download=False,
+            ignore_no_formats_error=False,
+            # one progressive file: no merging step (ffmpeg stays out of yt-dlp's hands)
+            format="best[ext=mp4]/best",
+            max_filesize=max_bytes,
+            outtmpl={"default": str(directory / "download.%(ext)s")},
+            paths={"home": str(directory), "temp": str(directory)},
+            overwrites=True,
+            restrictfilenames=True,
+            writethumbnail=False,
+            writesubtitles=False,
+            writeinfojson=False,
+        )
+        url = self.url_template.format(video_id=video_id)
+        try:
+            with yt_dlp.YoutubeDL(options) as ydl:
+                ydl.extract_info(url, download=True)
+        except DownloadError as exc:
+            raise DependencyError(f"archival download of {video_id} failed: {exc}") from exc
+        files = [f for f in directory.glob("download.*") if not f.name.endswith(".part")]
+        if not files:
+            # yt-dlp skips a file over max_filesize without an error
+            raise RejectedError(f"the video is larger than {max_bytes // 2**20} MB or has no file")
+        return files[0]
 
 
 def _recorded(info: dict[str, Any], warnings: list[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ no test may touch YouTube.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
-from bukti.errors import RejectedError
+from bukti.errors import DependencyError, RejectedError
 from evidence.flags import Flag
+from evidence.sniff import sniff
+from evidence.status import Kind
 from evidence.youtube import Requirement, Submission, youtube_flags
 from storage.models import Evidence
+from workers.lifecycle import staged_path, work_dir
+from workers.media import media_for
+from workers.photo import sha256_file
 from workers.youtube import RecordedSource, VideoInfoSource, YtDlpSource
 
 #: the fields of yt-dlp's info dict the rules and reviewers use; the rest is not kept
@@ -53,7 +59,15 @@ def info_source(services: Services) -> VideoInfoSource:
             if isinstance(info, dict) and "id" in info:
                 recorded[str(info["id"])] = info
         return RecordedSource(recorded)
-    return YtDlpSource(socket_timeout_s=services.settings.youtube_socket_timeout_s)
+    timeout = services.settings.youtube_socket_timeout_s
+    if setting.startswith("generic:"):
+        return YtDlpSource(
+            allowed_extractors=("generic",),
+            url_template=setting.removeprefix("generic:"),
+            socket_timeout_s=timeout,
+            proxy="",
+        )
+    return YtDlpSource(socket_timeout_s=timeout)
 
 
 def validate(item: Evidence) -> str:
@@ -64,10 +78,52 @@ def validate(item: Evidence) -> str:
 
 
 def extract(services: Services, item: Evidence) -> dict[str, Any]:
-    """The video's metadata, as far as YouTube tells it (a private video tells little)."""
+    """The video's metadata, as far as YouTube tells it (a private video tells little).
+
+    With ``youtube_archive`` on, an available video is also downloaded to the item's staged
+    path; the compress, hash and archive steps then treat it as an uploaded video.
+    """
     assert item.video_id is not None
-    info = info_source(services).extract(item.video_id)
-    return {"youtube": {k: info[k] for k in KEPT_FIELDS if k in info}}
+    source = info_source(services)
+    info = source.extract(item.video_id)
+    facts: dict[str, Any] = {"youtube": {k: info[k] for k in KEPT_FIELDS if k in info}}
+    if services.settings.youtube_archive and not info.get("unavailable_reason"):
+        try:
+            facts.update(_download(services, source, item))
+        except (DependencyError, RejectedError) as exc:
+            # the link is still checked; only its archived copy is missing, and says why
+            staged_path(services, item.id).unlink(missing_ok=True)
+            facts["archive_download"] = {"error": str(exc)}
+    return facts
+
+
+def _download(services: Services, source: VideoInfoSource, item: Evidence) -> dict[str, Any]:
+    """Fetch the video into the staged path and read it as an uploaded video is read."""
+    assert item.video_id is not None
+    scratch = work_dir(services, item.id) / "download"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    fetched = source.download(item.video_id, scratch, services.settings.max_video_bytes)
+    with fetched.open("rb") as fh:
+        sniffed = sniff(fh.read(4096))
+    if sniffed is None or sniffed.kind != Kind.VIDEO:
+        raise RejectedError("the linked video's file is not a video Bukti reads")
+    media = media_for(Kind.VIDEO)
+    media.validate(fetched, services.settings)
+    facts = media.extract(fetched, services.settings)
+    staged = staged_path(services, item.id)
+    fetched.replace(staged)
+    shutil.rmtree(scratch, ignore_errors=True)
+    # from here on the item is the file: the archive is keyed, and the receipt made, by it
+    item.mime = sniffed.mime
+    item.original_bytes = staged.stat().st_size
+    item.sha256 = sha256_file(staged)
+    return facts
+
+
+def has_download(services: Services, item: Evidence) -> bool:
+    """True when a link item's video was downloaded for the archive."""
+    return item.kind == Kind.YOUTUBE and staged_path(services, item.id).exists()
 
 
 def verify(services: Services, session: Session, item: Evidence) -> list[Flag]:

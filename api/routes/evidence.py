@@ -384,7 +384,7 @@ def _store_link(
         if idempotency_key is not None:
             existing = _by_idempotency_key(db, who, idempotency_key)
             if existing is not None:
-                if existing.sha256 != digest:
+                if existing.video_id != video_id:
                     raise ConflictError("this Idempotency-Key was already used for another link")
                 return evidence_out(existing, services.store.name), True
         teacher_id = who.teacher_id if who.role is Role.TEACHER else link.teacher_id

@@ -33,7 +33,7 @@ from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedM
 from evidence.sniff import sniff
 from evidence.status import Kind, Role
 from storage.db import transaction
-from workers.pipeline import file_sha256
+from workers.photo import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
     shutil.move(path, staged)
     name = str(metadata.get("filename") or "")[:255] or None
     return ReceivedUpload(
-        staged, size, file_sha256(staged), sniffed, name, _metadata_fields(metadata)
+        staged, size, sha256_file(staged), sniffed, name, _metadata_fields(metadata)
     )
 
 

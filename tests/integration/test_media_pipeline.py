@@ -300,3 +300,54 @@ def test_scans_without_text_are_compared_by_their_first_page(
     near = [f for f in again["flags"] if f["code"] == "near_duplicate"]
     assert [f["related_evidence_id"] for f in near] == [first["id"]]
     assert "near_duplicate" not in codes(different)
+
+
+def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
+    settings: Settings,
+    start_worker: WorkerFactory,
+    live_client: TestClient,
+    services: Services,
+    make_video: Any,
+) -> None:
+    import threading
+
+    from tests.integration.test_youtube_extract import LESSON, VideoSite
+
+    site = VideoSite(make_video(duration_s=3, size=(640, 360), crf=8).read_bytes())
+    site.pages[LESSON] = {
+        "title": "Pembelajaran Pecahan Kelas 7",
+        "uploaded": "2026-10-12T10:05:11+07:00",
+        "duration": "PT3S",
+    }
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        archiving = settings.model_copy(
+            update={
+                "youtube_source": f"generic:{site.base}/videos/{{video_id}}",
+                "youtube_archive": True,
+            }
+        )
+        start_worker(archiving, "archiver")
+        world = make_world(live_client)
+        response = live_client.post(
+            "/api/v1/evidence",
+            json={
+                "url": f"https://youtu.be/{LESSON}",
+                "month": "2026-10",
+                "requirement": "learning",
+            },
+            headers=world.teacher_auth,
+        )
+        item = wait_for_terminal(live_client, response.json()["id"], world.teacher_auth)
+    finally:
+        site.shutdown()
+        site.server_close()
+        thread.join(5)
+    assert item["kind"] == "youtube" and item["status"] in ("accepted", "flagged"), item
+    assert item["mime"] == "video/mp4"
+    assert item["facts"]["video"]["duration_s"] == pytest.approx(3, abs=0.3)
+    assert services.store.exists(item["archive"]["original_key"])
+    assert item["archive"]["preview_key"]
+    assert item["sizes"]["original_bytes"] > 0
+    assert any(path.startswith("/media/") for _, path in site.requests)
