@@ -31,6 +31,7 @@ from typing import Any
 
 import imagehash
 import pillow_heif
+import simplejpeg
 from PIL import (
     ExifTags,
     Image,
@@ -142,11 +143,33 @@ def validate_photo(path: Path, max_pixels: int) -> CheckedPhoto:
     with _open_photo(path, max_pixels) as (image, sniffed):
         checked = CheckedPhoto(sniffed, *image.size)
         if isinstance(image, JpegImagePlugin.JpegImageFile):
-            # Scaled to 1/8, libjpeg still entropy-decodes every block (so corruption and
-            # truncation surface) but skips most of the inverse DCT.
-            image.draft(None, (max(1, image.width // 8), max(1, image.height // 8)))
-        _load(image, sniffed)
+            _decode_jpeg_strictly(path)
+        else:
+            _load(image, sniffed)
     return checked
+
+
+def _decode_jpeg_strictly(path: Path) -> None:
+    """Decode a JPEG with libjpeg's warnings as errors; refuse it if any is raised.
+
+    Pillow decodes through libjpeg but swallows its warnings, so a JPEG cut short and given a
+    new end marker, or with corrupt data mid-way, decoded as if whole (grey below the cut).
+    simplejpeg (libjpeg-turbo) in strict mode raises on them. Scaled to 1/8 libjpeg still
+    entropy-decodes every block, so the damage surfaces, but skips most of the inverse DCT.
+    """
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            colorspace = simplejpeg.decode_jpeg_header(data)[2]
+            # CMYK (Adobe) JPEGs only decode to CMYK; everything else is cheapest as grey
+            target = "CMYK" if colorspace in ("CMYK", "YCCK") else "GRAY"
+            simplejpeg.decode_jpeg(data, colorspace=target, min_factor=8, strict=True)
+        except ValueError as exc:
+            text = str(exc).lower()
+            if "premature end" in text or "truncat" in text:
+                raise RejectedError(
+                    f"truncated: the JPEG's image data stops early ({exc})"
+                ) from None
+            raise RejectedError(f"not decodable: the JPEG image data is corrupt ({exc})") from None
 
 
 def extract_photo_facts(path: Path) -> CaptureFacts:
@@ -177,9 +200,14 @@ def process_photo(
     max_side_px: int = 2048,
     quality: int = 80,
 ) -> PhotoResult:
-    """Validate, extract facts, render and hash a photo with one decode (the fast path)."""
+    """Validate, extract facts, render and hash a photo with one decode (the fast path).
+
+    A JPEG is also entropy-decoded once more, strictly, to catch the damage Pillow hides.
+    """
     with _open_photo(path, max_pixels) as (image, sniffed):
         checked = CheckedPhoto(sniffed, *image.size)
+        if isinstance(image, JpegImagePlugin.JpegImageFile):
+            _decode_jpeg_strictly(path)
         facts = _read_facts(image, sniffed)
         decoded = _decode(image, sniffed, max_side_px)
         rendition = _render(decoded, path, out_path, quality)
