@@ -13,9 +13,9 @@ from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
 from api.routes.directory import visible_teacher
 from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page
+from api.scoping import in_range, scoped
 from bukti.errors import InvalidRequestError, NotFoundError
-from evidence.status import Role
-from storage.models import Activity, Evidence, Teacher
+from storage.models import Activity, Evidence
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
@@ -91,18 +91,9 @@ def list_activities(
 ) -> Page[ActivityOut]:
     """Activities the caller may see, by teacher and date range (inclusive)."""
     query = select(Activity).order_by(Activity.date, Activity.start, Activity.id)
-    if who.role is Role.TEACHER:
-        query = query.where(Activity.teacher_id == who.teacher_id)
-    elif who.role is Role.REVIEWER:
-        query = query.join(Teacher, Teacher.id == Activity.teacher_id).where(
-            Teacher.school_id == who.school_id
-        )
+    query = in_range(scoped(query, who, Activity.teacher_id), Activity.date, date_from, date_to)
     if teacher_id is not None:
         query = query.where(Activity.teacher_id == teacher_id)
-    if date_from is not None:
-        query = query.where(Activity.date >= date_from)
-    if date_to is not None:
-        query = query.where(Activity.date <= date_to)
     return paginate(db, query, paging, activity_out)
 
 

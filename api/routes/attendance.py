@@ -23,8 +23,8 @@ from api.schemas import (
     FlagOut,
     Page,
 )
+from api.scoping import in_range, scoped
 from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
-from evidence.status import Role
 from evidence.verification import attendance_flags
 from storage.models import Attendance, Evidence, School, Teacher
 from storage.repositories import attendance_day, attendance_on, school_place
@@ -147,18 +147,9 @@ def list_attendance(
 ) -> Page[AttendanceOut]:
     """Attendance days the caller may see, by teacher and date range (inclusive)."""
     query = select(Attendance).order_by(Attendance.date, Attendance.id)
-    if who.role is Role.TEACHER:
-        query = query.where(Attendance.teacher_id == who.teacher_id)
-    elif who.role is Role.REVIEWER:
-        query = query.join(Teacher, Teacher.id == Attendance.teacher_id).where(
-            Teacher.school_id == who.school_id
-        )
+    query = in_range(scoped(query, who, Attendance.teacher_id), Attendance.date, date_from, date_to)
     if teacher_id is not None:
         query = query.where(Attendance.teacher_id == teacher_id)
-    if date_from is not None:
-        query = query.where(Attendance.date >= date_from)
-    if date_to is not None:
-        query = query.where(Attendance.date <= date_to)
     return paginate(db, query, paging, lambda record: attendance_out(db, record))
 
 

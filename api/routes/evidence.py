@@ -31,6 +31,7 @@ from api.schemas import (
     ReviewOut,
     Sizes,
 )
+from api.scoping import scoped
 from api.upload import ReceivedUpload, receive_upload
 from bukti.bootstrap import Services
 from bukti.errors import (
@@ -42,7 +43,7 @@ from bukti.errors import (
 from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
-from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review, Teacher
+from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
 from workers import lifecycle
 from workers.sweeper import mark_queued
 
@@ -472,13 +473,7 @@ def list_evidence(
     flag: Annotated[str | None, Query(description="only items with this flag code")] = None,
 ) -> Page[EvidenceOut]:
     """Items the caller may see, newest first, filtered by status, teacher, activity or flag."""
-    query = select(Evidence).order_by(Evidence.id.desc())
-    if who.role is Role.TEACHER:
-        query = query.where(Evidence.teacher_id == who.teacher_id)
-    elif who.role is Role.REVIEWER:
-        query = query.join(Teacher, Teacher.id == Evidence.teacher_id).where(
-            Teacher.school_id == who.school_id
-        )
+    query = scoped(select(Evidence).order_by(Evidence.id.desc()), who, Evidence.teacher_id)
     if status is not None:
         query = query.where(Evidence.status == status.value)
     if teacher_id is not None:

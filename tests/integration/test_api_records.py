@@ -292,3 +292,38 @@ def test_client_location_is_validated(client: TestClient, world: World) -> None:
     )
     assert response.status_code == 422
     assert "lat" in response.json()["detail"]
+
+
+def test_lists_are_scoped_for_a_reviewer_of_another_school(
+    client: TestClient, world: World
+) -> None:
+    from tests.fixtures.app import bearer
+    from tests.integration.test_api_upload import jpeg_bytes
+
+    activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
+    post(
+        client,
+        "/api/v1/attendance",
+        {"teacher_id": world.teacher["id"], "date": "2026-10-13", "status": "WFO"},
+        world.teacher_auth,
+    )
+    client.post(
+        "/api/v1/evidence",
+        data={"activity_id": str(activity["id"])},
+        files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
+        headers=world.teacher_auth,
+    )
+    elsewhere = post(
+        client, "/api/v1/schools", {"name": "SMAN 3", "lat": -7.0, "lon": 107.5}, world.admin
+    ).json()
+    stranger = bearer(
+        post(
+            client,
+            "/api/v1/users",
+            {"name": "Koordinator lain", "role": "reviewer", "school_id": elsewhere["id"]},
+            world.admin,
+        ).json()["token"]
+    )
+    for path in ("/api/v1/activities", "/api/v1/attendance", "/api/v1/evidence"):
+        assert client.get(path, headers=stranger).json()["total"] == 0, path
+        assert client.get(path, headers=world.reviewer_auth).json()["total"] == 1, path
