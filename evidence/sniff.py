@@ -42,6 +42,10 @@ WEBM = Sniffed(Kind.VIDEO, "video/webm", "webm")
 MATROSKA = Sniffed(Kind.VIDEO, "video/x-matroska", "mkv")
 PDF = Sniffed(Kind.DOCUMENT, "application/pdf", "pdf")
 ZIP = Sniffed(Kind.DOCUMENT, "application/zip", "zip")
+# Legacy Office files and password-protected OOXML are OLE compound files. They are never
+# accepted, but taking them in lets the worker say why ("save it as DOCX", "remove the
+# password") instead of a bare "unsupported type".
+OLE = Sniffed(Kind.DOCUMENT, "application/x-ole-storage", "ole")
 
 # ISO base media file format (ISO/IEC 14496-12) brands. HEIF brands come from ISO/IEC 23008-12:
 # iPhones write major "heic" with compatible "mif1"; some Android phones write major "mif1"
@@ -82,6 +86,8 @@ def sniff(head: bytes) -> Sniffed | None:
         return PDF
     if head.startswith(b"PK\x03\x04"):
         return ZIP
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return OLE
     return None
 
 

@@ -351,3 +351,23 @@ def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
     assert item["archive"]["preview_key"]
     assert item["sizes"]["original_bytes"] > 0
     assert any(path.startswith("/media/") for _, path in site.requests)
+
+
+def test_legacy_word_file_is_rejected_with_advice(
+    live_client: TestClient, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    world = make_world(live_client)
+    legacy = tmp_path / "RPP.doc"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000)
+    item = wait_for_terminal(
+        live_client,
+        send(
+            live_client,
+            world,
+            legacy,
+            "application/msword",
+            activity_id=activity(live_client, world),
+        ),
+        world.teacher_auth,
+    )
+    assert item["status"] == "rejected" and item["reason"], item

@@ -107,3 +107,9 @@ def test_webp_needs_its_form_type_not_just_riff() -> None:
     wav = b"RIFF$\x08\x00\x00WAVEfmt \x10\x00\x00\x00"
 
     assert sniff(wav) is None
+
+
+def test_legacy_office_files_are_taken_in_to_be_refused_with_a_reason() -> None:
+    from evidence.sniff import OLE, sniff
+
+    assert sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504) == OLE
