@@ -21,9 +21,9 @@ from workers.broker import Enqueuer, build_broker
 log = logging.getLogger(__name__)
 
 DESCRIPTION = """
-Bukti takes teachers' attendance and TRK evidence (photos now; videos, documents and
-YouTube links next), checks it and archives it. Authenticate with `Authorization: Bearer
-<token>`; errors are RFC 9457 problem details.
+Bukti takes teachers' attendance and TRK evidence (photos, videos, documents and YouTube
+links), checks it against their records and archives it. Authenticate with
+`Authorization: Bearer <token>`; errors are RFC 9457 problem details.
 """
 
 
