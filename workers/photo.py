@@ -149,6 +149,34 @@ def validate_photo(path: Path, max_pixels: int) -> CheckedPhoto:
     return checked
 
 
+def _strict_jpeg_pixels(path: Path, size: tuple[int, int], mode: str, scale: int) -> Image.Image:
+    """A JPEG's pixels at 1/``scale`` (DCT scaling), decoded with libjpeg's warnings as errors."""
+    # simplejpeg picks the smallest libjpeg scaling that still covers the minimum size: asking
+    # for the 1/scale size, rounded up as libjpeg rounds, gets exactly Pillow's draft size
+    width, height = (-(-side // scale) for side in size) if scale > 1 else (0, 0)
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            pixels = simplejpeg.decode_jpeg(
+                data,
+                colorspace="GRAY" if mode == "L" else "RGB",
+                min_width=width,
+                min_height=height,
+                strict=True,
+            )
+        except ValueError as exc:
+            raise _strict_failure(exc) from None
+    if mode == "L":
+        return Image.fromarray(pixels[:, :, 0], "L")
+    return Image.fromarray(pixels, "RGB")
+
+
+def _strict_failure(exc: ValueError) -> RejectedError:
+    text = str(exc).lower()
+    if "premature end" in text or "truncat" in text:
+        return RejectedError(f"truncated: the JPEG's image data stops early ({exc})")
+    return RejectedError(f"not decodable: the JPEG image data is corrupt ({exc})")
+
+
 def _decode_jpeg_strictly(path: Path) -> None:
     """Decode a JPEG with libjpeg's warnings as errors; refuse it if any is raised.
 
@@ -164,12 +192,7 @@ def _decode_jpeg_strictly(path: Path) -> None:
             target = "CMYK" if colorspace in ("CMYK", "YCCK") else "GRAY"
             simplejpeg.decode_jpeg(data, colorspace=target, min_factor=8, strict=True)
         except ValueError as exc:
-            text = str(exc).lower()
-            if "premature end" in text or "truncat" in text:
-                raise RejectedError(
-                    f"truncated: the JPEG's image data stops early ({exc})"
-                ) from None
-            raise RejectedError(f"not decodable: the JPEG image data is corrupt ({exc})") from None
+            raise _strict_failure(exc) from None
 
 
 def extract_photo_facts(path: Path) -> CaptureFacts:
@@ -183,13 +206,13 @@ def render_photo(
 ) -> Rendition:
     """Write an upright, metadata-free JPEG of long side at most max_side_px to out_path."""
     with _open_photo(path, max_pixels=None) as (image, sniffed):
-        return _render(_decode(image, sniffed, max_side_px), path, out_path, quality)
+        return _render(_decode(image, sniffed, max_side_px, path), path, out_path, quality)
 
 
 def hash_photo(path: Path, max_side_px: int = 2048) -> PhotoHashes:
     """SHA-256 of the file and perceptual hashes of the upright, rendition-sized image."""
     with _open_photo(path, max_pixels=None) as (image, sniffed):
-        return _hash(_decode(image, sniffed, max_side_px), path)
+        return _hash(_decode(image, sniffed, max_side_px, path), path)
 
 
 def process_photo(
@@ -202,14 +225,14 @@ def process_photo(
 ) -> PhotoResult:
     """Validate, extract facts, render and hash a photo with one decode (the fast path).
 
-    A JPEG is also entropy-decoded once more, strictly, to catch the damage Pillow hides.
+    JPEGs are decoded strictly (libjpeg's warnings are errors) to catch the damage Pillow hides.
     """
     with _open_photo(path, max_pixels) as (image, sniffed):
         checked = CheckedPhoto(sniffed, *image.size)
-        if isinstance(image, JpegImagePlugin.JpegImageFile):
-            _decode_jpeg_strictly(path)
+        if isinstance(image, JpegImagePlugin.JpegImageFile) and image.mode not in ("RGB", "L"):
+            _decode_jpeg_strictly(path)  # CMYK is decoded by Pillow below: check it first
         facts = _read_facts(image, sniffed)
-        decoded = _decode(image, sniffed, max_side_px)
+        decoded = _decode(image, sniffed, max_side_px, path)
         rendition = _render(decoded, path, out_path, quality)
         return PhotoResult(checked, facts, rendition, _hash(decoded, path))
 
@@ -447,7 +470,7 @@ class _Decoded:
     is_reusable_jpeg: bool  # a JPEG that fits as it is: its own data can be the rendition
 
 
-def _decode(image: ImageFile.ImageFile, sniffed: Sniffed, max_side_px: int) -> _Decoded:
+def _decode(image: ImageFile.ImageFile, sniffed: Sniffed, max_side_px: int, path: Path) -> _Decoded:
     """The one decode: DCT-scaled for JPEG, then flattened, resized and turned upright."""
     icc, raw_exif = _icc_profile(image), _raw_exif(image)
     exif = _parse_exif(raw_exif)
@@ -460,12 +483,18 @@ def _decode(image: ImageFile.ImageFile, sniffed: Sniffed, max_side_px: int) -> _
         and image.mode in ("RGB", "L")
         and max(image.size) <= max_side_px
     )
-    if isinstance(image, JpegImagePlugin.JpegImageFile):
+    reduced: Image.Image
+    if isinstance(image, JpegImagePlugin.JpegImageFile) and image.mode in ("RGB", "L"):
+        # libjpeg-turbo through simplejpeg, strictly: Pillow would hide a damaged JPEG
         scale = _dct_scale(image.size, max_side_px)
-        if scale > 1:
-            image.draft("RGB", (image.width // scale, image.height // scale))
-    _load(image, sniffed)
-    reduced: Image.Image = _to_rgb_or_l(image)
+        reduced = _strict_jpeg_pixels(path, image.size, image.mode, scale)
+    else:
+        if isinstance(image, JpegImagePlugin.JpegImageFile):
+            scale = _dct_scale(image.size, max_side_px)
+            if scale > 1:
+                image.draft("RGB", (image.width // scale, image.height // scale))
+        _load(image, sniffed)
+        reduced = _to_rgb_or_l(image)
     if max(reduced.size) > max_side_px:
         ratio = max_side_px / max(reduced.size)
         target = (max(1, round(reduced.width * ratio)), max(1, round(reduced.height * ratio)))
