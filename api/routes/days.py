@@ -24,6 +24,7 @@ from api.schemas import ActivityOut, AttendanceOut, Category, ClockTime, FlagOut
 from bukti.errors import InvalidRequestError
 from evidence.day_draft import propose_day
 from evidence.days import day_totals
+from evidence.flags import Code, Flag
 from evidence.status import Status
 from storage.models import Activity, Attendance, Evidence, MonthlyFlag, School, Teacher
 from storage.repositories import activity_window, attendance_day, school_place
@@ -175,9 +176,16 @@ def _summarise_day(db: Session, teacher: Teacher, day: date, target_min: int) ->
         unattached_evidence=[
             _brief(i) for i in items if i.activity_id is None and i.attendance_id is None
         ],
-        flags=[FlagOut(**f.to_json()) for f in totals.flags],
+        flags=[FlagOut(**f.to_json()) for f in totals.flags if _is_due(f, day, place.timezone)],
         open_evidence_flags=sum(1 for i in items if i.status == Status.FLAGGED and not i.reviews),
     )
+
+
+def _is_due(flag: Flag, day: date, zone: str) -> bool:
+    """A day's TRK total is judged once the day is over in the school's zone, not before."""
+    if flag.code is not Code.TRK_UNDER_TARGET:
+        return True
+    return day < datetime.now(ZoneInfo(zone)).date()
 
 
 @router.get("/{teacher_id}/days/{day}", response_model=DaySummary)

@@ -327,3 +327,17 @@ def test_lists_are_scoped_for_a_reviewer_of_another_school(
     for path in ("/api/v1/activities", "/api/v1/attendance", "/api/v1/evidence"):
         assert client.get(path, headers=stranger).json()["total"] == 0, path
         assert client.get(path, headers=world.reviewer_auth).json()["total"] == 1, path
+
+
+def test_a_day_not_yet_over_is_not_under_target(client: TestClient, world: World) -> None:
+    from datetime import date, timedelta
+
+    ahead = date.today() + timedelta(days=1)
+    while ahead.weekday() >= 5:  # a working day, where the 450 minutes would apply
+        ahead += timedelta(days=1)
+    tomorrow = ahead.isoformat()
+    add_activity(client, world, tomorrow, "07:00", "08:00")
+    summary = client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/days/{tomorrow}", headers=world.teacher_auth
+    ).json()
+    assert "trk_under_target" not in [f["code"] for f in summary["flags"]]
