@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from api.auth import Principal
+from bukti.errors import NotFoundError
 from evidence.status import Role
-from storage.models import Teacher
+from storage.models import Activity, Attendance, Teacher
 
 
 def scoped(
@@ -24,6 +25,19 @@ def scoped(
             Teacher.school_id == who.school_id
         )
     return query
+
+
+R = TypeVar("R", Activity, Attendance)
+
+
+def visible_record(db: Session, who: Principal, model: type[R], record_id: int, noun: str) -> R:
+    """A teacher's record if the caller may see its teacher; 404 otherwise, as if absent."""
+    record = db.get(model, record_id)
+    if record is not None:
+        teacher = db.get(Teacher, record.teacher_id)
+        if teacher is not None and who.can_see_teacher(teacher.id, teacher.school_id):
+            return record
+    raise NotFoundError(f"{noun} {record_id} not found")
 
 
 def in_range(

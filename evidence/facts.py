@@ -67,9 +67,9 @@ class CaptureFacts:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Sourced):
-                out[f.name] = {"value": _plain(value.value), "source": value.source}
+                out[f.name] = {"value": plain(value.value), "source": value.source}
             elif value is not None:
-                out[f.name] = _plain(value)
+                out[f.name] = plain(value)
         return out
 
     @classmethod
@@ -81,7 +81,9 @@ class CaptureFacts:
                 continue
             raw = data[f.name]
             if isinstance(raw, dict) and set(raw) == {"value", "source"}:
-                kwargs[f.name] = Sourced(_parse(f.name, raw["value"]), raw["source"])
+                kwargs[f.name] = Sourced(
+                    parse(f.name, raw["value"], _DATETIME_FIELDS), raw["source"]
+                )
             else:
                 kwargs[f.name] = raw
         return cls(**kwargs)
@@ -90,7 +92,8 @@ class CaptureFacts:
 _DATETIME_FIELDS = {"captured_local", "modified_local", "gps_time_utc"}
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A fact's value as JSON takes it: datetimes as ISO text, locations as objects."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Location):
@@ -103,8 +106,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _parse(name: str, value: Any) -> Any:
-    if name in _DATETIME_FIELDS:
+def parse(name: str, value: Any, datetime_fields: frozenset[str] | set[str]) -> Any:
+    """The inverse of :func:`plain` for the field ``name``."""
+    if name in datetime_fields:
         return datetime.fromisoformat(value)
     if name == "location":
         return Location(**value)

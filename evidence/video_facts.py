@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from evidence.facts import CaptureFacts, Location, Sourced
+from evidence.facts import CaptureFacts, Location, Sourced, parse, plain
 
 # Dates that mean "no clock": the QuickTime and Unix epochs, written by cameras whose clock was
 # never set and by muxers that store 0 or forget the 1904 -> 1970 epoch conversion.
@@ -86,7 +86,7 @@ class VideoFacts:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Sourced):
-                out[f.name] = {"value": _plain(value.value), "source": value.source}
+                out[f.name] = {"value": plain(value.value), "source": value.source}
             elif value is not None:
                 out[f.name] = value
         return out
@@ -117,25 +117,8 @@ _SOURCED_FIELDS = {
 }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Location):
-        return {
-            "lat": value.lat,
-            "lon": value.lon,
-            "altitude_m": value.altitude_m,
-            "accuracy_m": value.accuracy_m,
-        }
-    return value
-
-
 def _parse(name: str, value: Any) -> Any:
-    if name in ("creation_time_utc", "local_creation_time"):
-        return datetime.fromisoformat(value)
-    if name == "location":
-        return Location(**value)
-    return value
+    return parse(name, value, {"creation_time_utc", "local_creation_time"})
 
 
 def capture_facts(video: VideoFacts) -> CaptureFacts:

@@ -13,8 +13,8 @@ from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
 from api.routes.directory import visible_teacher
 from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page
-from api.scoping import in_range, scoped
-from bukti.errors import InvalidRequestError, NotFoundError
+from api.scoping import in_range, scoped, visible_record
+from bukti.errors import InvalidRequestError
 from storage.models import Activity, Evidence
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
@@ -105,11 +105,4 @@ def get_activity(activity_id: int, db: DbDep, who: PrincipalDep) -> ActivityOut:
 
 def visible_activity(db: DbDep, who: PrincipalDep, activity_id: int) -> Activity:
     """The activity if the caller may see it; 404 otherwise."""
-    activity = db.get(Activity, activity_id)
-    if activity is None:
-        raise NotFoundError(f"activity {activity_id} not found")
-    try:
-        visible_teacher(db, who, activity.teacher_id)
-    except NotFoundError:
-        raise NotFoundError(f"activity {activity_id} not found") from None
-    return activity
+    return visible_record(db, who, Activity, activity_id, "activity")

@@ -23,8 +23,8 @@ from api.schemas import (
     FlagOut,
     Page,
 )
-from api.scoping import in_range, scoped
-from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
+from api.scoping import in_range, scoped, visible_record
+from bukti.errors import ConflictError, InvalidRequestError
 from evidence.verification import attendance_flags
 from storage.models import Attendance, Evidence, School, Teacher
 from storage.repositories import attendance_day, attendance_on, school_place
@@ -161,11 +161,4 @@ def get_attendance(attendance_id: int, db: DbDep, who: PrincipalDep) -> Attendan
 
 def visible_attendance(db: Session, who: Principal, attendance_id: int) -> Attendance:
     """The record if the caller may see it; 404 otherwise."""
-    record = db.get(Attendance, attendance_id)
-    if record is None:
-        raise NotFoundError(f"attendance {attendance_id} not found")
-    try:
-        visible_teacher(db, who, record.teacher_id)
-    except NotFoundError:
-        raise NotFoundError(f"attendance {attendance_id} not found") from None
-    return record
+    return visible_record(db, who, Attendance, attendance_id, "attendance")
