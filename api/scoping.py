@@ -11,7 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from api.auth import Principal
 from bukti.errors import NotFoundError
 from evidence.status import Role
-from storage.models import Activity, Attendance, Teacher
+from storage.models import Activity, Attendance, Evidence, Teacher
 
 
 def scoped(
@@ -27,7 +27,7 @@ def scoped(
     return query
 
 
-R = TypeVar("R", Activity, Attendance)
+R = TypeVar("R", Activity, Attendance, Evidence)
 
 
 def visible_record(db: Session, who: Principal, model: type[R], record_id: int, noun: str) -> R:

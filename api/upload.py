@@ -19,9 +19,8 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
-from evidence.sniff import Sniffed, sniff
+from evidence.sniff import HEAD_BYTES, Sniffed, sniff
 
-SNIFF_BYTES = 4096
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 20
 FILE_FIELD = "file"
@@ -119,7 +118,7 @@ class _Sink:
         self._digest.update(chunk)
         if self._sniffed is None:
             self._head += chunk
-            if len(self._head) >= SNIFF_BYTES:
+            if len(self._head) >= HEAD_BYTES:
                 self._sniff()
         os.write(self._fd, chunk)
 
@@ -146,7 +145,7 @@ class _Sink:
     # -- helpers ----------------------------------------------------------------------------
 
     def _sniff(self) -> None:
-        self._sniffed = sniff(bytes(self._head[:SNIFF_BYTES]))
+        self._sniffed = sniff(bytes(self._head[:HEAD_BYTES]))
         if self._sniffed is None:
             self._fail(
                 UnsupportedMediaError(

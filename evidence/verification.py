@@ -72,16 +72,6 @@ _ABSENCE_WORDS = {
 }
 
 
-def metadata_flags(facts: CaptureFacts, client_location_sent: bool = False) -> list[Flag]:
-    """Flags that follow from the metadata alone: no capture time, no location."""
-    flags: list[Flag] = []
-    if facts.captured_local is None:
-        flags.append(_no_capture_time())
-    if facts.location is None and not client_location_sent:
-        flags.append(_no_location())
-    return flags
-
-
 # --- one photo -----------------------------------------------------------------------------
 
 

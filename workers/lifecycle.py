@@ -31,11 +31,6 @@ def work_dir(services: Services, evidence_id: int) -> Path:
     return services.settings.work_dir / str(evidence_id)
 
 
-def rendition_path(services: Services, evidence_id: int) -> Path:
-    """The photo rendition before it is archived."""
-    return work_dir(services, evidence_id) / "rendition.jpg"
-
-
 def add_event(
     session: Session, evidence_id: int, step: str, outcome: str, detail: str = ""
 ) -> None:

@@ -164,17 +164,10 @@ def _strict_jpeg_pixels(path: Path, size: tuple[int, int], mode: str, scale: int
                 strict=True,
             )
         except ValueError as exc:
-            raise _strict_failure(exc) from None
+            raise _decode_failure(exc, "JPEG") from None
     if mode == "L":
         return Image.fromarray(pixels[:, :, 0], "L")
     return Image.fromarray(pixels, "RGB")
-
-
-def _strict_failure(exc: ValueError) -> RejectedError:
-    text = str(exc).lower()
-    if "premature end" in text or "truncat" in text:
-        return RejectedError(f"truncated: the JPEG's image data stops early ({exc})")
-    return RejectedError(f"not decodable: the JPEG image data is corrupt ({exc})")
 
 
 def _decode_jpeg_strictly(path: Path) -> None:
@@ -192,7 +185,7 @@ def _decode_jpeg_strictly(path: Path) -> None:
             target = "CMYK" if colorspace in ("CMYK", "YCCK") else "GRAY"
             simplejpeg.decode_jpeg(data, colorspace=target, min_factor=8, strict=True)
         except ValueError as exc:
-            raise _strict_failure(exc) from None
+            raise _decode_failure(exc, "JPEG") from None
 
 
 def extract_photo_facts(path: Path) -> CaptureFacts:

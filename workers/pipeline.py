@@ -14,7 +14,6 @@ import shutil
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -22,9 +21,8 @@ from sqlalchemy.orm import Session
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
 from evidence.document_facts import DocumentType
-from evidence.facts import CaptureFacts
 from evidence.flags import Code, Flag, needs_review
-from evidence.sniff import sniff
+from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind, Status
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, PerceptualHashRow, utcnow
@@ -59,8 +57,6 @@ STEP_FLAGS: dict[str, frozenset[Code]] = {
     "dedup": frozenset({Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}),
     "verify": VERIFY_FLAGS,
 }
-
-SNIFF_BYTES = 4096
 
 
 def next_step(step: str) -> str | None:
@@ -127,7 +123,7 @@ def _validate(services: Services, session: Session, item: Evidence) -> str:
     if not path.exists():
         raise FileNotFoundError(f"staged upload of evidence {item.id} is missing: {path}")
     with path.open("rb") as fh:
-        sniffed = sniff(fh.read(SNIFF_BYTES))
+        sniffed = sniff(fh.read(HEAD_BYTES))
     if sniffed is None or sniffed.mime != item.mime:
         raise RejectedError("the file's bytes changed type since upload")
     if sha256_file(path) != item.sha256:
@@ -191,7 +187,7 @@ def _dedup(services: Services, session: Session, item: Evidence) -> str:
     if item.kind == Kind.PHOTO and item.perceptual is not None:
         registered = select(PerceptualHashRow.seq).where(PerceptualHashRow.evidence_id == item.id)
         if session.scalar(registered) is None:
-            session.add(PerceptualHashRow(evidence_id=item.id, hashes=photo_hashes(item)))
+            session.add(PerceptualHashRow(evidence_id=item.id, hashes=dict(item.perceptual)))
     return ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in flags)
 
 
@@ -330,17 +326,6 @@ def read_outputs(work: Path) -> Outputs:
     )
 
 
-def photo_hashes(item: Evidence) -> dict[str, Any]:
-    """The photo index's share of an item's perceptual hashes."""
-    assert item.perceptual is not None
-    return dict(item.perceptual)
-
-
 def object_key(area: str, sha256: str, extension: str) -> str:
     """A content-addressed key: the same bytes always land on the same key."""
     return f"{area}/{sha256[:2]}/{sha256}.{extension}"
-
-
-def facts_of(item: Evidence) -> CaptureFacts | None:
-    """The item's facts as the domain type."""
-    return CaptureFacts.from_json(item.facts) if item.facts else None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bukti.bootstrap import Services
 from bukti.errors import DependencyError, RejectedError
 from evidence.flags import Flag
-from evidence.sniff import sniff
+from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind
 from evidence.youtube import Requirement, Submission, youtube_flags
 from storage.models import Evidence
@@ -105,7 +105,7 @@ def _download(services: Services, source: VideoInfoSource, item: Evidence) -> di
     scratch.mkdir(parents=True)
     fetched = source.download(item.video_id, scratch, services.settings.max_video_bytes)
     with fetched.open("rb") as fh:
-        sniffed = sniff(fh.read(4096))
+        sniffed = sniff(fh.read(HEAD_BYTES))
     if sniffed is None or sniffed.kind != Kind.VIDEO:
         raise RejectedError("the linked video's file is not a video Bukti reads")
     media = media_for(Kind.VIDEO)

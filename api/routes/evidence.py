@@ -31,13 +31,12 @@ from api.schemas import (
     ReviewOut,
     Sizes,
 )
-from api.scoping import scoped
+from api.scoping import scoped, visible_record
 from api.upload import ReceivedUpload, receive_upload
 from bukti.bootstrap import Services
 from bukti.errors import (
     ConflictError,
     InvalidRequestError,
-    NotFoundError,
     PayloadTooLargeError,
 )
 from evidence.status import Kind, Role, Status
@@ -134,7 +133,8 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
     )
 
 
-def _limits(services: Services) -> dict[str, int]:
+def upload_limits(services: Services) -> dict[str, int]:
+    """The size limit of each kind of upload, multipart or resumable."""
     settings = services.settings
     return {
         Kind.PHOTO: settings.max_photo_bytes,
@@ -175,7 +175,7 @@ async def upload_evidence(
         if item.status == Status.RECEIVED:
             await run_in_threadpool(_enqueue, request, item.id)
         return item
-    limits = _limits(services)
+    limits = upload_limits(services)
     upload = await receive_upload(
         request,
         settings.incoming_dir,
@@ -507,10 +507,7 @@ def retry_evidence(
 
 def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
     """The item if the caller may see it; 404 otherwise (a teacher never learns of others')."""
-    item = db.get(Evidence, evidence_id)
-    if item is None or not who.can_see_teacher(item.teacher_id, item.teacher.school_id):
-        raise NotFoundError(f"evidence {evidence_id} not found")
-    return item
+    return visible_record(db, who, Evidence, evidence_id, "evidence")
 
 
 class Receipt(BaseModel):

@@ -26,12 +26,12 @@ from tuspyserver import create_tus_router
 
 from api.auth import Principal
 from api.deps import PrincipalDep, get_services
-from api.routes.evidence import _enqueue, _insert_upload, _target
+from api.routes.evidence import _enqueue, _insert_upload, _target, upload_limits
 from api.upload import ReceivedUpload
 from bukti.bootstrap import Services
 from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
-from evidence.sniff import sniff
-from evidence.status import Kind, Role
+from evidence.sniff import HEAD_BYTES, sniff
+from evidence.status import Role
 from storage.db import transaction
 from workers.photo import sha256_file
 
@@ -121,16 +121,12 @@ def _complete_dep(
 def _received(services: Services, path: Path, metadata: dict[str, Any]) -> ReceivedUpload:
     """The finished tus file as an upload: sniffed, limited and hashed like a multipart one."""
     with path.open("rb") as fh:
-        sniffed = sniff(fh.read(4096))
+        sniffed = sniff(fh.read(HEAD_BYTES))
     if sniffed is None:
         path.unlink(missing_ok=True)
         raise UnsupportedMediaError("the file is not a photo, video or document Bukti accepts")
     settings = services.settings
-    limit = {
-        Kind.PHOTO: settings.max_photo_bytes,
-        Kind.VIDEO: settings.max_video_bytes,
-        Kind.DOCUMENT: settings.max_document_bytes,
-    }[sniffed.kind]
+    limit = upload_limits(services)[sniffed.kind]
     size = path.stat().st_size
     if size > limit:
         path.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ from datetime import datetime
 from evidence.facts import CaptureFacts, Location, Sourced
 from evidence.flags import SEVERITY, Code, Flag, Severity, needs_review
 from evidence.status import Status
-from evidence.verification import metadata_flags
 
 # SPEC.md's flag table, copied: these codes and severities are the public contract
 SPEC_FLAGS = {
@@ -94,22 +93,3 @@ def test_facts_round_trip_through_json_with_their_sources() -> None:
     }
     assert data["location"]["value"]["accuracy_m"] == 12.0
     assert CaptureFacts.from_json(data) == facts
-
-
-def test_photo_without_time_or_place_gets_both_flags() -> None:
-    facts = CaptureFacts(width=10, height=10, format="JPEG")
-    assert [f.code for f in metadata_flags(facts)] == [Code.NO_CAPTURE_TIME, Code.NO_LOCATION]
-    assert [f.code for f in metadata_flags(facts, client_location_sent=True)] == [
-        Code.NO_CAPTURE_TIME
-    ]
-
-
-def test_photo_with_time_and_place_gets_no_metadata_flag() -> None:
-    facts = CaptureFacts(
-        width=10,
-        height=10,
-        format="JPEG",
-        captured_local=Sourced(datetime(2026, 10, 13, 7, 0), "exif:DateTimeOriginal"),
-        location=Sourced(Location(-6.8, 107.1), "exif:GPS"),
-    )
-    assert metadata_flags(facts) == []
