@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
 
     usage = sub.add_parser("usage", help="report items and bytes by status and kind")
     usage.set_defaults(run=cmd_usage)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(title="audit commands")
+    verify = audit.add_parser("verify", help="walk the hash chain and report the first break")
+    verify.set_defaults(run=cmd_audit_verify)
     return parser
 
 
@@ -215,6 +219,23 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
     ]
     print(json.dumps(report, indent=2))
     return 0
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Walk the audit chain; exit 1 and name the first broken entry when it does not hold."""
+    from storage.audit import verify_chain
+
+    services = _services(settings)
+    with services.sessions() as session:
+        report = verify_chain(session)
+    if report.is_intact:
+        print(f"audit chain intact: {report.checked} entries")
+        return 0
+    print(
+        f"audit chain broken at entry {report.broken_at}: {report.problem} "
+        f"({report.checked} entries before it hold)"
+    )
+    return 1
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
