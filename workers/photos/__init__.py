@@ -1,0 +1,1 @@
+"""Photo processing: opening and decoding, renditions, hashes, and the facts in metadata."""
