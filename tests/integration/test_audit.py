@@ -16,7 +16,7 @@ from storage.audit import Actor, append, verify_chain
 from storage.db import build_engine, build_sessions, transaction
 from storage.models import AuditEntry
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
 
 @pytest.fixture
