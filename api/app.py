@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import ensure_admin
+from api import metrics
+from api.auth import RevokedAdminTokenError, ensure_admin
+from api.openapi import document_problems
 from api.problems import install_problem_handlers
-from api.routes import activities, attendance, days, directory, evidence, health
+from api.routes import activities, attendance, days, directory, evidence, health, tokens
 from api.routes.resumable import mount_resumable_uploads
-from bukti import __version__
+from bukti import __version__, logs
 from bukti.bootstrap import Services
+from bukti.errors import InvalidRequestError
 from bukti.settings import Settings, get_settings
+from storage.audit import Actor
+from storage.audit_hook import acting_as
 from storage.db import transaction
 from workers.broker import Enqueuer, build_broker
 
@@ -40,8 +49,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.prepare_dirs()
         if settings.admin_token is not None:
-            with transaction(services.sessions) as session:
-                ensure_admin(session, settings.admin_token.get_secret_value())
+            _ensure_admin(services, settings.admin_token.get_secret_value())
         yield
         services.close()
 
@@ -52,15 +60,74 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs" if settings.public_docs else None,
         redoc_url=None,
+        dependencies=[Depends(_request_context)],
     )
     app.state.services = services
     app.state.enqueue = enqueue or Enqueuer(build_broker(settings))
     install_problem_handlers(app)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(directory.router)
+    app.include_router(tokens.router)
     app.include_router(activities.router)
     app.include_router(attendance.router)
     app.include_router(days.router)
     app.include_router(evidence.router)
     mount_resumable_uploads(app, services)
+    document_problems(app)
     return app
+
+
+def _ensure_admin(services: Services, token: str) -> None:
+    acting_as.set(Actor.system("start-up"))
+    try:
+        with transaction(services.sessions) as session:
+            ensure_admin(session, token)
+    except RevokedAdminTokenError as exc:
+        # the service still starts: the other admins' tokens work, this one must not
+        log.error("%s", exc)
+    finally:
+        acting_as.set(None)
+
+
+async def _request_context(request: Request) -> None:
+    """Note the item a request is about for the logs; refuse NUL characters in the query.
+
+    Async, so the context variable lands in the request's own context.
+    """
+    item = request.path_params.get("evidence_id")
+    if isinstance(item, str) and item.isdigit() and len(item) < 11:
+        logs.evidence_id.set(int(item))
+    if any("\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()):
+        raise InvalidRequestError("the query string may not contain NUL (%00) characters")
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (the client's ``X-Request-ID`` when sane), for every log line
+    written while serving it and in the response's ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        token = logs.request_id.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.request_id.reset(token)

@@ -1,18 +1,32 @@
-"""Bearer tokens (stored hashed), roles and the scope each role may see."""
+"""Bearer tokens (stored hashed, several per user), roles and the scope each role may see."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bukti.errors import ForbiddenError, InvalidRequestError
 from evidence.status import Role
-from storage.models import User
+from storage.models import ApiToken, User, utcnow
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "bkt_"  # noqa: S105 (a prefix that marks Bukti tokens, not a secret)
+
+#: the label of the token that BUKTI_ADMIN_TOKEN holds; start-up looks for it to rotate it
+ENV_TOKEN_LABEL = "BUKTI_ADMIN_TOKEN"  # noqa: S105 (a label, not a secret)
+ENV_ADMIN_NAME = "admin (BUKTI_ADMIN_TOKEN)"
+
+#: a token's last use is written at most this often: not a database write per request
+LAST_USE_RESOLUTION_S = 60
 
 
 def new_token() -> str:
@@ -34,6 +48,7 @@ class Principal:
     role: Role
     teacher_id: int | None = None
     school_id: int | None = None
+    token_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -54,26 +69,139 @@ class Principal:
             self.role is Role.TEACHER and self.teacher_id == teacher_id
         )
 
+    def acting_for(self, teacher_id: int | None) -> int:
+        """The teacher a write is for: a teacher's own (naming another is refused), or the
+        one an admin names (an admin must name one)."""
+        if self.role is Role.TEACHER:
+            assert self.teacher_id is not None
+            if teacher_id is not None and teacher_id != self.teacher_id:
+                raise ForbiddenError(
+                    f"a teacher acts only for themselves: teacher_id {teacher_id} is not yours "
+                    "(leave it out)"
+                )
+            return self.teacher_id
+        if teacher_id is None:
+            raise InvalidRequestError("name the teacher_id this is for")
+        return teacher_id
+
+
+class _LastUse:
+    """When this process last wrote each token's ``last_used_at`` (a cheap local check)."""
+
+    def __init__(self) -> None:
+        self._written: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def is_due(self, token_id: int) -> bool:
+        """True when this process has not written the token's last use within the resolution."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._written.get(token_id, -LAST_USE_RESOLUTION_S) < LAST_USE_RESOLUTION_S:
+                return False
+            self._written[token_id] = now
+            return True
+
+
+_last_use = _LastUse()
+
 
 def find_principal(session: Session, token: str) -> Principal | None:
-    """The active user holding ``token``, if any."""
-    user = session.scalar(
-        select(User).where(User.token_sha256 == token_digest(token), User.is_active.is_(True))
-    )
-    if user is None:
+    """The active user holding ``token`` (not revoked), if any; notes the token's use."""
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_sha256 == token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
+        )
+    ).one_or_none()
+    if found is None:
         return None
-    return Principal(user.id, user.name, Role(user.role), user.teacher_id, user.school_id)
+    row, user = found
+    _record_use(session, row)
+    return Principal(
+        user.id, user.name, Role(user.role), user.teacher_id, user.school_id, token_id=row.id
+    )
+
+
+def _record_use(session: Session, token: ApiToken) -> None:
+    now = utcnow()
+    window = timedelta(seconds=LAST_USE_RESOLUTION_S)
+    if token.last_used_at is not None and now - token.last_used_at < window:
+        return
+    if not _last_use.is_due(token.id):
+        return
+    # conditional, so several API processes write it once a minute between them
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token.id,
+            (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - window),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def issue_token(session: Session, user: User, label: str) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns the row and the secret (its only time in clear)."""
+    secret = new_token()
+    row = ApiToken(user_id=user.id, label=label, token_sha256=token_digest(secret))
+    session.add(row)
+    session.flush()
+    return row, secret
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Revoke ``token`` for good (idempotent): it answers 401 from now on."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def rotate_token(session: Session, token: ApiToken) -> tuple[ApiToken, str]:
+    """Revoke ``token`` and issue its successor under the same label."""
+    user = session.get(User, token.user_id)
+    assert user is not None
+    revoke_token(token)
+    return issue_token(session, user, token.label)
+
+
+class RevokedAdminTokenError(Exception):
+    """Raised when BUKTI_ADMIN_TOKEN holds a token that was revoked: it is never honoured."""
 
 
 def ensure_admin(session: Session, token: str) -> User:
-    """Make sure an admin holding ``token`` exists (``BUKTI_ADMIN_TOKEN``)."""
+    """Make sure an admin holding ``token`` exists (``BUKTI_ADMIN_TOKEN``).
+
+    A new value rotates the variable's token: the previous one is revoked and the new one
+    goes to the same admin. A value that was revoked is refused, so revoking a leaked admin
+    token holds even when the variable was not changed.
+    """
     digest = token_digest(token)
-    user = session.scalar(select(User).where(User.token_sha256 == digest))
-    if user is None:
-        user = User(name="admin (BUKTI_ADMIN_TOKEN)", role=Role.ADMIN.value, token_sha256=digest)
-        session.add(user)
+    held = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest))
+    if held is not None:
+        if held.revoked_at is not None:
+            raise RevokedAdminTokenError(
+                "BUKTI_ADMIN_TOKEN holds a revoked token: set a new value to rotate it"
+            )
+        user = session.get(User, held.user_id)
+        assert user is not None
     else:
-        user.role = Role.ADMIN.value
-        user.is_active = True
+        previous = session.scalars(
+            select(ApiToken).where(ApiToken.label == ENV_TOKEN_LABEL).order_by(ApiToken.id)
+        ).all()
+        for old in previous:
+            revoke_token(old)
+        user = session.get(User, previous[-1].user_id) if previous else None
+        if user is None:
+            user = User(name=ENV_ADMIN_NAME, role=Role.ADMIN.value)
+            session.add(user)
+            session.flush()
+        session.add(ApiToken(user_id=user.id, label=ENV_TOKEN_LABEL, token_sha256=digest))
+        if previous:
+            log.info("BUKTI_ADMIN_TOKEN changed: its previous token is revoked")
+    user.role = Role.ADMIN.value
+    user.is_active = True
     session.flush()
     return user

@@ -6,14 +6,19 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, find_principal
+from bukti import logs
 from bukti.bootstrap import Services
 from bukti.errors import ConflictError, DependencyError
 from evidence.status import Role
+from storage.audit import Actor
+from storage.audit_hook import acting_as
+from storage.db import transaction
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `bukti user add` or POST /users")
 
@@ -32,7 +37,7 @@ def get_db(services: ServicesDep) -> Iterator[Session]:
     try:
         with services.sessions() as session, session.begin():
             yield session
-    except OperationalError as exc:
+    except (OperationalError, InterfaceError) as exc:
         raise DependencyError("the database is unavailable; try again shortly") from exc
     except IntegrityError as exc:
         # two requests raced for the same unique record; the routes check first otherwise
@@ -42,37 +47,53 @@ def get_db(services: ServicesDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(get_db)]
 
 
-def get_principal(
+def _authenticate(services: Services, token: str) -> Principal | None:
+    # a short transaction of its own: an upload must not hold one open while it streams
+    try:
+        with transaction(services.sessions) as session:
+            return find_principal(session, token)
+    except (OperationalError, InterfaceError) as exc:
+        raise DependencyError("the database is unavailable; try again shortly") from exc
+
+
+async def get_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the bearer token; 401 without a valid one."""
+    """The caller, from the bearer token; 401 without a valid one.
+
+    Async on purpose: the context variables it sets (who acts, for the audit trail and the
+    logs) must be set in the request's own context, which a thread-pool dependency is not.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required")
-    # a short session of its own: an upload must not hold a transaction open while it streams
-    try:
-        with services.sessions() as session:
-            principal = find_principal(session, credentials.credentials)
-    except OperationalError as exc:
-        raise DependencyError("the database is unavailable; try again shortly") from exc
+    principal = await run_in_threadpool(_authenticate, services, credentials.credentials)
     if principal is None:
         raise HTTPException(401, "the bearer token is not valid")
+    acting_as.set(Actor(principal.user_id, principal.name))
+    logs.user_id.set(principal.user_id)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency admitting only ``roles``; others get 403."""
+class RoleCheck:
+    """A dependency admitting only its roles; others get 403."""
 
-    def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            allowed = " or ".join(role.value for role in roles)
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def __call__(self, principal: PrincipalDep) -> Principal:
+        if principal.role not in self.roles:
+            allowed = " or ".join(role.value for role in self.roles)
             raise HTTPException(403, f"this needs the {allowed} role")
         return principal
 
-    return check
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles``; others get 403."""
+    return RoleCheck(*roles)
 
 
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details for every error the API returns; never a traceback."""
+"""RFC 9457 problem details for every error the API returns; never a traceback.
+
+Besides Bukti's own errors, the handlers below map what a client's input or a failing
+dependency can raise from deep inside a route — a number too large for a column, a value
+PostgreSQL cannot store, a database that went away mid-request — so no input ever meets a
+500. Every 503 says when to come back (``Retry-After``).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bukti.errors import (
     BuktiError,
     ConflictError,
     DependencyError,
+    ForbiddenError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
@@ -26,8 +42,12 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+#: seconds a client waits before retrying a 503: long enough for a database failover
+RETRY_AFTER_S = 5
+
 _STATUS_OF: dict[type[BuktiError], int] = {
     NotFoundError: 404,
+    ForbiddenError: 403,
     ConflictError: 409,
     InvalidRequestError: 422,
     PayloadTooLargeError: 413,
@@ -36,9 +56,41 @@ _STATUS_OF: dict[type[BuktiError], int] = {
     DependencyError: 503,
 }
 
-
 #: RFC 9110's names, which older Pythons' HTTPStatus phrases predate
 _TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+#: what each problem status means on this API, for the OpenAPI document
+PROBLEM_MEANINGS = {
+    400: "The request is malformed",
+    401: "No valid bearer token",
+    403: "The caller's role may not do this",
+    404: "No such record, or not one the caller may see",
+    409: "The request conflicts with what is stored",
+    413: "The upload is over its size limit (it is cut off there)",
+    415: "The file is not a photo, video or document Bukti accepts",
+    422: "A field is invalid",
+    503: "The database, broker or storage is unavailable; retry after Retry-After seconds",
+}
+
+
+class ProblemError(BaseModel):
+    """One invalid field of a 422."""
+
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail: what went wrong, in words a person can act on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field("about:blank", description="always about:blank: the status says it all")
+    title: str = Field(description="the status's name, e.g. Not Found")
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="what went wrong, for a person to read")
+    errors: list[ProblemError] | None = Field(None, description="422 only: each invalid field")
 
 
 def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> JSONResponse:
@@ -50,8 +102,26 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
         "detail": detail,
     }
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    """True for a database that cannot be reached or went away (as opposed to bad input)."""
+    return isinstance(
+        exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+    ) or (isinstance(exc, StatementError) and isinstance(exc.orig, ConnectionError))
+
+
+def _is_out_of_range(exc: Exception) -> bool:
+    """True for a value the database cannot hold: a number too large, a NUL in text."""
+    if isinstance(exc, OverflowError | DataError):
+        return True
+    return isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError | ValueError)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -79,7 +149,28 @@ def install_problem_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
         return problem(422, f"invalid request: {summary}", errors=errors)
 
+    async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+        # registered per class (not on Exception) so Starlette answers without re-raising
+        if _is_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return problem(503, "the database is unavailable; try again shortly")
+        if _is_out_of_range(exc):
+            log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+            return problem(422, "a value is out of range or holds characters that cannot be stored")
+        return await _unexpected(request, exc)
+
+    for cls in _STORAGE_ERRORS:
+        app.add_exception_handler(cls, _storage_error)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "an internal error occurred; it has been logged")
+
+
+_STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    OverflowError,
+    StatementError,
+    DisconnectionError,
+    PoolTimeoutError,
+)

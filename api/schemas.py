@@ -4,21 +4,55 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    TypeAdapter,
+    ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from evidence.status import Role
+from bukti.errors import InvalidRequestError
+from evidence.flags import Code, Severity
+from evidence.status import Kind, Role, Status
+
+#: ids are 32-bit integers in the database: a larger number names nothing, and is refused
+MAX_ID = 2**31 - 1
+
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID, description="a record's id")]
+"""An id as a path, query, form or JSON value: 1 to 2^31 - 1, so it always fits the column."""
+
+_record_id = TypeAdapter(RecordId)
+
+
+def parse_record_id(raw: str, name: str) -> int:
+    """A form or metadata field holding an id; a 422 problem names the field otherwise."""
+    try:
+        return _record_id.validate_python(int(raw.strip()))
+    except (ValueError, ValidationError):
+        raise InvalidRequestError(
+            f"the field {name!r} must be an id: a whole number from 1 to {MAX_ID}"
+        ) from None
+
+
+def refuse_nul(value: str) -> str:
+    """Text with a NUL character is refused: PostgreSQL cannot store it, no client means it."""
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL (\\x00) characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(refuse_nul)]
+"""Any text a client sends: stored as given, except that NUL characters are refused."""
 
 
 def _parse_hhmm(value: Any) -> Any:
@@ -27,7 +61,10 @@ def _parse_hhmm(value: Any) -> Any:
             return datetime.strptime(value, "%H:%M").time()
         except ValueError:
             raise ValueError("a time of day is written HH:MM, e.g. 07:00") from None
-    return value
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    # pydantic would read a number as seconds since midnight, in UTC: never what is meant
+    raise ValueError("a time of day is a string written HH:MM, e.g. 07:00")
 
 
 ClockTime = Annotated[
@@ -38,7 +75,44 @@ ClockTime = Annotated[
 ]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Title = Annotated[Text, Field(min_length=1, max_length=300)]
+
+
+class Patch(BaseModel):
+    """A partial update: a field left out keeps its value, ``null`` empties it.
+
+    Fields named in ``keeps_value`` always hold a value (a start time, a status): ``null``
+    for them is refused with a 422 rather than stored or crashing, and their JSON schema
+    says so (not nullable).
+    """
+
+    keeps_value: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_kept_values(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulled = sorted(name for name in cls.keeps_value if name in data and data[name] is None)
+            if nulled:
+                raise ValueError(
+                    f"{', '.join(nulled)} cannot be null: leave a field out to keep its value"
+                )
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name in cls.keeps_value:
+            prop = target.get("properties", {}).get(name, {})
+            variants = prop.pop("anyOf", None)
+            if variants is not None:
+                kept = [v for v in variants if v.get("type") != "null"]
+                prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            prop.pop("default", None)
+        return schema
+
 
 T = TypeVar("T")
 
@@ -55,7 +129,7 @@ class Page(BaseModel, Generic[T]):
 class CalendarEntry(BaseModel):
     """Other hours (or a day off) on some weekdays and/or dates: Fridays, Ramadan, holidays."""
 
-    label: str = Field(min_length=1, max_length=100)
+    label: Annotated[Text, Field(min_length=1, max_length=100)]
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
         default_factory=list, description="0 = Monday ... 6 = Sunday; empty means any weekday"
     )
@@ -73,7 +147,7 @@ class SchoolIn(BaseModel):
     lat: Latitude
     lon: Longitude
     radius_m: float = Field(150.0, gt=0, le=50_000)
-    timezone: str = "Asia/Jakarta"
+    timezone: Text = "Asia/Jakarta"
     check_in_by: ClockTime = time(7, 0)
     check_out_from: ClockTime = time(15, 30)
     calendar: list[CalendarEntry] = Field(default_factory=list, max_length=500)
@@ -101,7 +175,7 @@ class TeacherIn(BaseModel):
 
     nip: str = Field(pattern=r"^[0-9]{18}$", description="NIP: 18 digits")
     name: Name
-    school_id: int
+    school_id: RecordId
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     youtube_channel_id: str | None = Field(None, pattern=r"^UC[0-9A-Za-z_-]{22}$")
@@ -126,8 +200,8 @@ class UserIn(BaseModel):
 
     name: Name
     role: Role
-    teacher_id: int | None = None
-    school_id: int | None = None
+    teacher_id: RecordId | None = None
+    school_id: RecordId | None = None
 
     @model_validator(mode="after")
     def _scope_fits_role(self) -> UserIn:
@@ -153,8 +227,38 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
+class UserUpdate(Patch):
+    """Changes to a user: name, role and scope (checked together), active or not."""
+
+    keeps_value = frozenset({"name", "role", "is_active"})
+
+    name: Name | None = None
+    role: Role | None = None
+    teacher_id: RecordId | None = None
+    school_id: RecordId | None = None
+    is_active: bool | None = None
+
+
 class UserCreated(UserOut):
     """A new user with their token: shown this once, never again."""
+
+    token: str
+
+
+class TokenOut(BaseModel):
+    """A bearer token as listed: never its secret, only a hash of it is kept."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    user_id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="to the minute: written once a minute")
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    """A new token with its secret: shown this once, never again."""
 
     token: str
 
@@ -172,11 +276,11 @@ class Category(StrEnum):
 class ActivityIn(BaseModel):
     """A TRK activity: a block of a teacher's working day, in the school's local time."""
 
-    teacher_id: int
+    teacher_id: RecordId
     date: date
     start: ClockTime
     end: ClockTime
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     category: Category | None = None
 
     @model_validator(mode="after")
@@ -186,12 +290,14 @@ class ActivityIn(BaseModel):
         return self
 
 
-class ActivityUpdate(BaseModel):
+class ActivityUpdate(Patch):
     """New times, title or category of an activity; attached evidence is verified again."""
+
+    keeps_value = frozenset({"start", "end", "title"})
 
     start: ClockTime | None = None
     end: ClockTime | None = None
-    title: str | None = Field(None, min_length=1, max_length=300)
+    title: Title | None = None
     category: Category | None = None
 
 
@@ -227,7 +333,7 @@ class Destination(BaseModel):
 class AttendanceIn(BaseModel):
     """A teacher's attendance day."""
 
-    teacher_id: int
+    teacher_id: RecordId
     date: date
     status: AttendanceStatus
     check_in: ClockTime | None = None
@@ -245,8 +351,10 @@ class AttendanceIn(BaseModel):
         return self
 
 
-class AttendanceUpdate(BaseModel):
+class AttendanceUpdate(Patch):
     """Changes to an attendance day; attached selfies are verified again."""
+
+    keeps_value = frozenset({"status"})
 
     status: AttendanceStatus | None = None
     check_in: ClockTime | None = None
@@ -268,18 +376,25 @@ class AttendanceOut(BaseModel):
 
 
 class FlagOut(BaseModel):
-    """A flag on an item: SPEC's public shape."""
+    """A flag on an item: SPEC's public shape (docs/vocabulary.md lists every code)."""
 
-    code: str
-    severity: str
+    code: Code
+    severity: Severity
     detail: str
     related_evidence_id: int | None
+
+
+class Decision(StrEnum):
+    """A reviewer's decision on an item."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class ReviewOut(BaseModel):
     """A reviewer's decision, kept beside the item's status."""
 
-    decision: str
+    decision: Decision
     reviewer_id: int
     reason: str | None
     at: datetime
@@ -303,12 +418,55 @@ class Archive(BaseModel):
     backend: str
 
 
+class Sourced(BaseModel):
+    """A fact and where it was read from (``exif:DateTimeOriginal``, ``client``, ...)."""
+
+    value: Any
+    source: str
+
+
+class Facts(BaseModel):
+    """What the item's metadata says, each value with its source where it has one.
+
+    Photos and videos fill the capture fields, documents ``doc_type`` and theirs, links
+    ``youtube``; fields a kind does not have are absent. Facts added later arrive as further
+    properties, so clients should ignore what they do not know.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    captured_local: Sourced | None = None
+    utc_offset_min: Sourced | None = None
+    modified_local: Sourced | None = None
+    gps_time_utc: Sourced | None = None
+    location: Sourced | None = None
+    make: Sourced | None = None
+    model: Sourced | None = None
+    software: Sourced | None = None
+    creator_tool: Sourced | None = None
+    duration_s: float | None = None
+    doc_type: str | None = None
+    page_count: Sourced | None = None
+    youtube: dict[str, Any] | None = None
+
+
+class Hashes(BaseModel):
+    """The original's SHA-256 and, once hashed, its perceptual hashes (hex strings)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class EvidenceOut(BaseModel):
     """An evidence item as SPEC.md names its fields."""
 
     id: int
-    status: str
-    kind: str
+    status: Status
+    kind: Kind
     mime: str
     teacher_id: int
     activity_id: int | None
@@ -320,8 +478,8 @@ class EvidenceOut(BaseModel):
     received_at: datetime
     processed_at: datetime | None
     reason: str | None
-    facts: dict[str, Any] | None
-    hashes: dict[str, Any]
+    facts: Facts | None
+    hashes: Hashes
     flags: list[FlagOut]
     sizes: Sizes
     archive: Archive
@@ -336,3 +494,68 @@ class EventOut(BaseModel):
     step: str
     outcome: str
     detail: str | None
+
+
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
+
+
+class Requirement(StrEnum):
+    """The two videos each teacher owes each month."""
+
+    LEARNING = "learning"
+    PROBLEM_SOLVING = "problem_solving"
+
+
+class _UploadForm(BaseModel):
+    """A multipart upload: the file, and the phone's position at capture when it has one."""
+
+    file: bytes = Field(description="the photo, video or document; its type is read from its bytes")
+    lat: Latitude | None = Field(None, description="with lon: where the phone was")
+    lon: Longitude | None = None
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, description="the phone's GPS error")
+
+
+class UploadForActivity(_UploadForm):
+    """A file proving a TRK activity."""
+
+    activity_id: RecordId
+
+
+class UploadForAttendance(_UploadForm):
+    """A selfie for an attendance day's check-in or check-out."""
+
+    attendance_id: RecordId
+    check: Literal["in", "out"]
+
+
+class UploadForDay(_UploadForm):
+    """A day's photo with no activity yet: the TRK day draft proposes activities from them."""
+
+    date: date
+    teacher_id: RecordId | None = Field(None, description="admins name the teacher")
+
+
+class UploadForMonth(_UploadForm):
+    """A monthly teaching video."""
+
+    month: Month
+    requirement: Requirement
+    teacher_id: RecordId | None = Field(None, description="admins name the teacher")
+
+
+UPLOAD_FORMS: tuple[type[_UploadForm], ...] = (
+    UploadForActivity,
+    UploadForAttendance,
+    UploadForDay,
+    UploadForMonth,
+)
+"""What a multipart upload can prove: exactly one of these forms (see POST /evidence)."""
+
+
+class LinkIn(BaseModel):
+    """A YouTube link for a monthly requirement."""
+
+    url: Annotated[Text, Field(min_length=1, max_length=500)]
+    month: Month
+    requirement: Requirement
+    teacher_id: RecordId | None = Field(None, description="admins name the teacher")

@@ -18,6 +18,7 @@ from pathlib import Path
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from api.metrics import UPLOAD_BYTES
 from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
 from evidence.sniff import HEAD_BYTES, Sniffed, sniff
 
@@ -93,9 +94,7 @@ class _Sink:
             if self._tmp is not None:
                 self._fail(InvalidRequestError("send one file per upload"))
                 return
-            # keep only the last path component: the name is shown to reviewers, never used
-            raw = filename.decode("utf-8", "replace") if filename else None
-            self._filename = Path(raw.replace("\\", "/")).name[:255] if raw else None
+            self._filename = client_filename(filename)
             self._fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".upload-")
             self._tmp = Path(tmp)
         elif len(self.fields) >= MAX_FIELDS:
@@ -126,6 +125,12 @@ class _Sink:
         if self.error is not None:
             return
         if self._name == FILE_FIELD:
+            if self._size == 0:
+                # judged before its type: an empty file has none, and "unsupported" misleads
+                self._fail(
+                    InvalidRequestError("the uploaded file is empty (0 bytes): send it again")
+                )
+                return
             if self._sniffed is None:
                 self._sniff()
             if self.error is not None:
@@ -133,14 +138,17 @@ class _Sink:
             assert self._fd is not None and self._tmp is not None and self._sniffed is not None
             os.close(self._fd)
             self._fd = None
-            if self._size == 0:
-                self._fail(InvalidRequestError("the uploaded file is empty"))
-                return
             self.file = ReceivedUpload(
                 self._tmp, self._size, self._digest.hexdigest(), self._sniffed, self._filename
             )
         elif self._name:
-            self.fields[self._name] = self._value.decode("utf-8", "replace")
+            value = self._value.decode("utf-8", "replace")
+            if "\x00" in value or "\x00" in self._name:
+                self._fail(
+                    InvalidRequestError(f"form field {self._name!r} contains NUL characters")
+                )
+                return
+            self.fields[self._name] = value
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -163,7 +171,7 @@ class _Sink:
 
     def _too_large(self) -> str:
         kind = self._sniffed.kind if self._sniffed else "file"
-        return f"the {kind} is larger than the {self._limit // (1024 * 1024)} MB limit"
+        return f"the {kind} is larger than the {describe_size(self._limit)} limit"
 
     def _fail(self, error: Exception) -> None:
         if self.error is None:
@@ -190,7 +198,9 @@ async def receive_upload(
         raise UnsupportedMediaError("send the file as multipart/form-data in a field named 'file'")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
-        raise PayloadTooLargeError(f"the upload is larger than the {max_bytes // 2**20} MB limit")
+        raise PayloadTooLargeError(
+            f"the upload is larger than the {describe_size(max_bytes)} limit"
+        )
     sink = _Sink(directory, limit_for, max_bytes)
     callbacks: Mapping[str, object] = {
         name: getattr(sink, name)
@@ -222,4 +232,36 @@ async def receive_upload(
         sink.cleanup()
         raise InvalidRequestError("the multipart body has no part named 'file'")
     sink.file.fields = sink.fields
+    UPLOAD_BYTES.labels(sink.file.sniffed.kind.value).inc(sink.file.size_bytes)
     return sink.file
+
+
+_UNITS = (
+    ("GiB", 2**30),
+    ("MiB", 2**20),
+    ("KiB", 2**10),
+    ("GB", 10**9),
+    ("MB", 10**6),
+    ("kB", 10**3),
+)
+
+
+def describe_size(size_bytes: int) -> str:
+    """A size limit in the unit it was set in: 50 MiB, 2 GiB, 500 kB, or 123456 bytes.
+
+    A limit is said exactly: "0 MB" for half a megabyte would tell a user nothing.
+    """
+    for unit, scale in _UNITS:
+        if size_bytes >= scale and size_bytes % scale == 0:
+            return f"{size_bytes // scale} {unit}"
+    return f"{size_bytes} bytes"
+
+
+def client_filename(raw: bytes | None) -> str | None:
+    """The name a client gave its file, fit to be shown: last path component, no control
+    characters (NUL included), at most 255 characters. It is never used as a path."""
+    if not raw:
+        return None
+    text = raw.decode("utf-8", "replace").replace("\\", "/")
+    name = "".join(ch for ch in Path(text).name if ch.isprintable())[:255]
+    return name or None

@@ -3,6 +3,7 @@
     BuktiError
     ├── RejectedError        the file is not usable evidence (permanent, never retried)
     ├── NotFoundError        a record does not exist, or is not visible to the caller
+    ├── ForbiddenError       the caller's role may not do this (or not for that teacher)
     ├── ConflictError        the request contradicts what is stored
     ├── InvalidRequestError  the request is malformed beyond what schema validation catches
     ├── PayloadTooLargeError the upload is over its size limit
@@ -29,6 +30,10 @@ class RejectedError(BuktiError):
 
 class NotFoundError(BuktiError):
     """Raised when a record does not exist or the caller may not see it (both look the same)."""
+
+
+class ForbiddenError(BuktiError):
+    """Raised when the caller's role may not do what it asks, e.g. write another's records."""
 
 
 class ConflictError(BuktiError):

@@ -71,6 +71,18 @@ def entry_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry to append: see :func:`append` for what each field holds."""
+
+    actor: Actor
+    action: str
+    subject: str
+    evidence_id: int | None = None
+    school_id: int | None = None
+    data: dict[str, Any] | None = None
+
+
 def append(
     session: Session,
     actor: Actor,
@@ -87,37 +99,60 @@ def append(
     ``subject`` names what it acted on (``evidence:42``, ``user:7``); ``data`` holds the
     old and new values. ``school_id`` scopes who may read the entry.
     """
-    payload = json.loads(json.dumps(data or {}, default=str))
-    seq = session.execute(
+    entry = Entry(actor, action, subject, evidence_id, school_id, data)
+    return append_many(session, [entry])[0]
+
+
+def append_many(session: Session, entries: list[Entry]) -> list[AuditEntry]:
+    """Append ``entries`` in order, taking the chain's head once; call it last."""
+    if not entries:
+        return []
+    head = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + len(entries))
         .returning(AuditHead.seq, AuditHead.sha256)
     ).one_or_none()
-    if seq is None:
+    if head is None:
         raise RuntimeError("the audit chain has no head row: run `bukti migrate`")
-    number, prev = seq
-    at = utcnow()
-    digest = entry_digest(
-        prev, at, actor.user_id, actor.name, action, subject, evidence_id, school_id, payload
-    )
-    entry = AuditEntry(
-        seq=number,
-        at=at,
-        actor_user_id=actor.user_id,
-        actor_name=actor.name,
-        action=action,
-        subject=subject,
-        evidence_id=evidence_id,
-        school_id=school_id,
-        data=payload,
-        prev_sha256=prev,
-        sha256=digest,
-    )
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(sha256=digest))
+    last, prev = head
+    number = last - len(entries)
+    written = []
+    for entry in entries:
+        number += 1
+        payload = json.loads(json.dumps(entry.data or {}, default=str))
+        at = utcnow()
+        actor = entry.actor
+        digest = entry_digest(
+            prev,
+            at,
+            actor.user_id,
+            actor.name,
+            entry.action,
+            entry.subject,
+            entry.evidence_id,
+            entry.school_id,
+            payload,
+        )
+        row = AuditEntry(
+            seq=number,
+            at=at,
+            actor_user_id=actor.user_id,
+            actor_name=actor.name,
+            action=entry.action,
+            subject=entry.subject,
+            evidence_id=entry.evidence_id,
+            school_id=entry.school_id,
+            data=payload,
+            prev_sha256=prev,
+            sha256=digest,
+        )
+        session.add(row)
+        written.append(row)
+        prev = digest
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(sha256=prev))
     session.flush()
-    return entry
+    return written
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ def build_engine(url: str) -> Engine:
 
 
 def build_sessions(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
+    """A session factory whose objects stay readable after commit; changes are audited."""
+    from storage import audit_hook
+
+    audit_hook.install()
     return sessionmaker(engine, expire_on_commit=False)
 
 

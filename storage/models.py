@@ -92,7 +92,7 @@ class Teacher(Base):
 
 
 class User(Base):
-    """Someone who calls the API; only a hash of their bearer token is kept."""
+    """Someone who calls the API, with their bearer tokens (see ApiToken); deactivated, never deleted."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -102,11 +102,28 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """One bearer token of a user; only its SHA-256 is kept. A user may hold several.
+
+    A revoked token stays as a row (``revoked_at``), so it can never be brought back;
+    ``last_used_at`` is written at most once a minute per token (see api.auth).
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class Activity(Base):

@@ -12,7 +12,7 @@ from api.deps import DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
 from api.routes.directory import visible_teacher
-from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page
+from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page, RecordId
 from api.scoping import in_range, scoped, visible_record
 from bukti.errors import InvalidRequestError
 from storage.models import Activity, Evidence
@@ -58,7 +58,7 @@ def create_activity(body: ActivityIn, db: DbDep, who: PrincipalDep) -> ActivityO
 
 @router.patch("/activities/{activity_id}", response_model=ActivityOut)
 def update_activity(
-    activity_id: int, body: ActivityUpdate, request: Request, db: DbDep, who: PrincipalDep
+    activity_id: RecordId, body: ActivityUpdate, request: Request, db: DbDep, who: PrincipalDep
 ) -> ActivityOut:
     """Change an activity's times, title or category; its evidence is verified again."""
     activity = visible_activity(db, who, activity_id)
@@ -85,7 +85,7 @@ def list_activities(
     db: DbDep,
     who: PrincipalDep,
     paging: PagingDep,
-    teacher_id: Annotated[int | None, Query()] = None,
+    teacher_id: Annotated[RecordId | None, Query()] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[ActivityOut]:
@@ -98,7 +98,7 @@ def list_activities(
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityOut)
-def get_activity(activity_id: int, db: DbDep, who: PrincipalDep) -> ActivityOut:
+def get_activity(activity_id: RecordId, db: DbDep, who: PrincipalDep) -> ActivityOut:
     """One activity, if the caller may see its teacher."""
     return activity_out(visible_activity(db, who, activity_id))
 

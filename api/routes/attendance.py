@@ -22,6 +22,7 @@ from api.schemas import (
     Destination,
     FlagOut,
     Page,
+    RecordId,
 )
 from api.scoping import in_range, scoped, visible_record
 from bukti.errors import ConflictError, InvalidRequestError
@@ -101,7 +102,7 @@ def create_attendance(body: AttendanceIn, db: DbDep, who: PrincipalDep) -> Atten
 
 @router.patch("/attendance/{attendance_id}", response_model=AttendanceOut)
 def update_attendance(
-    attendance_id: int, body: AttendanceUpdate, request: Request, db: DbDep, who: PrincipalDep
+    attendance_id: RecordId, body: AttendanceUpdate, request: Request, db: DbDep, who: PrincipalDep
 ) -> AttendanceOut:
     """Change an attendance day; its selfies and the day's evidence are verified again."""
     record = visible_attendance(db, who, attendance_id)
@@ -141,7 +142,7 @@ def list_attendance(
     db: DbDep,
     who: PrincipalDep,
     paging: PagingDep,
-    teacher_id: Annotated[int | None, Query()] = None,
+    teacher_id: Annotated[RecordId | None, Query()] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[AttendanceOut]:
@@ -154,7 +155,7 @@ def list_attendance(
 
 
 @router.get("/attendance/{attendance_id}", response_model=AttendanceOut)
-def get_attendance(attendance_id: int, db: DbDep, who: PrincipalDep) -> AttendanceOut:
+def get_attendance(attendance_id: RecordId, db: DbDep, who: PrincipalDep) -> AttendanceOut:
     """One attendance day."""
     return attendance_out(db, visible_attendance(db, who, attendance_id))
 

@@ -20,7 +20,7 @@ from api.reverify import queue_reverification
 from api.routes.activities import activity_out
 from api.routes.attendance import attendance_out
 from api.routes.directory import visible_teacher
-from api.schemas import ActivityOut, AttendanceOut, Category, ClockTime, FlagOut
+from api.schemas import ActivityOut, AttendanceOut, Category, ClockTime, FlagOut, RecordId, Title
 from bukti.errors import InvalidRequestError
 from evidence.day_draft import propose_day
 from evidence.days import day_totals
@@ -190,7 +190,7 @@ def _is_due(flag: Flag, day: date, zone: str) -> bool:
 
 @router.get("/{teacher_id}/days/{day}", response_model=DaySummary)
 def get_day(
-    teacher_id: int, day: date, request: Request, db: DbDep, who: PrincipalDep
+    teacher_id: RecordId, day: date, request: Request, db: DbDep, who: PrincipalDep
 ) -> DaySummary:
     """The day: activities with their evidence, minutes logged and evidenced, attendance, flags."""
     teacher = visible_teacher(db, who, teacher_id)
@@ -200,7 +200,7 @@ def get_day(
 
 @router.get("/{teacher_id}/months/{month}", response_model=MonthSummary)
 def get_month(
-    teacher_id: int, month: Month, request: Request, db: DbDep, who: PrincipalDep
+    teacher_id: RecordId, month: Month, request: Request, db: DbDep, who: PrincipalDep
 ) -> MonthSummary:
     """The month: each day's totals against the target, evidence counts and open flags."""
     teacher = visible_teacher(db, who, teacher_id)
@@ -298,9 +298,9 @@ class ConfirmedBlock(BaseModel):
 
     start: ClockTime
     end: ClockTime
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     category: Category | None = None
-    evidence_ids: list[int] = Field(default_factory=list)
+    evidence_ids: list[RecordId] = Field(default_factory=list)
 
 
 class DraftConfirmation(BaseModel):
@@ -321,7 +321,7 @@ class DraftCreated(BaseModel):
     responses={200: {"model": DraftProposal}, 201: {"model": DraftCreated}},
 )
 def draft_day(
-    teacher_id: int,
+    teacher_id: RecordId,
     day: date,
     request: Request,
     response: Response,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from api.auth import new_token, token_digest
+from api.auth import issue_token
 from api.deps import AdminDep, DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.schemas import (
     Page,
+    RecordId,
     SchoolIn,
     SchoolOut,
     TeacherIn,
@@ -19,6 +21,7 @@ from api.schemas import (
     UserCreated,
     UserIn,
     UserOut,
+    UserUpdate,
 )
 from bukti.errors import ConflictError, NotFoundError
 from evidence.status import Role
@@ -49,7 +52,7 @@ def list_schools(db: DbDep, who: PrincipalDep, paging: PagingDep) -> Page[School
 
 
 @router.get("/schools/{school_id}", response_model=SchoolOut, tags=["schools"])
-def get_school(school_id: int, db: DbDep, who: PrincipalDep) -> School:
+def get_school(school_id: RecordId, db: DbDep, who: PrincipalDep) -> School:
     """One school."""
     school = db.get(School, school_id)
     if school is None or (not who.is_admin and school.id != _school_of(db, who)):
@@ -75,7 +78,7 @@ def list_teachers(
     db: DbDep,
     who: PrincipalDep,
     paging: PagingDep,
-    school_id: Annotated[int | None, Query()] = None,
+    school_id: Annotated[RecordId | None, Query()] = None,
     nip: Annotated[str | None, Query()] = None,
 ) -> Page[TeacherOut]:
     """Teachers the caller may see, filtered by school or NIP."""
@@ -92,7 +95,7 @@ def list_teachers(
 
 
 @router.get("/teachers/{teacher_id}", response_model=TeacherOut, tags=["teachers"])
-def get_teacher(teacher_id: int, db: DbDep, who: PrincipalDep) -> Teacher:
+def get_teacher(teacher_id: RecordId, db: DbDep, who: PrincipalDep) -> Teacher:
     """One teacher, if the caller may see them."""
     return visible_teacher(db, who, teacher_id)
 
@@ -100,10 +103,7 @@ def get_teacher(teacher_id: int, db: DbDep, who: PrincipalDep) -> Teacher:
 @router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
 def create_user(body: UserIn, db: DbDep, _: AdminDep) -> UserCreated:
     """Create a user and show their bearer token once (admin)."""
-    if body.teacher_id is not None and db.get(Teacher, body.teacher_id) is None:
-        raise NotFoundError(f"teacher {body.teacher_id} not found")
-    if body.school_id is not None and db.get(School, body.school_id) is None:
-        raise NotFoundError(f"school {body.school_id} not found")
+    _check_scope_exists(db, body)
     user, token = add_user(db, body)
     return UserCreated(**UserOut.model_validate(user).model_dump(), token=token)
 
@@ -114,11 +114,14 @@ def list_users(
     _: AdminDep,
     paging: PagingDep,
     role: Annotated[Role | None, Query()] = None,
+    active: Annotated[bool | None, Query(description="only active (or inactive) users")] = None,
 ) -> Page[UserOut]:
     """Users, optionally of one role (admin)."""
     query = select(User).order_by(User.id)
     if role is not None:
         query = query.where(User.role == role.value)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
     return paginate(db, query, paging, UserOut.model_validate)
 
 
@@ -131,19 +134,75 @@ def who_am_i(db: DbDep, who: PrincipalDep) -> User:
     return user
 
 
-def add_user(db: DbDep, body: UserIn) -> tuple[User, str]:
-    """Create a user; returns it with its token (the only time the token exists in clear)."""
-    token = new_token()
+@router.get("/users/{user_id}", response_model=UserOut, tags=["users"])
+def get_user(user_id: RecordId, db: DbDep, _: AdminDep) -> User:
+    """One user (admin)."""
+    return _user(db, user_id)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, tags=["users"])
+def update_user(user_id: RecordId, body: UserUpdate, db: DbDep, who: AdminDep) -> User:
+    """Rename a user, change their role and scope, or deactivate them (admin).
+
+    Users are deactivated, never deleted: their uploads and decisions keep naming them, and
+    a deactivated user's tokens answer 401 until they are active again. The last active
+    admin cannot be deactivated or demoted.
+    """
+    user = _user(db, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    scope = UserIn.model_validate(
+        {
+            "name": changes.get("name", user.name),
+            "role": changes.get("role", user.role),
+            "teacher_id": changes.get("teacher_id", user.teacher_id),
+            "school_id": changes.get("school_id", user.school_id),
+        }
+    )
+    _check_scope_exists(db, scope)
+    active = changes.get("is_active", user.is_active)
+    if user.role == Role.ADMIN and (scope.role is not Role.ADMIN or not active):
+        others = db.scalar(
+            select(func.count(User.id)).where(
+                User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user.id
+            )
+        )
+        if not others:
+            raise ConflictError("this is the last active admin: make another admin first")
+    user.name = scope.name
+    user.role = scope.role.value
+    user.teacher_id = scope.teacher_id
+    user.school_id = scope.school_id
+    user.is_active = active
+    db.flush()
+    return user
+
+
+def add_user(db: Session, body: UserIn) -> tuple[User, str]:
+    """Create a user with a first token; returns it with the token (its only time in clear)."""
     user = User(
         name=body.name,
         role=body.role.value,
         teacher_id=body.teacher_id,
         school_id=body.school_id,
-        token_sha256=token_digest(token),
     )
     db.add(user)
     db.flush()
+    _, token = issue_token(db, user, "first token")
     return user, token
+
+
+def _user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    return user
+
+
+def _check_scope_exists(db: Session, body: UserIn) -> None:
+    if body.teacher_id is not None and db.get(Teacher, body.teacher_id) is None:
+        raise NotFoundError(f"teacher {body.teacher_id} not found")
+    if body.school_id is not None and db.get(School, body.school_id) is None:
+        raise NotFoundError(f"school {body.school_id} not found")
 
 
 def visible_teacher(db: DbDep, who: PrincipalDep, teacher_id: int) -> Teacher:

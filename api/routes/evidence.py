@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import DbDep, PrincipalDep, ServicesDep
+from api.openapi import upload_request_body
 from api.pagination import PagingDep, paginate
 from api.routes.activities import visible_activity
 from api.routes.attendance import visible_attendance
@@ -27,9 +28,13 @@ from api.schemas import (
     EventOut,
     EvidenceOut,
     FlagOut,
+    LinkIn,
     Page,
+    RecordId,
     ReviewOut,
     Sizes,
+    Text,
+    parse_record_id,
 )
 from api.scoping import scoped, visible_record
 from api.upload import ReceivedUpload, receive_upload
@@ -39,6 +44,7 @@ from bukti.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
 )
+from evidence.flags import Code
 from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
@@ -49,35 +55,6 @@ from workers.sweeper import mark_queued
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
-
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "activity_id": {"type": "integer", "description": "the TRK activity"},
-                        "attendance_id": {"type": "integer", "description": "a K-Mob day"},
-                        "check": {"type": "string", "enum": ["in", "out"]},
-                        "date": {
-                            "type": "string",
-                            "format": "date",
-                            "description": "a day's photo for the TRK draft",
-                        },
-                        "teacher_id": {"type": "integer", "description": "with date, admins"},
-                        "lat": {"type": "number"},
-                        "lon": {"type": "number"},
-                        "accuracy_m": {"type": "number"},
-                    },
-                }
-            }
-        },
-    }
-}
 
 
 def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
@@ -147,8 +124,8 @@ def upload_limits(services: Services) -> dict[str, int]:
     "/evidence",
     status_code=202,
     response_model=EvidenceOut,
-    openapi_extra=_UPLOAD_BODY,
-    responses={413: {"description": "too large"}, 415: {"description": "not a photo"}},
+    openapi_extra=upload_request_body(),
+    responses={413: {}, 415: {}},
 )
 async def upload_evidence(
     request: Request,
@@ -308,8 +285,7 @@ def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
         claimed = date.fromisoformat(fields["date"].strip())
     except ValueError:
         raise InvalidRequestError("the form field 'date' is written YYYY-MM-DD") from None
-    teacher_id = who.teacher_id if who.role is Role.TEACHER else _int_field(fields, "teacher_id")
-    assert teacher_id is not None
+    teacher_id = who.acting_for(_optional_id(fields, "teacher_id"))
     visible_teacher(db, who, teacher_id)
     return _Target(teacher_id, claimed_date=claimed)
 
@@ -321,8 +297,7 @@ def _monthly_target(db: Session, who: Principal, fields: dict[str, str]) -> _Tar
         raise InvalidRequestError("the form field 'month' is written YYYY-MM")
     if requirement not in ("learning", "problem_solving"):
         raise InvalidRequestError("a monthly video needs requirement=learning or problem_solving")
-    teacher_id = who.teacher_id if who.role is Role.TEACHER else _int_field(fields, "teacher_id")
-    assert teacher_id is not None
+    teacher_id = who.acting_for(_optional_id(fields, "teacher_id"))
     visible_teacher(db, who, teacher_id)
     return _Target(teacher_id, month=month, requirement=requirement)
 
@@ -348,15 +323,6 @@ def _float_field(fields: dict[str, str], name: str, low: float, high: float) -> 
     if not (low <= value <= high) or value != value:
         raise InvalidRequestError(f"the form field {name!r} must be between {low} and {high}")
     return value
-
-
-class LinkIn(BaseModel):
-    """A YouTube link for a monthly requirement."""
-
-    url: str = Field(min_length=1, max_length=500)
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])
-    requirement: Literal["learning", "problem_solving"]
-    teacher_id: int | None = Field(None, description="admins name the teacher")
 
 
 async def _read_link(request: Request) -> LinkIn:
@@ -388,10 +354,7 @@ def _store_link(
                 if existing.video_id != video_id:
                     raise ConflictError("this Idempotency-Key was already used for another link")
                 return evidence_out(existing, services.store.name), True
-        teacher_id = who.teacher_id if who.role is Role.TEACHER else link.teacher_id
-        if teacher_id is None:
-            raise InvalidRequestError("name the teacher_id the link is submitted for")
-        teacher = visible_teacher(db, who, teacher_id)
+        teacher = visible_teacher(db, who, who.acting_for(link.teacher_id))
         if not who.can_write_teacher(teacher.id):
             raise HTTPException(403, "only the teacher themselves or an admin submits links")
         item = Evidence(
@@ -406,7 +369,7 @@ def _store_link(
             video_id=video_id,
             source_url=link.url,
             month=link.month,
-            requirement=link.requirement,
+            requirement=link.requirement.value,
         )
         db.add(item)
         db.flush()
@@ -424,10 +387,11 @@ def _int_field(fields: dict[str, str], name: str) -> int:
     raw = fields.get(name)
     if raw is None:
         raise InvalidRequestError(f"the form field {name!r} is required")
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise InvalidRequestError(f"the form field {name!r} must be an integer") from None
+    return parse_record_id(raw, name)
+
+
+def _optional_id(fields: dict[str, str], name: str) -> int | None:
+    return _int_field(fields, name) if name in fields else None
 
 
 def _enqueue(request: Request, evidence_id: int) -> None:
@@ -442,14 +406,14 @@ def _enqueue(request: Request, evidence_id: int) -> None:
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut)
 def get_evidence(
-    evidence_id: int, db: DbDep, who: PrincipalDep, services: ServicesDep
+    evidence_id: RecordId, db: DbDep, who: PrincipalDep, services: ServicesDep
 ) -> EvidenceOut:
     """One item with its status, facts, hashes, flags, sizes, archive and review."""
     return evidence_out(visible_evidence(db, who, evidence_id), services.store.name)
 
 
 @router.get("/evidence/{evidence_id}/events", response_model=list[EventOut])
-def get_evidence_events(evidence_id: int, db: DbDep, who: PrincipalDep) -> list[EvidenceEvent]:
+def get_evidence_events(evidence_id: RecordId, db: DbDep, who: PrincipalDep) -> list[EvidenceEvent]:
     """The item's event log: received, each step, retries, outcome."""
     visible_evidence(db, who, evidence_id)
     return list(
@@ -468,9 +432,9 @@ def list_evidence(
     services: ServicesDep,
     paging: PagingDep,
     status: Annotated[Status | None, Query()] = None,
-    teacher_id: Annotated[int | None, Query()] = None,
-    activity_id: Annotated[int | None, Query()] = None,
-    flag: Annotated[str | None, Query(description="only items with this flag code")] = None,
+    teacher_id: Annotated[RecordId | None, Query()] = None,
+    activity_id: Annotated[RecordId | None, Query()] = None,
+    flag: Annotated[Code | None, Query(description="only items with this flag code")] = None,
 ) -> Page[EvidenceOut]:
     """Items the caller may see, newest first, filtered by status, teacher, activity or flag."""
     query = scoped(select(Evidence).order_by(Evidence.id.desc()), who, Evidence.teacher_id)
@@ -482,14 +446,14 @@ def list_evidence(
         query = query.where(Evidence.activity_id == activity_id)
     if flag is not None:
         query = query.where(
-            Evidence.id.in_(select(EvidenceFlag.evidence_id).where(EvidenceFlag.code == flag))
+            Evidence.id.in_(select(EvidenceFlag.evidence_id).where(EvidenceFlag.code == flag.value))
         )
     return paginate(db, query, paging, lambda item: evidence_out(item, services.store.name))
 
 
 @router.post("/evidence/{evidence_id}/retry", status_code=202, response_model=EvidenceOut)
 def retry_evidence(
-    evidence_id: int, request: Request, who: PrincipalDep, services: ServicesDep
+    evidence_id: RecordId, request: Request, who: PrincipalDep, services: ServicesDep
 ) -> EvidenceOut:
     """Send a `failed` item through the pipeline again (its owner or an admin)."""
     with transaction(services.sessions) as db:
@@ -524,7 +488,9 @@ class Receipt(BaseModel):
 
 
 @router.get("/evidence/{evidence_id}/receipt", response_model=Receipt)
-def get_receipt(evidence_id: int, db: DbDep, who: PrincipalDep, services: ServicesDep) -> Receipt:
+def get_receipt(
+    evidence_id: RecordId, db: DbDep, who: PrincipalDep, services: ServicesDep
+) -> Receipt:
     """The phone-offload receipt: 409 until the original is in the archive."""
     item = visible_evidence(db, who, evidence_id)
     if item.original_key is None or item.archived_at is None:
@@ -547,7 +513,7 @@ class ReviewIn(BaseModel):
     """A reviewer's decision; a rejection says why."""
 
     decision: Literal["approved", "rejected"]
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _rejection_has_reason(self) -> ReviewIn:
@@ -557,7 +523,9 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/evidence/{evidence_id}/review", status_code=201, response_model=ReviewOut)
-def review_evidence(evidence_id: int, body: ReviewIn, db: DbDep, who: PrincipalDep) -> ReviewOut:
+def review_evidence(
+    evidence_id: RecordId, body: ReviewIn, db: DbDep, who: PrincipalDep
+) -> ReviewOut:
     """Approve or reject a processed item (reviewer of its school, or admin)."""
     if who.role is Role.TEACHER:
         raise HTTPException(403, "only reviewers and admins decide on evidence")

@@ -120,6 +120,9 @@ def _complete_dep(
 
 def _received(services: Services, path: Path, metadata: dict[str, Any]) -> ReceivedUpload:
     """The finished tus file as an upload: sniffed, limited and hashed like a multipart one."""
+    if path.stat().st_size == 0:
+        path.unlink(missing_ok=True)
+        raise InvalidRequestError("the uploaded file is empty (0 bytes): send it again")
     with path.open("rb") as fh:
         sniffed = sniff(fh.read(HEAD_BYTES))
     if sniffed is None:
