@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -37,7 +37,14 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
-def problem_statuses(route: APIRoute) -> set[int]:
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """Each API route as included (prefix, dependencies and all), as OpenAPI sees it."""
+    for context in routing.iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def problem_statuses(route: Any) -> set[int]:
     """The problem statuses ``route`` can answer, from its dependencies, method and path."""
     calls = set(_calls(route.dependant))
     write = bool(set(route.methods or ()) & _WRITES)
@@ -80,17 +87,34 @@ def _component_schemas(models: list[type[Any]]) -> dict[str, Any]:
 
 
 def upload_request_body() -> dict[str, Any]:
-    """POST /evidence's body: one multipart form per thing a file proves, or a JSON link."""
+    """POST /evidence's body: a multipart form in one of its variants, or a JSON link.
+
+    The form's fields are one object (the file part is streamed, so multipart clients and
+    generators see plain properties); ``oneOf`` names the fields each variant requires.
+    """
+    properties: dict[str, Any] = {}
+    variants = []
+    for form in UPLOAD_FORMS:
+        schema = form.model_json_schema()
+        properties.update(schema["properties"])
+        variants.append(
+            {
+                "title": form.__name__,
+                "description": (form.__doc__ or "").strip(),
+                "required": schema["required"],
+            }
+        )
+    properties["file"] = {"type": "string", "format": "binary", "description": "the file"}
     return {
         "requestBody": {
             "required": True,
             "content": {
                 "multipart/form-data": {
                     "schema": {
-                        "oneOf": [
-                            {"$ref": f"#/components/schemas/{form.__name__}"}
-                            for form in UPLOAD_FORMS
-                        ]
+                        "type": "object",
+                        "properties": properties,
+                        "required": ["file"],
+                        "oneOf": variants,
                     }
                 },
                 "application/json": {"schema": {"$ref": "#/components/schemas/LinkIn"}},
@@ -113,9 +137,9 @@ def document_problems(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )
         components = document.setdefault("components", {}).setdefault("schemas", {})
-        components.update(_component_schemas([Problem, LinkIn, *UPLOAD_FORMS]))
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
+        components.update(_component_schemas([Problem, LinkIn]))
+        for route in _api_routes(app):
+            if not route.include_in_schema:
                 continue
             for method in route.methods or ():
                 operation = document["paths"][route.path_format].get(method.lower())

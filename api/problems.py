@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import (
     DataError,
     DisconnectionError,
@@ -137,7 +137,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    @app.exception_handler(ValidationError)
+    async def _validation_error(
+        request: Request, exc: RequestValidationError | ValidationError
+    ) -> JSONResponse:
+        # a route validating a merged record (a PATCH over stored values) raises pydantic's own
         errors = [
             {
                 "loc": [str(part) for part in err.get("loc", ())],
