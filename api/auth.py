@@ -89,16 +89,21 @@ class _LastUse:
     """When this process last wrote each token's ``last_used_at`` (a cheap local check)."""
 
     def __init__(self) -> None:
-        self._written: dict[int, float] = {}
+        self._written: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def is_due(self, token_id: int) -> bool:
-        """True when this process has not written the token's last use within the resolution."""
+    def is_due(self, digest: str) -> bool:
+        """True when this process has not written the token's last use within the resolution.
+
+        Keyed by digest, not id: ids repeat across databases, digests do not.
+        """
         now = time.monotonic()
         with self._lock:
-            if now - self._written.get(token_id, -LAST_USE_RESOLUTION_S) < LAST_USE_RESOLUTION_S:
+            if now - self._written.get(digest, -LAST_USE_RESOLUTION_S) < LAST_USE_RESOLUTION_S:
                 return False
-            self._written[token_id] = now
+            if len(self._written) > 100_000:  # bounded: forget everything once in a while
+                self._written.clear()
+            self._written[digest] = now
             return True
 
 
@@ -130,7 +135,7 @@ def _record_use(session: Session, token: ApiToken) -> None:
     window = timedelta(seconds=LAST_USE_RESOLUTION_S)
     if token.last_used_at is not None and now - token.last_used_at < window:
         return
-    if not _last_use.is_due(token.id):
+    if not _last_use.is_due(token.token_sha256):
         return
     # conditional, so several API processes write it once a minute between them
     session.execute(
