@@ -52,6 +52,7 @@ class Code(StrEnum):
     ACTIVITY_OVERLAP = "activity_overlap"
     LATE_CHECK_IN = "late_check_in"
     EARLY_CHECK_OUT = "early_check_out"
+    TRAILING_DATA = "trailing_data"
 
 
 SEVERITY: dict[Code, Severity] = {
@@ -80,6 +81,7 @@ SEVERITY: dict[Code, Severity] = {
     Code.ACTIVITY_OVERLAP: Severity.MEDIUM,
     Code.LATE_CHECK_IN: Severity.MEDIUM,
     Code.EARLY_CHECK_OUT: Severity.MEDIUM,
+    Code.TRAILING_DATA: Severity.MEDIUM,
 }
 
 
