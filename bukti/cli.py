@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
+import getpass
 import json
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -18,8 +17,11 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from bukti import logs
 from bukti.bootstrap import Services
 from bukti.settings import Settings, get_settings
+from storage.audit import Actor
+from storage.audit_hook import acting_as
 
 log = logging.getLogger("bukti")
 
@@ -32,15 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `bukti` command."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("BUKTI_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     try:
         settings = get_settings()
+        logs.configure_logging(settings.log_level, settings.log_format)
+        acting_as.set(Actor(None, f"cli ({getpass.getuser()})"))
         result: int = args.run(settings, args)
         return result
     except (CommandError, ValidationError) as exc:
@@ -48,6 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # an operator gets one line; the traceback is in the log at debug level
+        log.debug("command failed", exc_info=True)
+        print(f"bukti: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +83,27 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--teacher-id", type=int)
     add.add_argument("--school-id", type=int)
     add.set_defaults(run=cmd_user_add)
+    listing = user.add_parser("list", help="list users (no tokens)")
+    listing.set_defaults(run=cmd_user_list)
+    for verb, active in (("deactivate", False), ("activate", True)):
+        switch = user.add_parser(verb, help=f"{verb} a user (users are never deleted)")
+        switch.add_argument("user_id", type=int)
+        switch.set_defaults(run=cmd_user_active, active=active)
+
+    token = sub.add_parser("token", help="manage bearer tokens").add_subparsers(
+        title="token commands"
+    )
+    tlist = token.add_parser("list", help="a user's tokens, without their secrets")
+    tlist.add_argument("--user-id", type=int, required=True)
+    tlist.set_defaults(run=cmd_token_list)
+    tadd = token.add_parser("add", help="issue another token for a user; printed once")
+    tadd.add_argument("--user-id", type=int, required=True)
+    tadd.add_argument("--label", default="token")
+    tadd.set_defaults(run=cmd_token_add)
+    for verb in ("revoke", "rotate"):
+        change = token.add_parser(verb, help=f"{verb} a token by its id")
+        change.add_argument("token_id", type=int)
+        change.set_defaults(run=cmd_token_change, verb=verb)
 
     imp = sub.add_parser("import", help="import schools or teachers from CSV")
     imp.add_argument("what", choices=["schools", "teachers"])
@@ -97,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _services(settings: Settings) -> Services:
+    """The services of a command that works on an existing database.
+
+    Run outside the checkout, a relative ``BUKTI_DATA_DIR`` would silently create a new,
+    empty database: an embedded (SQLite) database that does not exist is refused instead.
+    """
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise CommandError(
+                f"no database at {path}: set BUKTI_DATA_DIR (or BUKTI_DATABASE_URL) to where "
+                "Bukti keeps its data, or run `bukti migrate` to create one there"
+            )
     services = Services(settings)
     services.prepare_dirs()
     return services
@@ -135,36 +179,109 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    """Import schools or teachers from a CSV file, all or nothing."""
-    from api.schemas import SchoolIn, TeacherIn
+def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print every user, one a line."""
+    from storage.models import User
+
+    with _services(settings).sessions() as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            scope = f"teacher {user.teacher_id}" if user.teacher_id else ""
+            scope = f"school {user.school_id}" if user.school_id else scope
+            state = "active" if user.is_active else "inactive"
+            print(f"{user.id}\t{user.role}\t{state}\t{user.name}\t{scope}".rstrip())
+    return 0
+
+
+def cmd_user_active(settings: Settings, args: argparse.Namespace) -> int:
+    """Deactivate or reactivate a user."""
     from storage.db import transaction
-    from storage.models import School, Teacher
+    from storage.models import User
+
+    with transaction(_services(settings).sessions) as session:
+        user = session.get(User, args.user_id)
+        if user is None:
+            raise CommandError(f"user {args.user_id} not found")
+        user.is_active = args.active
+    print(f"user {args.user_id} is {'active' if args.active else 'deactivated'}")
+    return 0
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a user's tokens (never their secrets)."""
+    from storage.models import ApiToken
+
+    with _services(settings).sessions() as session:
+        rows = session.scalars(
+            select(ApiToken).where(ApiToken.user_id == args.user_id).order_by(ApiToken.id)
+        ).all()
+    if not rows:
+        raise CommandError(f"user {args.user_id} has no tokens (or does not exist)")
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        print(f"{row.id}\t{row.label}\t{state}\tlast used {used}")
+    return 0
+
+
+def cmd_token_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Issue a token for a user and print it once."""
+    from api.auth import issue_token
+    from storage.db import transaction
+    from storage.models import User
+
+    with transaction(_services(settings).sessions) as session:
+        user = session.get(User, args.user_id)
+        if user is None:
+            raise CommandError(f"user {args.user_id} not found")
+        row, secret = issue_token(session, user, args.label)
+        token_id = row.id
+    print(f"token {token_id} for user {args.user_id}; its secret, shown only now:")
+    print(secret)
+    return 0
+
+
+def cmd_token_change(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke a token, or rotate it (revoke, and print its successor once)."""
+    from api.auth import revoke_token, rotate_token
+    from storage.db import transaction
+    from storage.models import ApiToken
+
+    with transaction(_services(settings).sessions) as session:
+        row = session.get(ApiToken, args.token_id)
+        if row is None:
+            raise CommandError(f"token {args.token_id} not found")
+        if args.verb == "revoke":
+            revoke_token(row)
+            print(f"token {args.token_id} is revoked")
+            return 0
+        if row.revoked_at is not None:
+            raise CommandError(f"token {args.token_id} is revoked: add a new one instead")
+        successor, secret = rotate_token(session, row)
+        successor_id = successor.id
+    print(f"token {args.token_id} is revoked; its successor {successor_id}, shown only now:")
+    print(secret)
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import schools or teachers from a CSV file: all or nothing, again safely."""
+    from bukti.imports import import_schools, import_teachers
+    from storage.db import transaction
 
     if not args.file.is_file():
         raise CommandError(f"no such file: {args.file}")
-    model = SchoolIn if args.what == "schools" else TeacherIn
-    record = School if args.what == "schools" else Teacher
-    rows: list[SchoolIn | TeacherIn] = []
-    with args.file.open(newline="", encoding="utf-8-sig") as fh:
-        for line, cells in enumerate(csv.DictReader(fh), start=2):
-            clean = {k.strip(): v.strip() for k, v in cells.items() if k and v and v.strip()}
-            try:
-                rows.append(model.model_validate(clean))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise CommandError(f"{args.file}:{line}: {where}: {first['msg']}") from None
-    services = _services(settings)
-    with transaction(services.sessions) as session:
-        if args.what == "teachers":
-            nips = [r.nip for r in rows]  # type: ignore[union-attr]
-            taken = session.scalars(select(Teacher.nip).where(Teacher.nip.in_(nips))).all()
-            if taken or len(set(nips)) != len(nips):
-                raise CommandError(f"NIPs already registered or repeated: {sorted(set(taken))}")
-        for row in rows:
-            session.add(record(**row.model_dump()))
-    print(f"imported {len(rows)} {args.what}")
+    run = import_schools if args.what == "schools" else import_teachers
+    with transaction(_services(settings).sessions) as session:
+        report = run(session, args.file, lambda note: print(f"bukti: {note}", file=sys.stderr))
+        if report.errors:
+            for error in report.errors:
+                print(f"bukti: {error}", file=sys.stderr)
+            raise CommandError(f"{len(report.errors)} problem(s) in {args.file}; nothing imported")
+    key = "name" if args.what == "schools" else "NIP"
+    print(
+        f"imported {args.what} from {args.file.name}: {report.added} added, "
+        f"{report.updated} updated, {report.unchanged} unchanged (matched by {key})"
+    )
     return 0
 
 

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     )
     public_docs: bool = Field(True, description="Serve OpenAPI at /docs.")
 
+    # operations
+    log_level: str = Field("INFO", description="Lowest level of log lines written.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="One JSON object per log line, or plain text for people."
+    )
+    worker_metrics_port: int = Field(
+        0, description="Port of each worker host's Prometheus metrics (e.g. 9191); 0: off."
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Address the workers' metrics listen on."
+    )
+
     # object storage
     storage_backend: Literal["local", "s3"] = Field(
         "local", description="Where archived objects go."

@@ -6,6 +6,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from bukti.metrics import add_worker_observability
 from bukti.settings import Settings
 
 
@@ -28,6 +29,7 @@ def build_broker(settings: Settings) -> RedisBroker:
 def install_broker(settings: Settings) -> RedisBroker:
     """Build the broker and make it Dramatiq's global one (actors bind to it at import)."""
     broker = build_broker(settings)
+    add_worker_observability(broker, settings)
     dramatiq.set_broker(broker)
     return broker
 

@@ -11,7 +11,7 @@ import pytest
 from bukti.cli import main
 from bukti.settings import get_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def test_imports_schools_and_teachers_then_adds_a_user_with_a_token(
     teachers = cli_env / "teachers.csv"
     teachers.write_text("nip,name,school_id\n198003102005012007,Erni Wardhani,1\n")
     assert run(capsys, "migrate")[0] == 0
-    assert run(capsys, "import", "schools", str(schools))[1].strip() == "imported 1 schools"
-    assert run(capsys, "import", "teachers", str(teachers))[1].strip() == "imported 1 teachers"
+    assert "1 added, 0 updated" in run(capsys, "import", "schools", str(schools))[1]
+    assert "1 added, 0 updated" in run(capsys, "import", "teachers", str(teachers))[1]
     code, out, _ = run(
         capsys, "user", "add", "--name", "Erni", "--role", "teacher", "--teacher-id", "1"
     )
@@ -57,7 +57,7 @@ def test_a_bad_csv_row_names_its_line_and_imports_nothing(
     schools = cli_env / "schools.csv"
     schools.write_text("name,lat,lon\nSMKN 1,-6.8,107.1\nSMKN 2,-96,107.1\n")
     code, _, err = run(capsys, "import", "schools", str(schools))
-    assert code == 2 and "schools.csv:3: lat" in err and "Traceback" not in err
+    assert code == 2 and "schools.csv line 3, field 'lat'" in err and "Traceback" not in err
     usage = run(capsys, "usage")[1]
     assert json.loads(usage) == []
 
@@ -86,3 +86,87 @@ def test_close_month_flags_teachers_once(cli_env: Path, capsys: pytest.CaptureFi
     assert "0 missing" in run(capsys, "close-month", "--month", "2026-09")[1]
     code, _, err = run(capsys, "close-month", "--month", "September")
     assert code == 2 and "YYYY-MM" in err
+
+
+def test_importing_again_updates_by_natural_key_instead_of_duplicating(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    schools = cli_env / "schools.csv"
+    schools.write_text("name,lat,lon\nSMKN 1 Cianjur,-6.8,107.1\nSMAN 2 Bogor,-6.6,106.8\n")
+    run(capsys, "import", "schools", str(schools))
+    schools.write_text(
+        "name,lat,lon,radius_m\nsmkn 1  cianjur,-6.8,107.1,200\nSMAN 2 Bogor,-6.6,106.8,150\n"
+    )
+    code, out, _ = run(capsys, "import", "schools", str(schools))
+    assert code == 0 and "0 added, 1 updated, 1 unchanged (matched by name)" in out
+    teachers = cli_env / "teachers.csv"
+    teachers.write_text("nip,name,school_id\n198003102005012007,Erni,1\n")
+    run(capsys, "import", "teachers", str(teachers))
+    teachers.write_text("nip,name,school_id\n198003102005012007,Erni Wardhani,2\n")
+    assert "0 added, 1 updated" in run(capsys, "import", "teachers", str(teachers))[1]
+
+
+def test_every_bad_row_is_named_in_words_and_nothing_is_imported(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    teachers = cli_env / "teachers.csv"
+    teachers.write_text(
+        "nip,name,school_id\n12,Erni,1\n198003102005012007,Asep,9\n198003102005012007,Ani,9\n"
+    )
+    code, _, err = run(capsys, "import", "teachers", str(teachers))
+    assert code == 2 and "Traceback" not in err
+    assert "teachers.csv line 2, field 'nip'" in err
+    assert "teachers.csv line 3, field 'school_id': no school 9" in err
+    assert "line 4: NIP 198003102005012007 repeats line 3" in err
+    binary = cli_env / "schools.csv"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    code, _, err = run(capsys, "import", "schools", str(binary))
+    assert code == 2 and "not UTF-8 text" in err
+
+
+def test_a_large_file_reports_its_progress(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    schools = cli_env / "schools.csv"
+    schools.write_text("name,lat,lon\n" + "".join(f"SD {n},-6.8,107.1\n" for n in range(2000)))
+    code, out, err = run(capsys, "import", "schools", str(schools))
+    assert code == 0 and "2000 added" in out
+    assert "checked 1,000 of 2,000 rows" in err
+
+
+def test_commands_outside_the_data_dir_refuse_to_create_an_empty_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BUKTI_DATA_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("BUKTI_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        code, _, err = run(capsys, "usage")
+    finally:
+        get_settings.cache_clear()
+    assert code == 2 and "no database at" in err and "BUKTI_DATA_DIR" in err
+    assert not (tmp_path / "nowhere" / "bukti.db").exists()
+
+
+def test_tokens_are_listed_added_rotated_and_revoked_from_the_command_line(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "migrate")
+    run(capsys, "user", "add", "--name", "Ops", "--role", "admin")
+    code, out, _ = run(capsys, "token", "add", "--user-id", "1", "--label", "script")
+    assert code == 0 and out.strip().splitlines()[-1].startswith("bkt_")
+    listed = run(capsys, "token", "list", "--user-id", "1")[1]
+    assert "first token" in listed and "script" in listed and "bkt_" not in listed
+    code, out, _ = run(capsys, "token", "rotate", "2")
+    assert (
+        code == 0
+        and "token 2 is revoked" in out
+        and out.strip().splitlines()[-1].startswith("bkt_")
+    )
+    assert run(capsys, "token", "revoke", "1")[1].strip() == "token 1 is revoked"
+    assert "revoked" in run(capsys, "token", "list", "--user-id", "1")[1]
+    assert run(capsys, "user", "deactivate", "1")[0] == 0
+    assert "inactive" in run(capsys, "user", "list")[1]
