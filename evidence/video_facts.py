@@ -30,11 +30,13 @@ _PLACEHOLDER_DATES = {date(1904, 1, 1), date(1970, 1, 1)}
 
 # ISO 6709 as phones write it: signed latitude and longitude, optional signed altitude, "/".
 # Degrees may be written as DD.DD, DDMM.MM or DDMMSS.SS (latitude; one more digit for longitude).
-_ISO6709 = re.compile(
-    r"^(?P<lat>[+-]\d{2}(?:\d{2}){0,2}(?:\.\d+)?)"
-    r"(?P<lon>[+-]\d{3}(?:\d{2}){0,2}(?:\.\d+)?)"
-    r"(?P<alt>[+-]\d+(?:\.\d+)?)?"
-    r"(?:CRS[A-Za-z0-9_:]*)?/?$"
+# In the decimal-degree form exiftool also takes unpadded degrees ("-6.9147+107.6098/"), as some
+# Android muxers write them; the DM and DMS forms are told apart by their digit counts.
+_ISO6709_TAIL = r"(?P<alt>[+-]\d+(?:\.\d*)?)?(?:CRS[A-Za-z0-9_:]*)?/?$"
+_ISO6709_FORMS = (
+    re.compile(r"^(?P<lat>[+-]\d{1,2}(?:\.\d*)?)(?P<lon>[+-]\d{1,3}(?:\.\d*)?)" + _ISO6709_TAIL),
+    re.compile(r"^(?P<lat>[+-]\d{4}(?:\.\d*)?)(?P<lon>[+-]\d{5}(?:\.\d*)?)" + _ISO6709_TAIL),
+    re.compile(r"^(?P<lat>[+-]\d{6}(?:\.\d*)?)(?P<lon>[+-]\d{7}(?:\.\d*)?)" + _ISO6709_TAIL),
 )
 
 
@@ -199,7 +201,10 @@ def _is_placeholder(moment: datetime) -> bool:
 
 def parse_iso6709(text: str, accuracy_m: float | None = None) -> Location | None:
     """A position from ISO 6709 text (``-06.9147+107.6098+768.000/``); None when malformed."""
-    found = _ISO6709.match(text.strip())
+    found = next(
+        (match for form in _ISO6709_FORMS if (match := form.match(text.strip())) is not None),
+        None,
+    )
     if found is None:
         return None
     lat = _degrees(found.group("lat"), 2)
@@ -221,7 +226,7 @@ def _degrees(text: str, degree_digits: int) -> float:
     sign = -1.0 if text[0] == "-" else 1.0
     body = text[1:]
     integer = body.split(".", 1)[0]
-    if len(integer) == degree_digits:
+    if len(integer) <= degree_digits:
         return sign * float(body)
     degrees = float(body[:degree_digits])
     rest = body[degree_digits:]

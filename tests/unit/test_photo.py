@@ -665,3 +665,23 @@ def test_near_uniform_picture_is_not_compared_with_its_thumbnail(make_photo) -> 
     wall = Image.effect_noise((1024, 768), 6).convert("RGB")
     path = make_photo(image=wall, size=None, thumbnail=True, make="samsung")
     assert hash_photo(path).exif_thumbnail_distance is None
+
+
+def test_png_exif_after_the_image_data_is_read_and_the_picture_still_decodes(
+    make_photo: PhotoFactory,
+) -> None:
+    from evidence.sniff import sniff
+    from workers.photos.metadata import read_facts
+
+    before = make_photo(format="png", captured=datetime(2024, 3, 5, 7, 12), make="samsung")
+    path = make_photo.exif_after_image_data(before)
+    sniffed = sniff(path.read_bytes()[:4096])
+    assert sniffed is not None
+    with Image.open(path) as image:
+        assert "exif" not in image.info  # Pillow finds it only on decode
+        facts = read_facts(image, sniffed)
+        image.load()  # the chunk walk left the file where the decoder expects it
+        assert image.getpixel((0, 0)) is not None
+    assert facts.captured_local is not None
+    assert facts.captured_local.value == datetime(2024, 3, 5, 7, 12)
+    assert facts.make is not None and facts.make.value == "samsung"

@@ -38,7 +38,7 @@ _G = ExifTags.GPS
 
 def read_facts(image: ImageFile.ImageFile, sniffed: Sniffed) -> CaptureFacts:
     """Capture facts from the header of an opened (not decoded) photo."""
-    raw = raw_exif(image)
+    raw = raw_exif(image) or png_trailing_exif(image)
     exif = parse_exif(raw)
     ifd0: dict[int, Any] = dict(exif) if exif is not None else {}
     sub = _get_ifd(exif, ExifTags.IFD.Exif)
@@ -51,7 +51,7 @@ def read_facts(image: ImageFile.ImageFile, sniffed: Sniffed) -> CaptureFacts:
     if orientation is not None and orientation >= 5 and sniffed.mime not in HEIF_MIMES:
         width, height = height, width
 
-    captured, offset = _capture_time(sub, xmp)
+    captured, offset = _capture_time(ifd0, sub, xmp)
     return CaptureFacts(
         width=width,
         height=height,
@@ -76,8 +76,46 @@ HEIF_MIMES = {"image/heic", "image/heic-sequence", "image/heif"}
 
 
 def raw_exif(image: Image.Image) -> bytes | None:
+    """The EXIF block the format's reader found in the header, or None."""
     raw = image.info.get("exif")
     return raw if isinstance(raw, bytes) and raw else None
+
+
+# A PNG chunk walk stops after this many chunks: a file of a million empty chunks is not a photo.
+_MAX_PNG_CHUNKS = 10_000
+
+
+def png_trailing_exif(image: Image.Image) -> bytes | None:
+    """A PNG's eXIf chunk when it follows the image data, where Pillow looks only on decode.
+
+    The PNG 1.5 extension lets eXIf come anywhere before IEND, and exiftool reads it there; the
+    chunks are walked by their lengths, so no pixel is decoded. The file position is restored.
+    """
+    fp = getattr(image, "fp", None)
+    if image.format != "PNG" or fp is None:
+        return None
+    try:
+        position = fp.tell()
+    except (OSError, ValueError):
+        return None
+    try:
+        fp.seek(8)  # after the PNG signature
+        for _ in range(_MAX_PNG_CHUNKS):
+            header = fp.read(8)
+            if len(header) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"eXIf":
+                body: bytes = fp.read(length)
+                return body if len(body) == length and body else None
+            if kind == b"IEND":
+                return None
+            fp.seek(length + 4, 1)  # the chunk's data and its CRC
+        return None
+    except (OSError, ValueError, struct.error):
+        return None
+    finally:
+        fp.seek(position)
 
 
 def parse_exif(raw: bytes | None) -> Image.Exif | None:
@@ -117,42 +155,44 @@ def written_orientation(image: Image.Image, sniffed: Sniffed, ifd0: dict[int, An
 
 
 def _capture_time(
-    sub: dict[int, Any], xmp: bytes | None
+    ifd0: dict[int, Any], sub: dict[int, Any], xmp: bytes | None
 ) -> tuple[Sourced[datetime] | None, Sourced[int] | None]:
-    """Capture time and its UTC offset: EXIF first, then XMP photoshop:DateCreated.
+    """Capture time and its UTC offset: EXIF first, then XMP, each with its own offset only.
 
     iPhones, Pixels and recent Samsung phones write OffsetTimeOriginal (EXIF 2.31) beside
     DateTimeOriginal; many budget Android camera apps write no offset at all, and chat apps
     (WhatsApp, Telegram) strip all of it. DateTimeDigitized equals DateTimeOriginal on phones,
-    so it stands in when an editor dropped the original.
+    so it stands in when an editor dropped the original; a few writers put DateTimeOriginal in
+    IFD0 instead of the EXIF IFD, where exiftool reads it too. An XMP date carries its own
+    offset or none: pairing it with an EXIF offset written for another time shifts it by the
+    difference (an export made in another zone than the photo).
     """
-    offsets = [
+    offset: Sourced[int] | None = None
+    for raw, source in (
         (sub.get(_T.OffsetTimeOriginal), "exif:OffsetTimeOriginal"),
         (sub.get(_T.OffsetTimeDigitized), "exif:OffsetTimeDigitized"),
         (sub.get(_T.OffsetTime), "exif:OffsetTime"),
-    ]
-    offset: Sourced[int] | None = None
-    for raw, source in offsets:
+    ):
         minutes = _utc_offset_min(raw)
         if minutes is not None:
             offset = Sourced(minutes, source)
             break
-    for time_tag, subsec_tag, source in (
-        (_T.DateTimeOriginal, _T.SubsecTimeOriginal, "exif:DateTimeOriginal"),
-        (_T.DateTimeDigitized, _T.SubsecTimeDigitized, "exif:DateTimeDigitized"),
+    for tags, time_tag, subsec_tag, source in (
+        (sub, _T.DateTimeOriginal, _T.SubsecTimeOriginal, "exif:DateTimeOriginal"),
+        (ifd0, _T.DateTimeOriginal, _T.SubsecTimeOriginal, "exif:IFD0:DateTimeOriginal"),
+        (sub, _T.DateTimeDigitized, _T.SubsecTimeDigitized, "exif:DateTimeDigitized"),
     ):
-        captured = _exif_datetime(sub.get(time_tag), sub.get(subsec_tag))
+        captured = _exif_datetime(tags.get(time_tag), sub.get(subsec_tag))
         if captured is not None:
             return Sourced(captured, source), offset
-    # Photoshop and Lightroom exports keep the capture time in XMP, often with its offset.
-    created = _xmp_datetime(_xmp_value(xmp, _XMP_DATE_CREATED))
-    if created is None:
-        return None, offset
-    local, minutes = created
-    source = "xmp:photoshop:DateCreated"
-    if offset is None and minutes is not None:
-        offset = Sourced(minutes, source)
-    return Sourced(local, source), offset
+    # Photoshop, Lightroom and some phone galleries keep the capture time in XMP only.
+    for pattern, source in _XMP_CAPTURE_DATES:
+        created = _xmp_datetime(_xmp_value(xmp, pattern))
+        if created is not None:
+            local, minutes = created
+            written = Sourced(minutes, source) if minutes is not None else None
+            return Sourced(local, source), written
+    return None, offset
 
 
 _EXIF_DATETIME = re.compile(r"(\d{4})[:/-](\d{2})[:/-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
@@ -195,8 +235,9 @@ def _gps_location(gps: dict[int, Any]) -> Location | None:
     """Position from the GPS IFD; None when any part is missing, malformed or impossible."""
     lat = _degrees(gps.get(_G.GPSLatitude))
     lon = _degrees(gps.get(_G.GPSLongitude))
-    lat_ref = _text(gps.get(_G.GPSLatitudeRef))
-    lon_ref = _text(gps.get(_G.GPSLongitudeRef))
+    # exiftool reads the references case-blind; some Android writers put "s" and "e".
+    lat_ref = (_text(gps.get(_G.GPSLatitudeRef)) or "").upper()
+    lon_ref = (_text(gps.get(_G.GPSLongitudeRef)) or "").upper()
     # Without its reference the sign is a guess, and for Indonesia (south of the equator) a wrong
     # guess puts the school 1,500 km away: better no position than a wrong one.
     if lat is None or lon is None or lat_ref not in ("N", "S") or lon_ref not in ("E", "W"):
@@ -230,7 +271,9 @@ def _degrees(value: Any) -> float | None:
         return None
     degrees, minutes, seconds = (*numbers, 0.0, 0.0)[:3]
     assert degrees is not None and minutes is not None and seconds is not None
-    if minutes >= 60 or seconds > 60:  # 60.0 seconds happens when a writer rounds 59.99996
+    # 60.x seconds happens when a writer rounds 59.99996 up or adds its own fraction; exiftool
+    # takes them as they are, and so does this, up to a whole extra second.
+    if minutes >= 60 or seconds >= 61:
         return None
     return degrees + minutes / 60 + seconds / 3600
 
@@ -295,8 +338,20 @@ def exif_thumbnail_bytes(raw: bytes | None) -> bytes | None:
 _XMP_CREATOR_TOOL = re.compile(
     rb"""(?:xmp|xap):CreatorTool(?:\s*=\s*"([^"]*)"|\s*=\s*'([^']*)'|\s*>([^<]*)<)"""
 )
-_XMP_DATE_CREATED = re.compile(
-    rb"""photoshop:DateCreated(?:\s*=\s*"([^"]*)"|\s*=\s*'([^']*)'|\s*>([^<]*)<)"""
+
+
+def _xmp_property(name: bytes) -> re.Pattern[bytes]:
+    """A plain XMP property in attribute or element form."""
+    return re.compile(name + rb"""(?:\s*=\s*"([^"]*)"|\s*=\s*'([^']*)'|\s*>([^<]*)<)""")
+
+
+# In exiftool's order of trust for a capture time: the EXIF schema's copy of DateTimeOriginal,
+# Photoshop's DateCreated, then the XMP basic CreateDate (when the file was made, usually the
+# same moment for a camera file).
+_XMP_CAPTURE_DATES = (
+    (_xmp_property(rb"exif:DateTimeOriginal"), "xmp:exif:DateTimeOriginal"),
+    (_xmp_property(rb"photoshop:DateCreated"), "xmp:photoshop:DateCreated"),
+    (_xmp_property(rb"(?:xmp|xap):CreateDate"), "xmp:xmp:CreateDate"),
 )
 _XMP_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?"
@@ -341,12 +396,16 @@ def _sourced(value: Any, source: str) -> Sourced[Any] | None:
 
 
 def _text(value: Any) -> str | None:
-    """A tag's text without the NULs and padding cameras leave; None when nothing is left."""
+    """A tag's text up to its first NUL, without padding; None when nothing is left.
+
+    EXIF ASCII values end at a NUL, as exiftool reads them: "Nokia\\x002" is "Nokia", the
+    rest is what the writer's buffer held before.
+    """
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
-    text = value.replace("\x00", "").strip()
+    text = value.split("\x00", 1)[0].strip()
     return text if text and text.isprintable() else None
 
 
