@@ -53,6 +53,12 @@ class Code(StrEnum):
     LATE_CHECK_IN = "late_check_in"
     EARLY_CHECK_OUT = "early_check_out"
     TRAILING_DATA = "trailing_data"
+    # issue 9: the rules as a school coordinator applies them
+    CHECK_TIME_MISMATCH = "check_time_mismatch"
+    TIME_ZONE_MISMATCH = "time_zone_mismatch"
+    EVIDENCE_ON_LEAVE_DAY = "evidence_on_leave_day"
+    VIDEO_OUTSIDE_PERIOD = "video_outside_period"
+    TRK_IMPLAUSIBLE_TIME = "trk_implausible_time"
 
 
 SEVERITY: dict[Code, Severity] = {
@@ -82,6 +88,11 @@ SEVERITY: dict[Code, Severity] = {
     Code.LATE_CHECK_IN: Severity.MEDIUM,
     Code.EARLY_CHECK_OUT: Severity.MEDIUM,
     Code.TRAILING_DATA: Severity.MEDIUM,
+    Code.CHECK_TIME_MISMATCH: Severity.MEDIUM,
+    Code.TIME_ZONE_MISMATCH: Severity.LOW,
+    Code.EVIDENCE_ON_LEAVE_DAY: Severity.MEDIUM,
+    Code.VIDEO_OUTSIDE_PERIOD: Severity.HIGH,
+    Code.TRK_IMPLAUSIBLE_TIME: Severity.MEDIUM,
 }
 
 

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 # ASN work Monday to Friday (Perpres 21/2023): 20 working days x 450 min make TRK's 9,000.
 MONDAY_TO_FRIDAY = frozenset(range(5))
 
+# A date range open at one end counts as this long when ranges are compared.
+_UNBOUNDED_DAYS = 1_000_000
+
 # Radius of a geofence when a record gives none: SPEC's default for schools, and the same
 # allowance for a registered home or a DL destination.
 DEFAULT_RADIUS_M = 150.0
@@ -22,12 +25,17 @@ DEFAULT_RADIUS_M = 150.0
 
 @dataclass(frozen=True)
 class Place:
-    """A geofence: a named point with the radius within which evidence counts as taken there."""
+    """A geofence: a named point with the radius within which evidence counts as taken there.
+
+    ``timezone`` is the IANA zone of the place when it matters and is known: a DL destination
+    in Bali keeps WITA, and times typed for that day are read in it.
+    """
 
     name: str
     lat: float
     lon: float
     radius_m: float = DEFAULT_RADIUS_M
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,10 +79,20 @@ class HoursOverride:
         return self.end is None or day <= self.end
 
     @property
-    def specificity(self) -> int:
-        """Date ranges beat weekdays, and both together beat either: Fridays in Ramadan."""
+    def specificity(self) -> tuple[int, int, int]:
+        """Which entry wins when several cover a date: the narrowest.
+
+        Date ranges beat weekdays; a shorter range beats a longer one (a national holiday
+        beats Ramadan hours around it); on the same range, naming weekdays beats not (Fridays
+        in Ramadan beat Ramadan). On a full tie the later entry wins, which is how a school's
+        own entry overrides the national calendar's for the same date.
+        """
         has_range = self.start is not None or self.end is not None
-        return 2 * has_range + bool(self.weekdays)
+        if self.start is not None and self.end is not None:
+            span_days = (self.end - self.start).days
+        else:
+            span_days = _UNBOUNDED_DAYS
+        return (int(has_range), -span_days, int(bool(self.weekdays)))
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,20 @@ class WorkingHours:
     check_out_from: time = time(15, 30)
     working_weekdays: frozenset[int] = MONDAY_TO_FRIDAY
     overrides: tuple[HoursOverride, ...] = ()
+
+    @property
+    def span_min(self) -> int:
+        """Minutes from the base check-in deadline to the base check-out time."""
+        return _span_min(self.check_in_by, self.check_out_from)
+
+    def day_span_min(self, day: date) -> int:
+        """Minutes of the working hours on one date (0 on a day off)."""
+        hours = self.on(day)
+        if not hours.is_working_day:
+            return 0
+        return _span_min(
+            hours.check_in_by or self.check_in_by, hours.check_out_from or self.check_out_from
+        )
 
     def on(self, day: date) -> DayHours:
         """The hours on one date: the most specific override wins, the later one on a tie."""
@@ -109,9 +141,20 @@ class WorkingHours:
         )
 
 
+def _span_min(start: time, end: time) -> int:
+    anchor = date(2000, 1, 3)
+    span = datetime.combine(anchor, end) - datetime.combine(anchor, start)
+    return max(0, int(span.total_seconds() // 60))
+
+
 @dataclass(frozen=True)
 class SchoolPlace:
-    """A school: its geofence, its time zone and its working hours with their calendar."""
+    """A school: its geofence, its time zone and its working hours with their calendar.
+
+    ``calendar`` holds the national calendar's entries first and the school's own after them,
+    so the school's entry for a date wins over the national one (see
+    :attr:`HoursOverride.specificity`).
+    """
 
     name: str
     lat: float
@@ -204,10 +247,29 @@ class AttendanceDay:
 
     def check_window(self, which: Literal["in", "out"]) -> ActivityWindow | None:
         """The moment of a check as a window, to verify the check's selfie against."""
-        moment = self.check_in if which == "in" else self.check_out
+        moment = self.typed_check(which)
         if moment is None:
             return None
         return ActivityWindow(None, self.date, moment, moment, kind=f"check-{which}")
+
+    def typed_check(self, which: Literal["in", "out"]) -> time | None:
+        """The check-in or check-out time the teacher typed, if any."""
+        return self.check_in if which == "in" else self.check_out
+
+    def local_zone(self, school_zone: str) -> str:
+        """The zone the day's times are typed in: a DL destination's own, else the school's."""
+        destination = self.destination
+        if self.status is AttendanceStatus.DL and destination and destination.timezone:
+            return destination.timezone
+        return school_zone
+
+
+@dataclass(frozen=True)
+class CheckSelfie:
+    """The selfie of an attendance check: in K-Mob its capture time *is* the check time."""
+
+    evidence_id: int
+    at: datetime  # aware
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,42 @@ def in_zone(moment: datetime, zone: str) -> datetime:
     """An aware instant as wall-clock time in the named zone."""
     found = zone_named(zone)
     return moment.astimezone(found) if found is not None else moment
+
+
+CONTAINER_UTC_SOURCE = "container:creation_time"
+"""How :mod:`evidence.video_facts` names a video's UTC ``creation_time`` (plus where it was)."""
+
+LOCAL_READING_SOURCE = "read_as_local_time"
+
+
+def utc_label_holding_local_time(
+    facts: CaptureFacts,
+    resolved: ResolvedTime,
+    *,
+    fallback_zone: str,
+    zone_at: ZoneLookup | None,
+    location: Location | None = None,
+) -> ResolvedTime | None:
+    """The other reading of a video's UTC ``creation_time``: the same wall clock, local.
+
+    None when the capture time did not come from a container's UTC field, or when the local
+    zone (at ``location``, else ``fallback_zone``) is UTC itself, so both readings agree.
+    Whether the local reading is the right one is the caller's to decide from other facts.
+    """
+    if facts.captured_local is None or facts.utc_offset_min is None:
+        return None
+    if not facts.utc_offset_min.source.startswith(CONTAINER_UTC_SOURCE):
+        return None
+    name = None
+    if location is not None and zone_at is not None:
+        name = zone_at(location.lat, location.lon)
+    zone = zone_named(name) if name else None
+    if name is None or zone is None:
+        name, zone = fallback_zone, zone_named(fallback_zone)
+    if zone is None:
+        return None
+    wall = facts.captured_local.value.replace(tzinfo=None)
+    local = wall.replace(tzinfo=zone)
+    if local.utcoffset() == timedelta(0):
+        return None
+    return ResolvedTime(local, f"{facts.captured_local.source}+{LOCAL_READING_SOURCE}", name)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from evidence.calendar import day_target_min
 from evidence.details import clock_text, distance_text, duration_text, time_text, window_text
 from evidence.editors import editor_named_in
 from evidence.facts import CaptureFacts, Location
@@ -25,13 +27,21 @@ from evidence.records import (
     ActivityWindow,
     AttendanceDay,
     AttendanceStatus,
+    CheckSelfie,
     HistoryItem,
     Place,
     SchoolPlace,
     TeacherHome,
     WorkingHours,
 )
-from evidence.timeresolve import ResolvedTime, ZoneLookup, resolve_capture_time, zone_abbreviation
+from evidence.timeresolve import (
+    ResolvedTime,
+    ZoneLookup,
+    resolve_capture_time,
+    utc_label_holding_local_time,
+    zone_abbreviation,
+    zone_named,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,9 @@ class Rules:
     # (Android, no GPS lock indoors) are hundreds of metres; a school is not a kilometre wide.
     travel_ignore_m: float = 1000
     trk_target_min: int = 450
+    # K-Mob shows the selfie's minute and teachers copy it into their records by hand, often
+    # later from memory: ten minutes apart is a slip, more is another moment.
+    check_time_tolerance_min: float = 10
 
 
 _CODE_ORDER = {code: position for position, code in enumerate(Code)}
@@ -98,33 +111,49 @@ def verify_photo(
     filename: str | None = None,
     exif_thumbnail_distance: int | None = None,
     evidence_id: int | None = None,
+    check: Literal["in", "out"] | None = None,
+    period: str | None = None,
 ) -> list[Flag]:
-    """Every flag a photo earns, at most one per code, in SPEC.md's order.
+    """Every flag a photo (or a video's capture facts) earns, at most one per code.
 
-    ``activity`` is the window the photo proves (an attendance check's window for a check
-    selfie, see :meth:`AttendanceDay.check_window`); ``attendance`` is that day's record, None
-    meaning a plain WFO day. ``client_location`` is a position the phone sent for the moment of
-    capture. ``exif_thumbnail_distance`` is the pHash Hamming distance between the image and
-    its EXIF thumbnail. ``history`` is the teacher's other items; ``evidence_id`` (this item's
-    own id) keeps it out of its own history when it is verified again.
+    ``activity`` is the TRK activity the item proves; ``check`` says it is instead the
+    check-in or check-out selfie of ``attendance``, the day's record (None meaning a plain WFO
+    day). ``period`` ("YYYY-MM") says it is a monthly video filmed for that month: no activity
+    and no place apply to it, its month does. ``client_location`` is a position the phone
+    sent for the moment of capture. ``exif_thumbnail_distance`` is the pHash Hamming distance
+    between the image and its EXIF thumbnail. ``history`` is the teacher's other items;
+    ``evidence_id`` (this item's own id) keeps it out of its own history when verified again.
     """
     position = _position(facts, client_location)
+    zone = day_zone(school, attendance)
     resolved = resolve_capture_time(
         facts,
-        school_zone=school.timezone,
+        school_zone=zone,
         zone_at=zone_at,
         location=position.location if position else None,
     )
+    resolved, local_reading = _utc_label_check(
+        facts, resolved, position, activity, received_at_utc, zone, zone_at, rules
+    )
     others = [item for item in history if item.evidence_id != evidence_id]
-    day = _evidence_day(resolved, school.timezone, activity, attendance)
+    day = evidence_day(resolved, zone, activity, attendance)
     flags = [
-        *_time_flags(facts, resolved, position, activity, received_at_utc, school, rules),
-        *_place_flags(position, attendance, school, home, rules),
+        *_time_flags(facts, resolved, position, activity, received_at_utc, zone, rules),
+        *([local_reading] if local_reading else []),
+        *_check_flags(resolved, check, attendance, zone, rules),
+        *_period_flags(resolved, period, zone),
+        *_zone_flags(facts, resolved, zone_at),
+        *_place_flags(position, attendance, school, home, rules, period),
         *_edit_flags(facts, exif_thumbnail_distance, rules),
         *_forwarding_flags(facts, filename),
-        *_history_flags(position, resolved, day, others, school.timezone, rules),
+        *_history_flags(position, resolved, day, others, zone, rules),
     ]
     return sorted(flags, key=lambda flag: _CODE_ORDER[flag.code])
+
+
+def day_zone(school: SchoolPlace, attendance: AttendanceDay | None) -> str:
+    """The zone the day is lived in: a DL destination's own (WITA in Bali), else the school's."""
+    return attendance.local_zone(school.timezone) if attendance else school.timezone
 
 
 def _position(facts: CaptureFacts, client_location: Location | None) -> _Position | None:
@@ -136,7 +165,7 @@ def _position(facts: CaptureFacts, client_location: Location | None) -> _Positio
     return None
 
 
-def _evidence_day(
+def evidence_day(
     resolved: ResolvedTime | None,
     zone: str,
     activity: ActivityWindow | None,
@@ -159,12 +188,11 @@ def _time_flags(
     position: _Position | None,
     activity: ActivityWindow | None,
     received_at_utc: datetime,
-    school: SchoolPlace,
+    zone: str,
     rules: Rules,
 ) -> list[Flag]:
     if resolved is None:
         return [_no_capture_time()]
-    zone = school.timezone
     flags: list[Flag] = []
     if resolved.is_zone_assumed:
         flags.append(_zone_assumed(resolved, position, zone))
@@ -203,11 +231,21 @@ def _time_flags(
 def _activity_flags(
     resolved: ResolvedTime, activity: ActivityWindow, zone: str, rules: Rules
 ) -> list[Flag]:
-    """wrong_day, else time_outside_activity: a photo from another day is one finding."""
+    """time_outside_activity, or wrong_day when the photo is also from another local date.
+
+    The tolerance holds across midnight: a photo at 00:10 of an activity that ended at 23:50
+    the day before is 20 minutes after it, not on the wrong day.
+    """
     local = resolved.at.astimezone(ZoneInfo(zone))
     window = window_text(activity.start, activity.end)
-    if activity.start == activity.end:
+    point = activity.start == activity.end
+    if point:
         window = time_text(activity.start)
+    tolerance = timedelta(minutes=rules.activity_tolerance_min)
+    start = datetime.combine(activity.date, activity.start, tzinfo=ZoneInfo(zone))
+    end = datetime.combine(activity.date, activity.end, tzinfo=ZoneInfo(zone))
+    if start - tolerance <= local <= end + tolerance:
+        return []
     if local.date() != activity.date:
         days = (local.date() - activity.date).days
         side = "after" if days > 0 else "before"
@@ -219,16 +257,10 @@ def _activity_flags(
                 f"{side} it)",
             )
         ]
-    tolerance = timedelta(minutes=rules.activity_tolerance_min)
-    start = datetime.combine(activity.date, activity.start, tzinfo=ZoneInfo(zone))
-    end = datetime.combine(activity.date, activity.end, tzinfo=ZoneInfo(zone))
-    point = activity.start == activity.end
-    if local < start - tolerance:
+    if local < start:
         gap, where = start - local, "before it" if point else "before its start"
-    elif local > end + tolerance:
-        gap, where = local - end, "after it" if point else "after its end"
     else:
-        return []
+        gap, where = local - end, "after it" if point else "after its end"
     return [
         Flag.raise_(
             Code.TIME_OUTSIDE_ACTIVITY,
@@ -236,6 +268,165 @@ def _activity_flags(
             f"({duration_text(gap)} {where})",
         )
     ]
+
+
+def _check_flags(
+    resolved: ResolvedTime | None,
+    check: Literal["in", "out"] | None,
+    attendance: AttendanceDay | None,
+    zone: str,
+    rules: Rules,
+) -> list[Flag]:
+    """A check selfie: its day, and the typed check time against the selfie's own.
+
+    In K-Mob the selfie *is* the check: its capture time is the check time the records use
+    (see :func:`attendance_flags`); a typed time that says otherwise is its own finding.
+    """
+    if check is None or attendance is None or resolved is None:
+        return []
+    local = resolved.at.astimezone(ZoneInfo(zone))
+    which = f"check-{check}"
+    if local.date() != attendance.date:
+        days = (local.date() - attendance.date).days
+        side = "after" if days > 0 else "before"
+        return [
+            Flag.raise_(
+                Code.WRONG_DAY,
+                f"{which} selfie taken {local:%Y-%m-%d} {clock_text(local, zone)}; the "
+                f"attendance day is {attendance.date:%Y-%m-%d} ({abs(days)} "
+                f"day{'s' * (abs(days) != 1)} {side} it)",
+            )
+        ]
+    typed = attendance.typed_check(check)
+    if typed is None:
+        return []
+    written = datetime.combine(attendance.date, typed, tzinfo=ZoneInfo(zone))
+    # The typed time has minutes only: the selfie's minute is what the teacher read.
+    apart = abs(local.replace(second=0, microsecond=0) - written)
+    if apart <= timedelta(minutes=rules.check_time_tolerance_min):
+        return []
+    return [
+        Flag.raise_(
+            Code.CHECK_TIME_MISMATCH,
+            f"{which} typed as {time_text(typed)} but the selfie was taken "
+            f"{clock_text(local, zone)} ({duration_text(apart)} apart, more than "
+            f"{rules.check_time_tolerance_min:g} min); the selfie's time is the {which} time",
+        )
+    ]
+
+
+def _period_flags(resolved: ResolvedTime | None, period: str | None, zone: str) -> list[Flag]:
+    """A monthly video filmed outside its reporting month (in the school's zone)."""
+    if period is None or resolved is None:
+        return []
+    local = resolved.at.astimezone(ZoneInfo(zone))
+    if f"{local:%Y-%m}" == period:
+        return []
+    return [
+        Flag.raise_(
+            Code.VIDEO_OUTSIDE_PERIOD,
+            f"filmed {local:%Y-%m-%d} {clock_text(local, zone)} ({resolved.source}), outside "
+            f"the reporting month {period}",
+        )
+    ]
+
+
+def _zone_flags(
+    facts: CaptureFacts, resolved: ResolvedTime | None, zone_at: ZoneLookup | None
+) -> list[Flag]:
+    """A written UTC offset that is not the zone at the photo's own GPS position.
+
+    A phone whose zone is set by hand one zone off (WITA in Cianjur) writes a consistent
+    offset that hides a clock set to match; the GPS point says which zone it really was in.
+    Only the photo's own GPS counts (a position sent by the client is the phone's, later).
+    """
+    if resolved is None or facts.utc_offset_min is None or facts.location is None:
+        return []
+    if zone_at is None or facts.utc_offset_min.source.startswith("container:creation_time"):
+        return []  # a container's UTC creation_time carries no phone zone
+    here = facts.location.value
+    name = zone_at(here.lat, here.lon)
+    found = zone_named(name) if name else None
+    if name is None or found is None:
+        return []
+    expected = resolved.utc.astimezone(found).utcoffset()
+    written = timedelta(minutes=facts.utc_offset_min.value)
+    if expected is None or expected == written:
+        return []
+    local = resolved.utc.astimezone(found)
+    return [
+        Flag.raise_(
+            Code.TIME_ZONE_MISMATCH,
+            f"the phone wrote UTC offset {_offset_text(written)} ({facts.utc_offset_min.source}) "
+            f"but its GPS position is in {name} ({zone_abbreviation(name, local.replace(tzinfo=None))}, "
+            f"{_offset_text(expected)}): its clock or zone was set by hand",
+        )
+    ]
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
+
+
+def _utc_label_check(
+    facts: CaptureFacts,
+    resolved: ResolvedTime | None,
+    position: _Position | None,
+    activity: ActivityWindow | None,
+    received_at_utc: datetime,
+    zone: str,
+    zone_at: ZoneLookup | None,
+    rules: Rules,
+) -> tuple[ResolvedTime | None, Flag | None]:
+    """A video whose UTC ``creation_time`` holds local time, recognised and read as local.
+
+    Some Android phones and cameras write the local wall clock into the container's
+    ``creation_time``, which is UTC by definition: a 07:10 WIB video then reads as 14:10 WIB.
+    Read as local time (the zone at its GPS position, else the day's zone) instead when
+    either the upload time says UTC is impossible (later than the upload) and local is not,
+    or the video has a GPS position and its local reading falls in the activity while the UTC
+    one does not. The info flag says which reading was used and why.
+    """
+    if resolved is None:
+        return resolved, None
+    local = utc_label_holding_local_time(
+        facts,
+        resolved,
+        fallback_zone=zone,
+        zone_at=zone_at,
+        location=position.location if position else None,
+    )
+    if local is None:
+        return resolved, None
+    received = _aware_utc(received_at_utc)
+    future = timedelta(minutes=rules.future_tolerance_min)
+    why = ""
+    if resolved.utc - received > future >= local.utc - received:
+        why = (
+            f"read as UTC it would be {duration_text(resolved.utc - received)} after the "
+            "server received the file"
+        )
+    elif (
+        activity is not None
+        and position is not None
+        and _activity_flags(resolved, activity, zone, rules)
+        and not _activity_flags(local, activity, zone, rules)
+    ):
+        why = (
+            f"read as UTC it falls outside the {activity.kind}, read as local time at its "
+            f"GPS position ({local.zone}) inside it"
+        )
+    if not why:
+        return resolved, None
+    return local, Flag.raise_(
+        Code.TIME_ZONE_ASSUMED,
+        f"the video's creation_time is labelled UTC but holds local time, as some phones "
+        f"write it: read as {clock_text(local.at, zone)} ({local.zone}), not "
+        f"{clock_text(resolved.at, zone)}; {why}",
+    )
 
 
 def _zone_assumed(resolved: ResolvedTime, position: _Position | None, zone: str) -> Flag:
@@ -273,17 +464,25 @@ def _place_flags(
     school: SchoolPlace,
     home: TeacherHome | None,
     rules: Rules,
+    period: str | None = None,
 ) -> list[Flag]:
+    """Where it was taken against where the day's status (or the requirement) says.
+
+    A monthly video has no place unless its requirement names one (none does yet), so it
+    needs no position either. On a leave day no place of work applies: the item earns its
+    own flag, and neither ``no_location`` nor ``outside_geofence``.
+    """
+    if period is not None:
+        return []
+    status = attendance.status if attendance is not None else AttendanceStatus.WFO
+    if attendance is not None and status.is_absence:
+        return [_leave_day_flag(attendance)]
     flags: list[Flag] = []
     if position is None:
         flags.append(_no_location())
-    status = attendance.status if attendance is not None else AttendanceStatus.WFO
-    if attendance is not None and status.is_absence:
-        flags.append(_absence_flag(attendance, position, school))
-    else:
-        place = _expected_place(status, attendance, school, home)
-        if place is not None and position is not None:
-            flags.extend(_geofence_flags(position, place, rules))
+    place = _expected_place(status, attendance, school, home)
+    if place is not None and position is not None:
+        flags.extend(_geofence_flags(position, place, rules))
     if position is not None:
         accuracy = position.location.accuracy_m
         if accuracy is not None and accuracy > rules.low_accuracy_m:
@@ -338,24 +537,13 @@ def _geofence_flags(position: _Position, place: Place, rules: Rules) -> list[Fla
     ]
 
 
-def _absence_flag(
-    attendance: AttendanceDay, position: _Position | None, school: SchoolPlace
-) -> Flag:
-    """Evidence of work on a day recorded as CUTI/SAKIT/IZIN: there is no place it belongs.
-
-    ``outside_geofence`` because the status decides the expected place, and an absence day has
-    none: whatever the position, the evidence is outside where the teacher was supposed to be.
-    """
+def _leave_day_flag(attendance: AttendanceDay) -> Flag:
+    """Evidence of work on a day recorded as CUTI/SAKIT/IZIN: either the record or it is wrong."""
     status = attendance.status
-    where = ""
-    if position is not None:
-        here = position.location
-        away = distance_m(school.lat, school.lon, here.lat, here.lon)
-        where = f"; taken {distance_text(away)} from {school.name}"
     return Flag.raise_(
-        Code.OUTSIDE_GEOFENCE,
+        Code.EVIDENCE_ON_LEAVE_DAY,
         f"evidence for {attendance.date:%Y-%m-%d}, recorded as {status.value} "
-        f"({_ABSENCE_WORDS[status]}) in the attendance: no place of work applies that day{where}",
+        f"({_ABSENCE_WORDS[status]}) in the attendance: no work is expected that day",
     )
 
 
@@ -580,11 +768,13 @@ def trk_day_flags(
     attendance: Iterable[AttendanceDay] = (),
     days: Iterable[date] | None = None,
 ) -> dict[date, list[Flag]]:
-    """``trk_under_target`` for each working day whose activities total under the target.
+    """``trk_under_target`` for each working day whose activities total under its target.
 
     The days checked are ``days`` when given (a day with no activity then totals 0), else the
     days that have activities. Days off in ``hours`` and CUTI/SAKIT/IZIN days in
-    ``attendance`` carry no target. Overlapping activities count their shared minutes once.
+    ``attendance`` carry no target; a day the calendar shortens carries a shortened one (see
+    :func:`evidence.calendar.day_target_min`). Overlapping activities count their shared
+    minutes once.
     """
     by_day: dict[date, list[ActivityWindow]] = defaultdict(list)
     for activity in activities:
@@ -594,16 +784,19 @@ def trk_day_flags(
     for day in sorted(set(days) if days is not None else by_day):
         if day in absent or (hours is not None and not hours.on(day).is_working_day):
             continue
+        target = day_target_min(hours, day, target_min) if hours is not None else target_min
         logged = logged_minutes(by_day.get(day, []))
-        if logged >= target_min:
+        if logged >= target:
             continue
         count = len(by_day.get(day, []))
+        label = hours.on(day).label if hours is not None else ""
+        shortened = f" ({label} hours)" if label and target < target_min else ""
         flagged[day] = [
             Flag.raise_(
                 Code.TRK_UNDER_TARGET,
                 f"{logged} min logged on {day:%Y-%m-%d} in {count} "
-                f"activit{'y' if count == 1 else 'ies'}: {target_min - logged} min short of "
-                f"the {target_min}-minute TRK day",
+                f"activit{'y' if count == 1 else 'ies'}: {target - logged} min short of "
+                f"the day's {target} min{shortened}",
             )
         ]
     return flagged
@@ -624,36 +817,145 @@ def logged_minutes(activities: Sequence[ActivityWindow]) -> int:
     return total // 60
 
 
-def attendance_flags(attendance: AttendanceDay, school: SchoolPlace) -> list[Flag]:
-    """``late_check_in`` / ``early_check_out`` against the school's hours on that date."""
-    if attendance.status.is_absence:
+@dataclass(frozen=True)
+class CheckTimes:
+    """A day's check-in and check-out as the records count them, and what said so."""
+
+    check_in: datetime | None
+    check_out: datetime | None
+    check_in_said_by: str
+    check_out_said_by: str
+
+
+def check_times(
+    attendance: AttendanceDay,
+    zone: str,
+    selfie_in: CheckSelfie | None = None,
+    selfie_out: CheckSelfie | None = None,
+) -> CheckTimes:
+    """The check times: each selfie's capture time, else the time the teacher typed.
+
+    In K-Mob the selfie is the check: its resolved capture time is the check-in (check-out)
+    time, whatever was typed. A typed time stands in only when there is no selfie with a
+    capture time; it is read in the day's zone.
+    """
+
+    def one(which: Literal["in", "out"], selfie: CheckSelfie | None) -> tuple[datetime | None, str]:
+        if selfie is not None:
+            return selfie.at.astimezone(
+                ZoneInfo(zone)
+            ), f"the check-{which} selfie, #{selfie.evidence_id}"
+        typed = attendance.typed_check(which)
+        if typed is None:
+            return None, ""
+        return datetime.combine(attendance.date, typed, tzinfo=ZoneInfo(zone)), "typed, no selfie"
+
+    check_in, in_by = one("in", selfie_in)
+    check_out, out_by = one("out", selfie_out)
+    return CheckTimes(check_in, check_out, in_by, out_by)
+
+
+def attendance_flags(
+    attendance: AttendanceDay,
+    school: SchoolPlace,
+    selfie_in: CheckSelfie | None = None,
+    selfie_out: CheckSelfie | None = None,
+) -> list[Flag]:
+    """``late_check_in`` / ``early_check_out`` against the school's hours on that date.
+
+    The check times are the selfies' (see :func:`check_times`). The deadline binds on WFO and
+    WFH days, in the school's zone; on a DL day the duty's own schedule applies (a meeting in
+    Bandung at 09:00), so neither flag is raised; leave days and days off have no hours. On
+    time means at or before the deadline to the second: 07:00:00 is on time, 07:00:01 late;
+    a check-out at 15:30:00 is on time, 15:29:59 early.
+    """
+    if attendance.status.is_absence or attendance.status is AttendanceStatus.DL:
         return []
     hours = school.hours.on(attendance.date)
-    abbr = zone_abbreviation(school.timezone)
+    if not hours.is_working_day:
+        return []
+    zone = school.timezone
+    times = check_times(attendance, zone, selfie_in, selfie_out)
     note = f", {hours.label} hours" if hours.label else ""
-    flags: list[Flag] = []
     day = attendance.date
-    if attendance.check_in is not None and hours.check_in_by is not None:
-        late = datetime.combine(day, attendance.check_in) - datetime.combine(day, hours.check_in_by)
+    flags: list[Flag] = []
+    if times.check_in is not None and hours.check_in_by is not None:
+        deadline = datetime.combine(day, hours.check_in_by, tzinfo=ZoneInfo(zone))
+        late = times.check_in - deadline
         if late > timedelta(0):
             flags.append(
                 Flag.raise_(
                     Code.LATE_CHECK_IN,
-                    f"checked in {time_text(attendance.check_in)} {abbr} on {day:%Y-%m-%d}, "
-                    f"after {time_text(hours.check_in_by)}{note} ({duration_text(late)} late)",
+                    f"checked in {_clock_with_seconds(times.check_in, zone)} on {day:%Y-%m-%d} "
+                    f"({times.check_in_said_by}), after {time_text(hours.check_in_by)}{note} "
+                    f"({duration_text(late)} late)",
                 )
             )
-    if attendance.check_out is not None and hours.check_out_from is not None:
-        early = datetime.combine(day, hours.check_out_from) - datetime.combine(
-            day, attendance.check_out
-        )
+    if times.check_out is not None and hours.check_out_from is not None:
+        opening = datetime.combine(day, hours.check_out_from, tzinfo=ZoneInfo(zone))
+        early = opening - times.check_out
         if early > timedelta(0):
             flags.append(
                 Flag.raise_(
                     Code.EARLY_CHECK_OUT,
-                    f"checked out {time_text(attendance.check_out)} {abbr} on {day:%Y-%m-%d}, "
-                    f"before {time_text(hours.check_out_from)}{note} ({duration_text(early)} "
-                    "early)",
+                    f"checked out {_clock_with_seconds(times.check_out, zone)} on "
+                    f"{day:%Y-%m-%d} ({times.check_out_said_by}), before "
+                    f"{time_text(hours.check_out_from)}{note} ({duration_text(early)} early)",
                 )
             )
     return flags
+
+
+def _clock_with_seconds(moment: datetime, zone: str) -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{time_text(local.time().replace(microsecond=0))} {zone_abbreviation(zone)}"
+
+
+# Evening work at home is part of a teacher's day; past this hour, and before dawn, a logged
+# activity is not work a school day holds.
+NIGHT_STARTS = time(21, 0)
+NIGHT_ENDS = time(5, 0)
+
+
+def trk_plausibility_flags(
+    day: date,
+    activities: Sequence[ActivityWindow],
+    attendance: AttendanceDay | None,
+    times: CheckTimes | None,
+    rules: Rules,
+) -> list[Flag]:
+    """``trk_implausible_time``: minutes no one could have worked where and when they say.
+
+    Activities logged on a leave day, at night (21:00-05:00), or outside the day's attendance
+    window (check-in to check-out, with the activity tolerance either side) are one flag for
+    the reviewer, naming each.
+    """
+    day_activities = [a for a in activities if a.date == day]
+    if not day_activities:
+        return []
+    reasons: list[str] = []
+    if attendance is not None and attendance.status.is_absence:
+        minutes = logged_minutes(day_activities)
+        reasons.append(
+            f"{minutes} min logged on a {attendance.status.value} "
+            f"({_ABSENCE_WORDS[attendance.status]}) day"
+        )
+    for activity in sorted(day_activities, key=lambda a: (a.start, a.end)):
+        window = window_text(activity.start, activity.end)
+        if activity.start < NIGHT_ENDS or activity.end > NIGHT_STARTS:
+            reasons.append(f"{window} “{activity.title}” is at night")
+            continue
+        if times is None or times.check_in is None or times.check_out is None:
+            continue
+        tolerance = timedelta(minutes=rules.activity_tolerance_min)
+        zone = times.check_in.tzinfo
+        start = datetime.combine(day, activity.start, tzinfo=zone)
+        end = datetime.combine(day, activity.end, tzinfo=zone)
+        if start < times.check_in - tolerance or end > times.check_out + tolerance:
+            reasons.append(
+                f"{window} “{activity.title}” is outside the attendance "
+                f"{times.check_in:%H:%M}\N{EN DASH}{times.check_out:%H:%M}"
+            )
+    if not reasons:
+        return []
+    return [Flag.raise_(Code.TRK_IMPLAUSIBLE_TIME, f"on {day:%Y-%m-%d}: " + "; ".join(reasons))]

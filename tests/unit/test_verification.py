@@ -242,11 +242,12 @@ def test_local_date_is_the_schools_not_utcs() -> None:
 
 
 def test_photo_written_in_utc_is_placed_on_the_schools_date() -> None:
-    # a camera set to UTC: 2026-10-12 23:40 +00:00 is 06:40 WIB on the 13th
+    # a camera set to UTC: 2026-10-12 23:40 +00:00 is 06:40 WIB on the 13th; that its zone is
+    # not the one at its GPS position is only a low signal
     facts = photo(
         datetime(2026, 10, 12, 23, 40), offset_min=0, gps_utc=datetime(2026, 10, 12, 23, 39, 40)
     )
-    assert codes(verify(facts)) == []
+    assert codes(verify(facts)) == [Code.TIME_ZONE_MISMATCH]
 
 
 def test_check_in_selfie_is_verified_against_the_check_time() -> None:
@@ -471,22 +472,29 @@ def test_dl_without_a_destination_cannot_be_placed() -> None:
         (AttendanceStatus.IZIN, "excused absence"),
     ],
 )
-def test_photo_on_a_leave_day_is_itself_flagged(status: AttendanceStatus, word: str) -> None:
+def test_photo_on_a_leave_day_gets_its_own_flag_not_outside_geofence(
+    status: AttendanceStatus, word: str
+) -> None:
     leave = AttendanceDay(DAY, status)
-    flag = only(verify(photo(), attendance=leave), Code.OUTSIDE_GEOFENCE)
-    assert flag.severity is Severity.HIGH
+    flags = verify(photo(), attendance=leave)
+    assert codes(flags) == [Code.EVIDENCE_ON_LEAVE_DAY]
+    flag = only(flags, Code.EVIDENCE_ON_LEAVE_DAY)
+    assert flag.severity is Severity.MEDIUM
     assert flag.detail == (
         f"evidence for 2026-10-13, recorded as {status.value} ({word}) in the attendance: "
-        "no place of work applies that day; taken 0 m from SMKN 1 Cianjur"
+        "no work is expected that day"
     )
 
 
-def test_photo_on_a_leave_day_is_flagged_even_without_a_position() -> None:
+def test_photo_without_position_on_a_leave_day_is_not_also_no_location() -> None:
     leave = AttendanceDay(DAY, AttendanceStatus.SAKIT)
-    assert codes(verify(photo(at=None), attendance=leave)) == [
-        Code.NO_LOCATION,
-        Code.OUTSIDE_GEOFENCE,
-    ]
+    assert codes(verify(photo(at=None), attendance=leave)) == [Code.EVIDENCE_ON_LEAVE_DAY]
+
+
+def test_photo_without_position_is_never_outside_the_geofence() -> None:
+    for status in (AttendanceStatus.WFO, AttendanceStatus.WFH):
+        flags = verify(photo(at=None), attendance=AttendanceDay(DAY, status))
+        assert codes(flags) == [Code.NO_LOCATION]
 
 
 def test_flags_low_gps_accuracy_over_100_m() -> None:
@@ -844,7 +852,7 @@ def test_flags_a_working_day_under_450_min() -> None:
     (flag,) = flags[DAY]
     assert flag.code is Code.TRK_UNDER_TARGET and flag.severity is Severity.MEDIUM
     assert flag.detail == (
-        "419 min logged on 2026-10-13 in 2 activities: 31 min short of the 450-minute TRK day"
+        "419 min logged on 2026-10-13 in 2 activities: 31 min short of the day's 450 min"
     )
 
 
@@ -903,14 +911,20 @@ def test_on_time_attendance_raises_nothing() -> None:
 def test_flags_late_check_in_and_early_check_out() -> None:
     late, early = attendance_flags(check(DAY, AttendanceStatus.WFO, "07:12", "15:00"), SCHOOL)
     assert late.code is Code.LATE_CHECK_IN and late.severity is Severity.MEDIUM
-    assert late.detail == "checked in 07:12 WIB on 2026-10-13, after 07:00 (12 min late)"
+    assert late.detail == (
+        "checked in 07:12 WIB on 2026-10-13 (typed, no selfie), after 07:00 (12 min late)"
+    )
     assert early.code is Code.EARLY_CHECK_OUT and early.severity is Severity.MEDIUM
-    assert early.detail == "checked out 15:00 WIB on 2026-10-13, before 15:30 (30 min early)"
+    assert early.detail == (
+        "checked out 15:00 WIB on 2026-10-13 (typed, no selfie), before 15:30 (30 min early)"
+    )
 
 
 def test_half_a_minute_late_is_late() -> None:
     (flag,) = attendance_flags(check(DAY, AttendanceStatus.WFH, "07:00:30", None), SCHOOL)
-    assert flag.detail == "checked in 07:00:30 WIB on 2026-10-13, after 07:00 (30 s late)"
+    assert flag.detail == (
+        "checked in 07:00:30 WIB on 2026-10-13 (typed, no selfie), after 07:00 (30 s late)"
+    )
 
 
 def test_missing_checks_raise_nothing() -> None:
@@ -927,7 +941,9 @@ def test_absence_days_have_no_hours(status: AttendanceStatus) -> None:
 def test_hours_are_per_school_and_zone() -> None:
     school = replace(SCHOOL, timezone="Asia/Makassar", check_in_by=time(7, 30))
     (flag,) = attendance_flags(check(DAY, AttendanceStatus.WFO, "07:40", "15:30"), school)
-    assert flag.detail == "checked in 07:40 WITA on 2026-10-13, after 07:30 (10 min late)"
+    assert flag.detail == (
+        "checked in 07:40 WITA on 2026-10-13 (typed, no selfie), after 07:30 (10 min late)"
+    )
 
 
 FRIDAY = date(2026, 10, 16)
@@ -963,7 +979,8 @@ def test_friday_hours_come_from_the_calendar() -> None:
         check(FRIDAY, AttendanceStatus.WFO, "06:55", "11:00"), CALENDAR_SCHOOL
     )
     assert flag.detail == (
-        "checked out 11:00 WIB on 2026-10-16, before 11:30, Friday hours (30 min early)"
+        "checked out 11:00 WIB on 2026-10-16 (typed, no selfie), before 11:30, Friday hours "
+        "(30 min early)"
     )
 
 
