@@ -17,7 +17,6 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 
@@ -140,6 +139,18 @@ class CalendarEntry(BaseModel):
     day_off: bool = False
 
 
+def known_zone(value: str) -> str:
+    """An IANA zone name, or a validation error that says what is expected."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(known_zone)]
+
+
 class SchoolIn(BaseModel):
     """A school to register, with K-Mob's working hours and a calendar of exceptions."""
 
@@ -147,19 +158,13 @@ class SchoolIn(BaseModel):
     lat: Latitude
     lon: Longitude
     radius_m: float = Field(150.0, gt=0, le=50_000)
-    timezone: Text = "Asia/Jakarta"
+    timezone: ZoneName = "Asia/Jakarta"
     check_in_by: ClockTime = time(7, 0)
     check_out_from: ClockTime = time(15, 30)
     calendar: list[CalendarEntry] = Field(default_factory=list, max_length=500)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
-        return value
+    start_date: date | None = Field(
+        None, description="first day Bukti counts for the school's teachers; unset: always"
+    )
 
 
 class SchoolOut(SchoolIn):
@@ -167,6 +172,7 @@ class SchoolOut(SchoolIn):
 
     model_config = ConfigDict(from_attributes=True)
     id: int
+    is_active: bool = True
     created_at: datetime
 
 
@@ -179,6 +185,9 @@ class TeacherIn(BaseModel):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     youtube_channel_id: str | None = Field(None, pattern=r"^UC[0-9A-Za-z_-]{22}$")
+    start_date: date | None = Field(
+        None, description="first day Bukti counts for the teacher (joined, moved); unset: always"
+    )
 
     @model_validator(mode="after")
     def _home_is_a_pair(self) -> TeacherIn:
@@ -192,6 +201,7 @@ class TeacherOut(TeacherIn):
 
     model_config = ConfigDict(from_attributes=True)
     id: int
+    is_active: bool = True
     created_at: datetime
 
 
@@ -322,12 +332,15 @@ class AttendanceStatus(StrEnum):
 
 
 class Destination(BaseModel):
-    """Where a DL (dinas luar) day takes the teacher."""
+    """Where a DL (dinas luar) day takes the teacher; its zone is the day's local zone."""
 
     name: Name
     lat: Latitude
     lon: Longitude
     radius_m: float = Field(150.0, gt=0, le=50_000)
+    timezone: ZoneName | None = Field(
+        None, description="IANA zone of the destination; unset: the zone at its position"
+    )
 
 
 class AttendanceIn(BaseModel):
@@ -372,6 +385,12 @@ class AttendanceOut(BaseModel):
     check_in: ClockTime | None
     check_out: ClockTime | None
     destination: Destination | None
+    check_in_selfie_id: int | None = Field(
+        None, description="the check-in selfie whose capture time is the check-in time"
+    )
+    check_out_selfie_id: int | None = Field(
+        None, description="the check-out selfie whose capture time is the check-out time"
+    )
     flags: list[FlagOut]
 
 

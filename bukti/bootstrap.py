@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bukti.settings import Settings
+from evidence.calendar import MonthRule, national_overrides
+from evidence.records import HoursOverride
+from evidence.timeresolve import ZoneLookup
 from evidence.verification import Rules
 from storage.backend import ObjectStore
 from storage.db import build_engine, build_sessions
@@ -60,6 +64,28 @@ class Services:
     def rules(self) -> Rules:
         """Verification thresholds from the settings."""
         return build_rules(self.settings)
+
+    @cached_property
+    def zone_at(self) -> ZoneLookup | None:
+        """The IANA zone at a point (offline, timezonefinder), or None when it is off."""
+        if not self.settings.zone_from_gps:
+            return None
+        from workers.zones import zone_at
+
+        return zone_at
+
+    @cached_property
+    def national_calendar(self) -> tuple[HoursOverride, ...]:
+        """The national holidays and collective leave days, as calendar entries."""
+        from storage.national_calendar import YEARS_AHEAD, national_days
+
+        last_year = date.today().year + YEARS_AHEAD
+        return national_overrides(national_days(self.settings.national_calendar, last_year))
+
+    @property
+    def month_rule(self) -> MonthRule:
+        """How a month's target is set."""
+        return MonthRule(self.settings.month_target_rule)
 
     @cached_property
     def store(self) -> ObjectStore:

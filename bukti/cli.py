@@ -105,8 +105,8 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("token_id", type=int)
         change.set_defaults(run=cmd_token_change, verb=verb)
 
-    imp = sub.add_parser("import", help="import schools or teachers from CSV")
-    imp.add_argument("what", choices=["schools", "teachers"])
+    imp = sub.add_parser("import", help="import schools, teachers or school calendars from CSV")
+    imp.add_argument("what", choices=["schools", "teachers", "calendar"])
     imp.add_argument("file", type=Path, help="CSV with a header row of SPEC's field names")
     imp.set_defaults(run=cmd_import)
 
@@ -270,6 +270,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise CommandError(f"no such file: {args.file}")
+    if args.what == "calendar":
+        return _import_calendar(settings, args.file)
     run = import_schools if args.what == "schools" else import_teachers
     with transaction(_services(settings).sessions) as session:
         report = run(session, args.file, lambda note: print(f"bukti: {note}", file=sys.stderr))
@@ -282,6 +284,69 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         f"imported {args.what} from {args.file.name}: {report.added} added, "
         f"{report.updated} updated, {report.unchanged} unchanged (matched by {key})"
     )
+    return 0
+
+
+CALENDAR_COLUMNS = (
+    "school_id",
+    "label",
+    "start",
+    "end",
+    "weekdays",
+    "check_in_by",
+    "check_out_from",
+    "day_off",
+)
+
+
+def _import_calendar(settings: Settings, path: Path) -> int:
+    """Replace the calendars of the schools a CSV names with its rows, all or nothing.
+
+    Columns: school_id, label, start, end (YYYY-MM-DD), weekdays (0 = Monday ... 6, several
+    separated by spaces), check_in_by, check_out_from (HH:MM), day_off (yes/no). The national
+    calendar stays beneath every school's own; hours and calendars are read when a day is,
+    so no evidence needs verifying again.
+    """
+    from api.schemas import CalendarEntry
+    from storage.db import transaction
+    from storage.models import School
+
+    entries: dict[int, list[dict[str, object]]] = {}
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [name.strip() for name in reader.fieldnames or []]
+        unknown = sorted(set(header) - set(CALENDAR_COLUMNS))
+        if "school_id" not in header or "label" not in header or unknown:
+            raise CommandError(
+                f"{path}:1: the header must name school_id, label and any of "
+                f"{', '.join(CALENDAR_COLUMNS[2:])}"
+                + (f" (not {', '.join(unknown)})" if unknown else "")
+            )
+        for line, cells in enumerate(reader, start=2):
+            clean: dict[str, object] = {
+                k.strip(): v.strip() for k, v in cells.items() if k and v and v.strip()
+            }
+            number = str(clean.pop("school_id", ""))
+            if not number.isdigit():
+                raise CommandError(f"{path}:{line}: school_id: a school's number, not {number!r}")
+            if "weekdays" in clean:
+                clean["weekdays"] = str(clean["weekdays"]).replace(";", " ").split()
+            try:
+                entry = CalendarEntry.model_validate(clean)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise CommandError(f"{path}:{line}: {where}: {first['msg']}") from None
+            entries.setdefault(int(number), []).append(entry.model_dump(mode="json"))
+    services = _services(settings)
+    with transaction(services.sessions) as session:
+        for school_id, rows in entries.items():
+            found = session.get(School, school_id)
+            if found is None:
+                raise CommandError(f"{path}: school {school_id} not found; nothing imported")
+            found.calendar = rows
+    count = sum(len(rows) for rows in entries.values())
+    print(f"imported {count} calendar entries for {len(entries)} school(s)")
     return 0
 
 
@@ -298,13 +363,16 @@ def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_close_month(settings: Settings, args: argparse.Namespace) -> int:
     """Raise missing_monthly_video for a closed month (run again safely)."""
-    from datetime import date
+    from datetime import UTC, date, datetime
 
-    from workers.months import close_month, previous_month
+    from workers.months import close_month, has_ended, previous_month
 
     month = args.month or previous_month(date.today())
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise CommandError(f"a month is written YYYY-MM, not {month!r}")
+    # the first place on Earth where a day ends: before then the month has ended nowhere
+    if not has_ended(month, "Etc/GMT-14", datetime.now(UTC)):
+        raise CommandError(f"{month} has not ended yet: a month is closed after its last day")
     print(f"{close_month(_services(settings), month)} missing monthly video(s) flagged for {month}")
     return 0
 

@@ -134,7 +134,23 @@ class Settings(BaseSettings):
     travel_ignore_m: float = Field(
         1000, description="Distance under which two items are never impossible travel."
     )
-    trk_target_min: int = Field(450, description="TRK minutes a working day must log.")
+    trk_target_min: int = Field(
+        450, description="TRK minutes a full working day must log (a shortened day, its share)."
+    )
+    month_target_rule: Literal["trk", "working_days"] = Field(
+        "trk",
+        description="A month's target: trk (trk_month_target_min, or the working days' sum "
+        "when less) or working_days (the sum of its working days' targets).",
+    )
+    trk_month_target_min: int = Field(9000, description="TRK's month: 20 days x 450 min.")
+    check_time_tolerance_min: float = Field(
+        10, description="Typed check time vs its selfie's capture time (check_time_mismatch)."
+    )
+    national_calendar: str = Field(
+        "ID",
+        description="Country whose national holidays and collective leave are days off "
+        "(the holidays package); empty for none.",
+    )
     zone_from_gps: bool = Field(
         True, description="Derive a missing UTC offset from the time zone at the GPS point."
     )

@@ -29,10 +29,10 @@ class NationalDay:
 
     def as_override(self) -> HoursOverride:
         """The day as a calendar entry (a day off on that date)."""
-        kind = "cuti bersama" if self.collective_leave else "libur nasional"
-        return HoursOverride(
-            label=f"{self.name} ({kind})", start=self.date, end=self.date, day_off=True
-        )
+        label = self.name
+        if self.collective_leave and "cuti bersama" not in label.lower():
+            label += " (cuti bersama)"
+        return HoursOverride(label=label, start=self.date, end=self.date, day_off=True)
 
 
 def national_overrides(days: Iterable[NationalDay]) -> tuple[HoursOverride, ...]:

@@ -126,14 +126,15 @@ def verify_photo(
     """
     position = _position(facts, client_location)
     zone = day_zone(school, attendance)
-    resolved = resolve_capture_time(
+    resolved, local_reading = item_capture_time(
         facts,
-        school_zone=zone,
+        received_at_utc=received_at_utc,
+        activity=activity,
+        attendance=attendance,
+        school=school,
+        rules=rules,
         zone_at=zone_at,
-        location=position.location if position else None,
-    )
-    resolved, local_reading = _utc_label_check(
-        facts, resolved, position, activity, received_at_utc, zone, zone_at, rules
+        client_location=client_location,
     )
     others = [item for item in history if item.evidence_id != evidence_id]
     day = evidence_day(resolved, zone, activity, attendance)
@@ -149,6 +150,32 @@ def verify_photo(
         *_history_flags(position, resolved, day, others, zone, rules),
     ]
     return sorted(flags, key=lambda flag: _CODE_ORDER[flag.code])
+
+
+def item_capture_time(
+    facts: CaptureFacts,
+    *,
+    received_at_utc: datetime,
+    activity: ActivityWindow | None,
+    attendance: AttendanceDay | None,
+    school: SchoolPlace,
+    rules: Rules,
+    zone_at: ZoneLookup | None,
+    client_location: Location | None = None,
+) -> tuple[ResolvedTime | None, Flag | None]:
+    """When an item was taken, as verification reads it, and the note when a video's UTC
+    label was read as local time (see :func:`_utc_label_check`); what the worker records."""
+    position = _position(facts, client_location)
+    zone = day_zone(school, attendance)
+    resolved = resolve_capture_time(
+        facts,
+        school_zone=zone,
+        zone_at=zone_at,
+        location=position.location if position else None,
+    )
+    return _utc_label_check(
+        facts, resolved, position, activity, received_at_utc, zone, zone_at, rules
+    )
 
 
 def day_zone(school: SchoolPlace, attendance: AttendanceDay | None) -> str:

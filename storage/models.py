@@ -21,6 +21,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -71,6 +72,10 @@ class School(Base):
     check_out_from: Mapped[time] = mapped_column(Time, default=time(15, 30))
     #: calendar entries (Fridays, Ramadan, holidays) as data: see evidence.records.HoursOverride
     calendar: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: the first day Bukti counts for the school's teachers; None counts from always
+    start_date: Mapped[date | None] = mapped_column(Date)
+    #: deactivated instead of deleted: records hang on it
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -86,6 +91,10 @@ class Teacher(Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     youtube_channel_id: Mapped[str | None] = mapped_column(String(64))
+    #: the first day Bukti counts for the teacher (joined, moved here); None counts from always
+    start_date: Mapped[date | None] = mapped_column(Date)
+    #: deactivated instead of deleted (left the service, retired): owes nothing from then on
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     school: Mapped[School] = relationship()
@@ -164,6 +173,8 @@ class Attendance(Base):
     destination_lat: Mapped[float | None] = mapped_column(Float)
     destination_lon: Mapped[float | None] = mapped_column(Float)
     destination_radius_m: Mapped[float | None] = mapped_column(Float)
+    #: the DL destination's IANA zone: the day's typed times are read in it
+    destination_timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from evidence.records import (
     ActivityWindow,
     AttendanceDay,
     AttendanceStatus,
+    CheckSelfie,
     HistoryItem,
     HoursOverride,
     Place,
     SchoolPlace,
     TeacherHome,
 )
-from evidence.status import Status
+from evidence.status import Kind, Status
 from storage.models import Activity, Attendance, Evidence, School, Teacher
 
 _LIVE = (Status.ACCEPTED.value, Status.FLAGGED.value, Status.PROCESSING.value)
+#: the statuses re-verification applies to (see workers.pipeline.reverify)
+VERIFIED = (Status.ACCEPTED.value, Status.FLAGGED.value)
 
 
-def school_place(school: School) -> SchoolPlace:
-    """A school's geofence, zone, hours and calendar."""
+def school_place(school: School, national: Sequence[HoursOverride] = ()) -> SchoolPlace:
+    """A school's geofence, zone, hours and calendar (the national calendar's entries first)."""
     return SchoolPlace(
         name=school.name,
         lat=school.lat,
@@ -34,7 +38,7 @@ def school_place(school: School) -> SchoolPlace:
         timezone=school.timezone,
         check_in_by=school.check_in_by,
         check_out_from=school.check_out_from,
-        calendar=tuple(hours_override(entry) for entry in school.calendar or ()),
+        calendar=(*national, *(hours_override(entry) for entry in school.calendar or ())),
     )
 
 
@@ -79,6 +83,7 @@ def attendance_day(record: Attendance) -> AttendanceDay:
             record.destination_lat,
             record.destination_lon,
             record.destination_radius_m or 150.0,
+            record.destination_timezone,
         )
     return AttendanceDay(
         record.date,
@@ -120,3 +125,163 @@ def teacher_history(session: Session, teacher_id: int, exclude_id: int) -> list[
         HistoryItem(row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m)
         for row in rows
     ]
+
+
+def check_selfies(
+    session: Session, attendance_id: int
+) -> tuple[CheckSelfie | None, CheckSelfie | None]:
+    """A day's check-in and check-out selfies with a capture time (not refused ones).
+
+    The first check-in selfie is the check-in, the last check-out selfie the check-out: a
+    teacher who retakes a check-in selfie does not move the moment they arrived.
+    """
+    rows = session.execute(
+        select(Evidence.id, Evidence.check, Evidence.captured_at)
+        .where(
+            Evidence.attendance_id == attendance_id,
+            Evidence.captured_at.is_not(None),
+            Evidence.status.in_(_LIVE),
+        )
+        .order_by(Evidence.captured_at, Evidence.id)
+    ).all()
+    ins = [CheckSelfie(row.id, row.captured_at) for row in rows if row.check != "out"]
+    outs = [CheckSelfie(row.id, row.captured_at) for row in rows if row.check == "out"]
+    return (ins[0] if ins else None), (outs[-1] if outs else None)
+
+
+def counted_from(teacher: Teacher, school: School) -> date | None:
+    """The first day Bukti counts for a teacher: the later of theirs and their school's."""
+    starts = [day for day in (teacher.start_date, school.start_date) if day is not None]
+    return max(starts) if starts else None
+
+
+# --- which verified items a change of a record affects ------------------------------------
+#
+# Each function returns the ids of the items (accepted or flagged: re-verification skips the
+# rest, and items still in the pipeline read the records when they get there) whose
+# verification reads what changed, and no others.
+
+_PLACED = (Kind.PHOTO.value, Kind.VIDEO.value)
+
+
+def _verified(*conditions: ColumnElement[bool]) -> list[Any]:
+    return [Evidence.status.in_(VERIFIED), *conditions]
+
+
+def items_of_activity(session: Session, activity_id: int) -> list[int]:
+    """Items attached to an activity: they are verified against its window."""
+    query = select(Evidence.id).where(*_verified(Evidence.activity_id == activity_id))
+    return list(session.scalars(query.order_by(Evidence.id)))
+
+
+def items_of_day(session: Session, teacher_id: int, day: date) -> list[int]:
+    """Items verified against a teacher's attendance of ``day``.
+
+    Those are the day's check selfies, the items of the day's activities and the day's
+    unattached items (by the date the teacher gave them): the attendance status says where
+    they should have been taken and the day's zone how their times read. Monthly videos and
+    YouTube links are not: no day's attendance applies to them.
+    """
+    activity_ids = select(Activity.id).where(
+        Activity.teacher_id == teacher_id, Activity.date == day
+    )
+    record_ids = select(Attendance.id).where(
+        Attendance.teacher_id == teacher_id, Attendance.date == day
+    )
+    query = select(Evidence.id).where(
+        *_verified(
+            Evidence.teacher_id == teacher_id,
+            or_(
+                Evidence.attendance_id.in_(record_ids),
+                Evidence.activity_id.in_(activity_ids),
+                and_(
+                    Evidence.activity_id.is_(None),
+                    Evidence.attendance_id.is_(None),
+                    Evidence.claimed_date == day,
+                ),
+            ),
+        )
+    )
+    return list(session.scalars(query.order_by(Evidence.id)))
+
+
+def _status_on_item_day() -> Any:
+    """The attendance status of each item's day for its teacher (None without a record).
+
+    An item's day is its activity's date, its check's attendance date, or the date the
+    teacher gave it. The inner subqueries correlate explicitly with the outer ``evidence``
+    row: auto-correlation would look only one level up and cross-join ``evidence`` instead.
+    """
+    own_record = aliased(Attendance)
+    activity_date = (
+        select(Activity.date)
+        .where(Activity.id == Evidence.activity_id)
+        .correlate(Evidence)
+        .scalar_subquery()
+    )
+    attendance_date = (
+        select(own_record.date)
+        .where(own_record.id == Evidence.attendance_id)
+        .correlate(Evidence)
+        .scalar_subquery()
+    )
+    day = func.coalesce(activity_date, attendance_date, Evidence.claimed_date)
+    return (
+        select(Attendance.status)
+        .where(Attendance.teacher_id == Evidence.teacher_id, Attendance.date == day)
+        .correlate(Evidence)
+        .scalar_subquery()
+    )
+
+
+def items_placed_at_school(session: Session, school_id: int) -> list[int]:
+    """Items with a position checked against the school's geofence (its name is in details).
+
+    Photos and videos of the school's teachers, with a position, proving an activity or a
+    check of a WFO day (or of a day with no attendance record, which counts as WFO).
+    Monthly videos are not held to a place.
+    """
+    status = _status_on_item_day()
+    query = select(Evidence.id).where(
+        *_verified(
+            Evidence.teacher_id.in_(select(Teacher.id).where(Teacher.school_id == school_id)),
+            Evidence.kind.in_(_PLACED),
+            Evidence.month.is_(None),
+            Evidence.lat.is_not(None),
+            or_(status.is_(None), status == AttendanceStatus.WFO.value),
+        )
+    )
+    return list(session.scalars(query.order_by(Evidence.id)))
+
+
+def items_placed_at_home(session: Session, teacher_id: int) -> list[int]:
+    """Items with a position checked against the teacher's home: those of WFH days."""
+    status = _status_on_item_day()
+    query = select(Evidence.id).where(
+        *_verified(
+            Evidence.teacher_id == teacher_id,
+            Evidence.kind.in_(_PLACED),
+            Evidence.month.is_(None),
+            Evidence.lat.is_not(None),
+            status == AttendanceStatus.WFH.value,
+        )
+    )
+    return list(session.scalars(query.order_by(Evidence.id)))
+
+
+def items_of_teachers(
+    session: Session, teacher_ids: Sequence[int], kinds: Sequence[str]
+) -> list[int]:
+    """Every verified item of these teachers of these kinds (a zone or a school changed)."""
+    if not teacher_ids:
+        return []
+    query = select(Evidence.id).where(
+        *_verified(Evidence.teacher_id.in_(teacher_ids), Evidence.kind.in_(kinds))
+    )
+    return list(session.scalars(query.order_by(Evidence.id)))
+
+
+def teachers_of_school(session: Session, school_id: int) -> list[int]:
+    """The ids of a school's teachers."""
+    query = select(Teacher.id).where(Teacher.school_id == school_id).order_by(Teacher.id)
+    return list(session.scalars(query))

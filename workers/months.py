@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -10,15 +11,20 @@ from bukti.bootstrap import Services
 from evidence.flags import SEVERITY, Code
 from evidence.status import Kind, Status
 from storage.db import transaction
-from storage.models import Evidence, MonthlyFlag, Teacher
+from storage.models import Evidence, MonthlyFlag, School, Teacher
+from storage.repositories import counted_from
 
 REQUIREMENTS = ("learning", "problem_solving")
 _NAMES = {"learning": "learning video", "problem_solving": "problem-solving video"}
+# A submission counts while it is still being checked, and when its check failed on Bukti's
+# side (an outage, YouTube unreachable): that failure is retried, not the teacher's. Only a
+# refused file (rejected) leaves the requirement open.
 _COUNTING = (
     Status.ACCEPTED.value,
     Status.FLAGGED.value,
     Status.RECEIVED.value,
     Status.PROCESSING.value,
+    Status.FAILED.value,
 )
 
 
@@ -29,11 +35,35 @@ def previous_month(today: date) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def close_month(services: Services, month: str) -> int:
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of a "YYYY-MM" month."""
+    year, number = (int(part) for part in month.split("-"))
+    first = date(year, number, 1)
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return first, date.fromordinal(following.toordinal() - 1)
+
+
+def has_ended(month: str, zone: str, now_utc: datetime) -> bool:
+    """True once the month is over in the zone (the school's)."""
+    return now_utc.astimezone(ZoneInfo(zone)).date() > month_bounds(month)[1]
+
+
+def owes_videos(start: date | None, month: str) -> bool:
+    """Whether a teacher counted from ``start`` owes the month's videos: whole months only.
+
+    A teacher who starts on 2 October owes November's videos first, not October's.
+    """
+    return start is None or start <= month_bounds(month)[0]
+
+
+def close_month(services: Services, month: str, now_utc: datetime | None = None) -> int:
     """Raise ``missing_monthly_video`` for each teacher-requirement without a video; idempotent.
 
-    A submission still being processed counts: it was handed in on time.
+    A submission still being processed counts: it was handed in on time; so does one whose
+    check failed on Bukti's side. Teachers are skipped whose school has not seen the month
+    end yet, and those counted only from a later day (their or their school's start date).
     """
+    now_utc = now_utc or datetime.now(UTC)
     raised = 0
     with transaction(services.sessions) as session:
         submitted = {
@@ -55,14 +85,20 @@ def close_month(services: Services, month: str) -> int:
                 )
             )
         }
-        for teacher_id in session.scalars(select(Teacher.id).order_by(Teacher.id)):
+        schools = {school.id: school for school in session.scalars(select(School))}
+        for teacher in session.scalars(select(Teacher).order_by(Teacher.id)):
+            school = schools[teacher.school_id]
+            if not has_ended(month, school.timezone, now_utc):
+                continue
+            if not owes_videos(counted_from(teacher, school), month):
+                continue
             for requirement in REQUIREMENTS:
-                key = (teacher_id, requirement)
+                key = (teacher.id, requirement)
                 if key in submitted or key in existing:
                     continue
                 session.add(
                     MonthlyFlag(
-                        teacher_id=teacher_id,
+                        teacher_id=teacher.id,
                         month=month,
                         requirement=requirement,
                         code=Code.MISSING_MONTHLY_VIDEO.value,

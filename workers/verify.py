@@ -19,8 +19,7 @@ from evidence.facts import CaptureFacts, Location
 from evidence.flags import Code, Flag
 from evidence.records import ActivityWindow, AttendanceDay
 from evidence.status import Kind
-from evidence.timeresolve import ZoneLookup, resolve_capture_time
-from evidence.verification import verify_photo
+from evidence.verification import day_zone, evidence_day, item_capture_time, verify_photo
 from evidence.video_facts import VideoFacts
 from storage.models import Activity, Attendance, Evidence, School
 from storage.repositories import (
@@ -41,7 +40,7 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
     """Flags of ``item`` against its activity or attendance check, school, home and history.
 
     Also records where and when the item was taken (``captured_at``, ``local_date``,
-    ``lat``/``lon``), which later items' history checks read.
+    ``lat``/``lon``), which later items' history checks and the day's check times read.
     """
     if item.facts is None:
         return []
@@ -54,40 +53,45 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
     assert school is not None
     place = school_place(school)
     window, attendance = _window_and_attendance(session, item)
+    check: Literal["in", "out"] | None = None
+    if item.attendance_id is not None:
+        check = "out" if item.check == "out" else "in"
     client = _client_location(item)
-    zone_at = _zone_lookup(services)
-    resolved = resolve_capture_time(
+    received = item.received_at.astimezone(UTC)
+    resolved, _ = item_capture_time(
         facts,
-        school_zone=place.timezone,
-        zone_at=zone_at,
-        location=(facts.location.value if facts.location else client),
+        received_at_utc=received,
+        activity=window,
+        attendance=attendance,
+        school=place,
+        rules=services.rules,
+        zone_at=services.zone_at,
+        client_location=client,
     )
     position = facts.location.value if facts.location else client
     item.captured_at = resolved.utc if resolved else None
-    if resolved is not None:
-        item.local_date = resolved.at.astimezone(ZoneInfo(place.timezone)).date()
-    elif window is not None:
-        item.local_date = window.date
-    else:
-        item.local_date = item.claimed_date
+    day = evidence_day(resolved, day_zone(place, attendance), window, attendance)
+    item.local_date = day if day is not None else item.claimed_date
     item.lat = position.lat if position else None
     item.lon = position.lon if position else None
     item.accuracy_m = position.accuracy_m if position else None
     extra = facts.extra or {}
     flags = verify_photo(
         facts,
-        received_at_utc=item.received_at.astimezone(UTC),
+        received_at_utc=received,
         activity=window,
         attendance=attendance,
         school=place,
         home=teacher_home(item.teacher),
         history=teacher_history(session, item.teacher_id, item.id),
         rules=services.rules,
-        zone_at=zone_at,
+        zone_at=services.zone_at,
         client_location=client,
         filename=item.client_filename,
         exif_thumbnail_distance=extra.get("exif_thumbnail_distance"),
         evidence_id=item.id,
+        check=check,
+        period=item.month if item.kind == Kind.VIDEO and item.requirement else None,
     )
     if item.kind == Kind.VIDEO and item.requirement:
         flags += _duration_flags(services, item)
@@ -113,12 +117,12 @@ def _duration_flags(services: Services, item: Evidence) -> list[Flag]:
 def _document_flags(session: Session, item: Evidence) -> list[Flag]:
     """A document's dates against the activity it proves (milder than a photo's time)."""
     assert item.facts is not None
-    window, _ = _window_and_attendance(session, item)
+    window, attendance = _window_and_attendance(session, item)
     if window is None:
         return []
     school = session.get(School, item.teacher.school_id)
     assert school is not None
-    zone = ZoneInfo(school.timezone)
+    zone = ZoneInfo(day_zone(school_place(school), attendance))
     start = datetime.combine(window.date, window.start, zone)
     end = datetime.combine(window.date, window.end, zone)
     offset = start.utcoffset()
@@ -137,14 +141,13 @@ def _document_flags(session: Session, item: Evidence) -> list[Flag]:
 def _window_and_attendance(
     session: Session, item: Evidence
 ) -> tuple[ActivityWindow | None, AttendanceDay | None]:
-    """What the item proves (an activity, or an attendance check) and that day's attendance."""
+    """What the item proves (an activity; None for a check selfie) and that day's attendance."""
     if item.attendance_id is not None:
         record = session.get(Attendance, item.attendance_id)
         if record is None:
             return None, None
         day = attendance_day(record)
-        which: Literal["in", "out"] = "out" if item.check == "out" else "in"
-        return day.check_window(which), day
+        return None, day
     if item.activity_id is not None:
         activity = session.get(Activity, item.activity_id)
         if activity is None:
@@ -161,11 +164,3 @@ def _client_location(item: Evidence) -> Location | None:
     if item.client_lat is None or item.client_lon is None:
         return None
     return Location(item.client_lat, item.client_lon, None, item.client_accuracy_m)
-
-
-def _zone_lookup(services: Services) -> ZoneLookup | None:
-    if not services.settings.zone_from_gps:
-        return None
-    from workers.zones import zone_at
-
-    return zone_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 
 from api.deps import DbDep, PrincipalDep
@@ -16,6 +16,7 @@ from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page,
 from api.scoping import in_range, scoped, visible_record
 from bukti.errors import InvalidRequestError
 from storage.models import Activity, Evidence
+from storage.repositories import items_of_activity
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
 
@@ -39,7 +40,12 @@ def activity_out(activity: Activity) -> ActivityOut:
 
 @router.post("/activities", status_code=201, response_model=ActivityOut)
 def create_activity(body: ActivityIn, db: DbDep, who: PrincipalDep) -> ActivityOut:
-    """Log an activity: a teacher for themselves, or an admin for anyone."""
+    """Log an activity: a teacher for themselves, or an admin for anyone.
+
+    No item is verified again: items name the activity they prove when uploaded (or are
+    attached through the day draft, which verifies them), so a new activity has none yet; the
+    day's record flags (target, overlaps, plausible minutes) are computed when the day is read.
+    """
     teacher = visible_teacher(db, who, body.teacher_id)
     if not who.can_write_teacher(teacher.id):
         raise HTTPException(403, "only the teacher themselves or an admin logs activities")
@@ -75,9 +81,25 @@ def update_activity(
     if "category" in changes:
         activity.category = body.category.value if body.category else None
     db.flush()
-    attached = db.scalars(select(Evidence.id).where(Evidence.activity_id == activity.id)).all()
-    queue_reverification(request, db, list(attached))
+    queue_reverification(request, db, items_of_activity(db, activity.id))
     return activity_out(activity)
+
+
+@router.delete("/activities/{activity_id}", status_code=204)
+def delete_activity(activity_id: RecordId, request: Request, db: DbDep, who: PrincipalDep) -> Response:
+    """Remove an activity; its items stay as the day's unattached items, verified again."""
+    activity = visible_activity(db, who, activity_id)
+    if not who.can_write_teacher(activity.teacher_id):
+        raise HTTPException(403, "only the teacher themselves or an admin removes activities")
+    affected = items_of_activity(db, activity.id)
+    for item in db.scalars(select(Evidence).where(Evidence.activity_id == activity.id)):
+        # back to the day's unattached items: the day draft can attach them again
+        item.activity_id, item.claimed_date = None, activity.date
+    db.flush()
+    db.delete(activity)
+    db.flush()
+    queue_reverification(request, db, affected)
+    return Response(status_code=204)
 
 
 @router.get("/activities", response_model=Page[ActivityOut])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import DbDep, PrincipalDep
+from api.deps import DbDep, PrincipalDep, ServicesDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
 from api.routes.directory import visible_teacher
@@ -25,21 +25,34 @@ from api.schemas import (
     RecordId,
 )
 from api.scoping import in_range, scoped, visible_record
+from bukti.bootstrap import Services
 from bukti.errors import ConflictError, InvalidRequestError
 from evidence.verification import attendance_flags
 from storage.models import Attendance, Evidence, School, Teacher
-from storage.repositories import attendance_day, attendance_on, school_place
+from storage.repositories import (
+    attendance_day,
+    attendance_on,
+    check_selfies,
+    items_of_day,
+    school_place,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["attendance"])
 
 
-def attendance_out(db: Session, record: Attendance) -> AttendanceOut:
-    """The API view of an attendance day, with its late/early flags."""
+def attendance_out(db: Session, record: Attendance, services: Services) -> AttendanceOut:
+    """The API view of an attendance day, with its late/early flags from its selfies' times."""
     teacher = db.get(Teacher, record.teacher_id)
     assert teacher is not None
     school = db.get(School, teacher.school_id)
     assert school is not None
-    flags = attendance_flags(attendance_day(record), school_place(school))
+    selfie_in, selfie_out = check_selfies(db, record.id)
+    flags = attendance_flags(
+        attendance_day(record),
+        school_place(school, services.national_calendar),
+        selfie_in,
+        selfie_out,
+    )
     destination = None
     if record.destination_lat is not None and record.destination_lon is not None:
         destination = Destination(
@@ -47,6 +60,7 @@ def attendance_out(db: Session, record: Attendance) -> AttendanceOut:
             lat=record.destination_lat,
             lon=record.destination_lon,
             radius_m=record.destination_radius_m or 150.0,
+            timezone=record.destination_timezone,
         )
     return AttendanceOut(
         id=record.id,
@@ -56,15 +70,25 @@ def attendance_out(db: Session, record: Attendance) -> AttendanceOut:
         check_in=record.check_in,
         check_out=record.check_out,
         destination=destination,
+        check_in_selfie_id=selfie_in.evidence_id if selfie_in else None,
+        check_out_selfie_id=selfie_out.evidence_id if selfie_out else None,
         flags=[FlagOut(**flag.to_json()) for flag in flags],
     )
 
 
-def _apply_destination(record: Attendance, destination: Destination | None) -> None:
+def _apply_destination(
+    record: Attendance, destination: Destination | None, services: Services
+) -> None:
     record.destination_name = destination.name if destination else None
     record.destination_lat = destination.lat if destination else None
     record.destination_lon = destination.lon if destination else None
     record.destination_radius_m = destination.radius_m if destination else None
+    record.destination_timezone = None
+    if destination is not None:
+        # the destination's own zone: typed when the teacher knows it, else where it is
+        zone_at = services.zone_at
+        found = zone_at(destination.lat, destination.lon) if zone_at else None
+        record.destination_timezone = destination.timezone or found
 
 
 def _check_home(teacher: Teacher, status: AttendanceStatus) -> None:
@@ -77,8 +101,14 @@ def _check_home(teacher: Teacher, status: AttendanceStatus) -> None:
 
 
 @router.post("/attendance", status_code=201, response_model=AttendanceOut)
-def create_attendance(body: AttendanceIn, db: DbDep, who: PrincipalDep) -> AttendanceOut:
-    """Record a teacher's attendance day: the teacher themselves or an admin."""
+def create_attendance(
+    body: AttendanceIn, request: Request, db: DbDep, who: PrincipalDep, services: ServicesDep
+) -> AttendanceOut:
+    """Record a teacher's attendance day; the day's evidence is verified again against it.
+
+    Teachers usually fill the day in the evening, after its photos were uploaded: those were
+    verified as a WFO day, and a DL or WFH record changes where they belong.
+    """
     teacher = visible_teacher(db, who, body.teacher_id)
     if not who.can_write_teacher(teacher.id):
         raise HTTPException(403, "only the teacher themselves or an admin records attendance")
@@ -94,15 +124,21 @@ def create_attendance(body: AttendanceIn, db: DbDep, who: PrincipalDep) -> Atten
         check_in=body.check_in,
         check_out=body.check_out,
     )
-    _apply_destination(record, body.destination)
+    _apply_destination(record, body.destination, services)
     db.add(record)
     db.flush()
-    return attendance_out(db, record)
+    queue_reverification(request, db, items_of_day(db, teacher.id, record.date))
+    return attendance_out(db, record, services)
 
 
 @router.patch("/attendance/{attendance_id}", response_model=AttendanceOut)
 def update_attendance(
-    attendance_id: RecordId, body: AttendanceUpdate, request: Request, db: DbDep, who: PrincipalDep
+    attendance_id: RecordId,
+    body: AttendanceUpdate,
+    request: Request,
+    db: DbDep,
+    who: PrincipalDep,
+    services: ServicesDep,
 ) -> AttendanceOut:
     """Change an attendance day; its selfies and the day's evidence are verified again."""
     record = visible_attendance(db, who, attendance_id)
@@ -117,7 +153,7 @@ def update_attendance(
         check_out=changes.get("check_out", record.check_out),
         destination=body.destination
         if "destination" in changes
-        else attendance_out(db, record).destination,
+        else attendance_out(db, record, services).destination,
     )
     teacher = db.get(Teacher, record.teacher_id)
     assert teacher is not None
@@ -125,22 +161,38 @@ def update_attendance(
     record.status = candidate.status.value
     record.check_in = candidate.check_in
     record.check_out = candidate.check_out
-    _apply_destination(record, candidate.destination)
+    _apply_destination(record, candidate.destination, services)
     db.flush()
-    affected = db.scalars(
-        select(Evidence.id).where(
-            (Evidence.attendance_id == record.id)
-            | ((Evidence.teacher_id == record.teacher_id) & (Evidence.local_date == record.date))
-        )
-    ).all()
-    queue_reverification(request, db, list(affected))
-    return attendance_out(db, record)
+    queue_reverification(request, db, items_of_day(db, record.teacher_id, record.date))
+    return attendance_out(db, record, services)
+
+
+@router.delete("/attendance/{attendance_id}", status_code=204)
+def delete_attendance(
+    attendance_id: RecordId, request: Request, db: DbDep, who: PrincipalDep
+) -> Response:
+    """Remove an attendance day; its selfies stay as the day's items, verified again.
+
+    Without a record the day counts as WFO, so the day's evidence is checked again too.
+    """
+    record = visible_attendance(db, who, attendance_id)
+    if not who.can_write_teacher(record.teacher_id):
+        raise HTTPException(403, "only the teacher themselves or an admin removes attendance")
+    affected = items_of_day(db, record.teacher_id, record.date)
+    for selfie in db.scalars(select(Evidence).where(Evidence.attendance_id == record.id)):
+        selfie.attendance_id, selfie.check, selfie.claimed_date = None, None, record.date
+    db.flush()
+    db.delete(record)
+    db.flush()
+    queue_reverification(request, db, affected)
+    return Response(status_code=204)
 
 
 @router.get("/attendance", response_model=Page[AttendanceOut])
 def list_attendance(
     db: DbDep,
     who: PrincipalDep,
+    services: ServicesDep,
     paging: PagingDep,
     teacher_id: Annotated[RecordId | None, Query()] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -151,13 +203,15 @@ def list_attendance(
     query = in_range(scoped(query, who, Attendance.teacher_id), Attendance.date, date_from, date_to)
     if teacher_id is not None:
         query = query.where(Attendance.teacher_id == teacher_id)
-    return paginate(db, query, paging, lambda record: attendance_out(db, record))
+    return paginate(db, query, paging, lambda record: attendance_out(db, record, services))
 
 
 @router.get("/attendance/{attendance_id}", response_model=AttendanceOut)
-def get_attendance(attendance_id: RecordId, db: DbDep, who: PrincipalDep) -> AttendanceOut:
+def get_attendance(
+    attendance_id: RecordId, db: DbDep, who: PrincipalDep, services: ServicesDep
+) -> AttendanceOut:
     """One attendance day."""
-    return attendance_out(db, visible_attendance(db, who, attendance_id))
+    return attendance_out(db, visible_attendance(db, who, attendance_id), services)
 
 
 def visible_attendance(db: Session, who: Principal, attendance_id: int) -> Attendance:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import itertools
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -21,14 +21,22 @@ from api.routes.activities import activity_out
 from api.routes.attendance import attendance_out
 from api.routes.directory import visible_teacher
 from api.schemas import ActivityOut, AttendanceOut, Category, ClockTime, FlagOut, RecordId, Title
+from bukti.bootstrap import Services
 from bukti.errors import InvalidRequestError
+from evidence.calendar import month_target_min
 from evidence.day_draft import propose_day
-from evidence.days import day_totals
+from evidence.days import COUNTING_RULE, day_totals
 from evidence.flags import Code, Flag
 from evidence.status import Status
 from storage.models import Activity, Attendance, Evidence, MonthlyFlag, School, Teacher
-from storage.repositories import activity_window, attendance_day, school_place
-from workers.months import REQUIREMENTS
+from storage.repositories import (
+    activity_window,
+    attendance_day,
+    check_selfies,
+    counted_from,
+    school_place,
+)
+from workers.months import REQUIREMENTS, has_ended
 
 router = APIRouter(prefix="/api/v1/teachers", tags=["days"])
 
@@ -53,15 +61,18 @@ class DayActivity(ActivityOut):
 
 
 class DaySummary(BaseModel):
-    """A teacher's day: activities, minutes logged and evidenced, attendance, flags."""
+    """A teacher's day: activities, minutes logged, evidenced and pending, attendance, flags."""
 
     teacher_id: int
     date: date
     working_day: bool
+    counted: bool = Field(description="false before the teacher's (or school's) start date")
     hours_label: str
     target_min: int
     minutes_logged: int
     minutes_evidenced: int
+    minutes_pending: int
+    counting_rule: str = COUNTING_RULE
     attendance: AttendanceOut | None
     activities: list[DayActivity]
     unattached_evidence: list[EvidenceBrief]
@@ -74,21 +85,29 @@ class MonthDay(BaseModel):
 
     date: date
     working_day: bool
+    counted: bool
+    target_min: int
     attendance_status: str | None
     minutes_logged: int
     minutes_evidenced: int
+    minutes_pending: int
     flags: list[str]
 
 
 class MonthSummary(BaseModel):
-    """A teacher's month against TRK's 20 x 450 = 9,000 minutes."""
+    """A teacher's month against its target (by default TRK's 20 x 450 = 9,000 minutes)."""
 
     teacher_id: int
     month: str
+    month_ended: bool
+    counted_from: date | None
     working_days: int
     target_min: int
+    target_rule: str
     minutes_logged: int
     minutes_evidenced: int
+    minutes_pending: int
+    counting_rule: str = COUNTING_RULE
     days: list[MonthDay]
     evidence_counts: dict[str, int]
     monthly_videos: dict[str, EvidenceBrief | None]
@@ -118,9 +137,9 @@ def _school(db: Session, teacher: Teacher) -> School:
     return school
 
 
-def _summarise_day(db: Session, teacher: Teacher, day: date, target_min: int) -> DaySummary:
+def _summarise_day(db: Session, teacher: Teacher, day: date, services: Services) -> DaySummary:
     school = _school(db, teacher)
-    place = school_place(school)
+    place = school_place(school, services.national_calendar)
     activities = db.scalars(
         select(Activity)
         .where(Activity.teacher_id == teacher.id, Activity.date == day)
@@ -148,23 +167,33 @@ def _summarise_day(db: Session, teacher: Teacher, day: date, target_min: int) ->
         if item.activity_id is not None:
             by_activity.setdefault(item.activity_id, []).append(item)
     evidenced = {aid for aid, its in by_activity.items() if any(is_good(i) for i in its)}
+    pending = {aid for aid, its in by_activity.items() if any(is_pending(i) for i in its)}
+    selfie_in, selfie_out = check_selfies(db, record.id) if record else (None, None)
+    settings = services.settings
     totals = day_totals(
         day,
         [activity_window(a) for a in activities],
         evidenced,
         attendance_day(record) if record else None,
         place,
-        target_min,
+        settings.trk_target_min,
+        pending_activity_ids=pending,
+        selfie_in=selfie_in,
+        selfie_out=selfie_out,
+        counted_from=counted_from(teacher, school),
+        rules=services.rules,
     )
     return DaySummary(
         teacher_id=teacher.id,
         date=day,
         working_day=totals.is_working_day,
+        counted=totals.is_counted,
         hours_label=totals.hours.label,
         target_min=totals.target_min,
         minutes_logged=totals.minutes_logged,
         minutes_evidenced=totals.minutes_evidenced,
-        attendance=attendance_out(db, record) if record else None,
+        minutes_pending=totals.minutes_pending,
+        attendance=attendance_out(db, record, services) if record else None,
         activities=[
             DayActivity(
                 **activity_out(a).model_dump(),
@@ -181,6 +210,13 @@ def _summarise_day(db: Session, teacher: Teacher, day: date, target_min: int) ->
     )
 
 
+def is_pending(item: Evidence) -> bool:
+    """Not decided yet: flagged and awaiting a reviewer, or still in the pipeline."""
+    if item.reviews:
+        return False
+    return item.status in (Status.FLAGGED, Status.RECEIVED, Status.PROCESSING)
+
+
 def _is_due(flag: Flag, day: date, zone: str) -> bool:
     """A day's TRK total is judged once the day is over in the school's zone, not before."""
     if flag.code is not Code.TRK_UNDER_TARGET:
@@ -192,23 +228,27 @@ def _is_due(flag: Flag, day: date, zone: str) -> bool:
 def get_day(
     teacher_id: RecordId, day: date, request: Request, db: DbDep, who: PrincipalDep
 ) -> DaySummary:
-    """The day: activities with their evidence, minutes logged and evidenced, attendance, flags."""
+    """The day: activities with their evidence, minutes logged, evidenced and pending, flags."""
     teacher = visible_teacher(db, who, teacher_id)
-    target = request.app.state.services.settings.trk_target_min
-    return _summarise_day(db, teacher, day, target)
+    return _summarise_day(db, teacher, day, request.app.state.services)
 
 
 @router.get("/{teacher_id}/months/{month}", response_model=MonthSummary)
 def get_month(
     teacher_id: RecordId, month: Month, request: Request, db: DbDep, who: PrincipalDep
 ) -> MonthSummary:
-    """The month: each day's totals against the target, evidence counts and open flags."""
+    """The month: each day's totals against the target, evidence counts and open flags.
+
+    Days before the teacher's (or the school's) start date are listed but not counted; the
+    target follows the month rule setting, named in ``target_rule``.
+    """
     teacher = visible_teacher(db, who, teacher_id)
-    target = request.app.state.services.settings.trk_target_min
+    services: Services = request.app.state.services
     year, number = (int(part) for part in month.split("-"))
     first = date(year, number, 1)
     days = [first + timedelta(days=n) for n in range(calendar.monthrange(year, number)[1])]
-    summaries = [_summarise_day(db, teacher, day, target) for day in days]
+    summaries = [_summarise_day(db, teacher, day, services) for day in days]
+    school = _school(db, teacher)
     items = db.scalars(
         select(Evidence).where(
             Evidence.teacher_id == teacher.id,
@@ -252,20 +292,31 @@ def get_month(
         )
         videos[requirement] = _brief(latest) if latest else None
     working = [s for s in summaries if s.working_day and s.target_min > 0]
+    month_min = services.settings.trk_month_target_min
+    counted = [s for s in summaries if s.counted]
     return MonthSummary(
         teacher_id=teacher.id,
         month=month,
+        month_ended=has_ended(month, school.timezone, datetime.now(UTC)),
+        counted_from=counted_from(teacher, school),
         working_days=len(working),
-        target_min=sum(s.target_min for s in working),
-        minutes_logged=sum(s.minutes_logged for s in summaries),
-        minutes_evidenced=sum(s.minutes_evidenced for s in summaries),
+        target_min=month_target_min(
+            [s.target_min for s in working], services.month_rule, month_min
+        ),
+        target_rule=services.month_rule.describe(month_min),
+        minutes_logged=sum(s.minutes_logged for s in counted),
+        minutes_evidenced=sum(s.minutes_evidenced for s in counted),
+        minutes_pending=sum(s.minutes_pending for s in counted),
         days=[
             MonthDay(
                 date=s.date,
                 working_day=s.working_day,
+                counted=s.counted,
+                target_min=s.target_min,
                 attendance_status=s.attendance.status if s.attendance else None,
                 minutes_logged=s.minutes_logged,
                 minutes_evidenced=s.minutes_evidenced,
+                minutes_pending=s.minutes_pending,
                 flags=[f.code for f in s.flags],
             )
             for s in summaries

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import issue_token
+from api.auth import Principal, issue_token
 from api.deps import AdminDep, DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
+from api.reverify import queue_reverification
 from api.schemas import (
+    CalendarEntry,
+    ClockTime,
+    Latitude,
+    Longitude,
+    Name,
     Page,
     RecordId,
     SchoolIn,
@@ -22,10 +30,18 @@ from api.schemas import (
     UserIn,
     UserOut,
     UserUpdate,
+    ZoneName,
 )
-from bukti.errors import ConflictError, NotFoundError
-from evidence.status import Role
+from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
+from evidence.status import Kind, Role
+from storage.audit import Actor, append
 from storage.models import School, Teacher, User
+from storage.repositories import (
+    items_of_teachers,
+    items_placed_at_home,
+    items_placed_at_school,
+    teachers_of_school,
+)
 
 router = APIRouter(prefix="/api/v1")
 
@@ -58,6 +74,90 @@ def get_school(school_id: RecordId, db: DbDep, who: PrincipalDep) -> School:
     if school is None or (not who.is_admin and school.id != _school_of(db, who)):
         raise NotFoundError(f"school {school_id} not found")
     return school
+
+
+class SchoolUpdate(BaseModel):
+    """Changes to a school; what its evidence is checked against is verified again."""
+
+    name: Name | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    radius_m: float | None = Field(None, gt=0, le=50_000)
+    timezone: ZoneName | None = None
+    check_in_by: ClockTime | None = None
+    check_out_from: ClockTime | None = None
+    calendar: list[CalendarEntry] | None = Field(None, max_length=500)
+    start_date: date | None = None
+    is_active: bool | None = None
+
+
+# What each field of a school is read by: a change of these re-verifies its items.
+_SCHOOL_PLACE = ("name", "lat", "lon", "radius_m")
+_NOT_NULL_SCHOOL = (*_SCHOOL_PLACE, "timezone", "check_in_by", "check_out_from", "calendar")
+
+_TEACHER_ITEM_KINDS = (Kind.PHOTO.value, Kind.VIDEO.value, Kind.DOCUMENT.value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return value
+
+
+@router.patch("/schools/{school_id}", response_model=SchoolOut, tags=["schools"])
+def update_school(
+    school_id: RecordId, body: SchoolUpdate, request: Request, db: DbDep, who: AdminDep
+) -> School:
+    """Change a school (admin): its place, zone, hours, calendar, start date, or deactivate it.
+
+    A new place re-verifies the items placed against the school's geofence; a new zone every
+    item of its teachers. Hours, calendar and start date change only the days' record flags
+    and targets, which are computed when a day is read: no item is verified again for them.
+    """
+    school = db.get(School, school_id)
+    if school is None:
+        raise NotFoundError(f"school {school_id} not found")
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    nulls = sorted(name for name in _NOT_NULL_SCHOOL if name in changes and changes[name] is None)
+    if nulls:
+        raise InvalidRequestError(f"{', '.join(nulls)} cannot be removed, only changed")
+    if changes.get("is_active") is None:
+        changes.pop("is_active", None)
+    old = {name: _plain(getattr(school, name)) for name in changes}
+    values = body.model_dump(exclude_unset=True)
+    for name in changes:
+        value = values[name]
+        if name == "calendar":
+            value = [entry.model_dump(mode="json") for entry in body.calendar or []]
+        setattr(school, name, value)
+    if school.check_out_from <= school.check_in_by:
+        raise InvalidRequestError("check_out_from must be after check_in_by")
+    db.flush()
+    affected: list[int] = []
+    if any(old[name] != _plain(getattr(school, name)) for name in _SCHOOL_PLACE if name in old):
+        affected += items_placed_at_school(db, school.id)
+    if "timezone" in old and old["timezone"] != school.timezone:
+        affected += items_of_teachers(db, teachers_of_school(db, school.id), _TEACHER_ITEM_KINDS)
+    new = {name: _plain(getattr(school, name)) for name in old}
+    _record_change(request, db, who, f"school:{school.id}", school.id, old, new, affected)
+    return school
+
+
+def _record_change(
+    request: Request,
+    db: Session,
+    who: Principal,
+    subject: str,
+    school_id: int,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    affected: list[int],
+) -> None:
+    """Queue the items a directory change affects, and put the change in the audit trail."""
+    queue_reverification(request, db, sorted(set(affected)))
+    action = f"{subject.split(':')[0]}.updated"
+    data = {"old": old, "new": new}
+    append(db, Actor(who.user_id, who.name), action, subject, school_id=school_id, data=data)
 
 
 @router.post("/teachers", status_code=201, response_model=TeacherOut, tags=["teachers"])
@@ -98,6 +198,63 @@ def list_teachers(
 def get_teacher(teacher_id: RecordId, db: DbDep, who: PrincipalDep) -> Teacher:
     """One teacher, if the caller may see them."""
     return visible_teacher(db, who, teacher_id)
+
+
+class TeacherUpdate(BaseModel):
+    """Changes to a teacher; what their evidence is checked against is verified again."""
+
+    name: Name | None = None
+    school_id: RecordId | None = None
+    home_lat: Latitude | None = None
+    home_lon: Longitude | None = None
+    youtube_channel_id: str | None = Field(None, pattern=r"^UC[0-9A-Za-z_-]{22}$")
+    start_date: date | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _home_is_a_pair(self) -> TeacherUpdate:
+        fields = self.model_fields_set
+        if ("home_lat" in fields) != ("home_lon" in fields) or (
+            (self.home_lat is None) != (self.home_lon is None)
+        ):
+            raise ValueError("home_lat and home_lon go together")
+        return self
+
+
+@router.patch("/teachers/{teacher_id}", response_model=TeacherOut, tags=["teachers"])
+def update_teacher(
+    teacher_id: RecordId, body: TeacherUpdate, request: Request, db: DbDep, who: AdminDep
+) -> Teacher:
+    """Change a teacher (admin): home, school, channel, start date, or deactivate them.
+
+    A new home re-verifies the items of their WFH days; a new school every item that its
+    geofence and zone are read for; a new channel their YouTube links.
+    """
+    teacher = db.get(Teacher, teacher_id)
+    if teacher is None:
+        raise NotFoundError(f"teacher {teacher_id} not found")
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("name", "school_id", "is_active"):
+        if name in changes and changes[name] is None:
+            raise InvalidRequestError(f"{name} cannot be removed, only changed")
+    if "school_id" in changes and db.get(School, changes["school_id"]) is None:
+        raise NotFoundError(f"school {changes['school_id']} not found")
+    old = {name: _plain(getattr(teacher, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(teacher, name, value)
+    db.flush()
+    changed = {name for name in old if old[name] != _plain(getattr(teacher, name))}
+    affected: list[int] = []
+    if changed & {"home_lat", "home_lon"}:
+        affected += items_placed_at_home(db, teacher.id)
+    if "school_id" in changed:
+        affected += items_of_teachers(db, [teacher.id], _TEACHER_ITEM_KINDS)
+    if "youtube_channel_id" in changed:
+        affected += items_of_teachers(db, [teacher.id], [Kind.YOUTUBE.value])
+    new = {name: _plain(getattr(teacher, name)) for name in old}
+    subject = f"teacher:{teacher.id}"
+    _record_change(request, db, who, subject, teacher.school_id, old, new, affected)
+    return teacher
 
 
 @router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])

@@ -202,8 +202,9 @@ def test_month_summary_has_the_working_days_and_totals(client: TestClient, world
     month = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/months/2026-10", headers=world.reviewer_auth
     ).json()
-    assert month["working_days"] == 22  # October 2026 has 22 weekdays
-    assert month["target_min"] == 22 * 450
+    assert month["working_days"] == 22  # October 2026 has 22 weekdays and no holiday
+    assert month["target_min"] == 9000  # TRK's month: 20 x 450, fewer than 22 x 450
+    assert month["target_rule"].startswith("TRK: 9,000 min a month")
     assert month["minutes_logged"] == 480
     assert len(month["days"]) == 31
     saturday = next(d for d in month["days"] if d["date"] == "2026-10-17")
@@ -224,8 +225,10 @@ def test_other_teacher_cannot_read_a_day(client: TestClient, world: World) -> No
 
 
 def test_editing_an_activity_queues_reverification_of_its_evidence(
-    client: TestClient, world: World, queued: RecordingEnqueue
+    client: TestClient, world: World, queued: RecordingEnqueue, services: Any
 ) -> None:
+    from storage.db import transaction
+    from storage.models import Evidence
     from tests.integration.test_api_upload import jpeg_bytes
 
     activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
@@ -235,6 +238,10 @@ def test_editing_an_activity_queues_reverification_of_its_evidence(
         files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
         headers=world.teacher_auth,
     ).json()
+    with transaction(services.sessions) as session:  # verified, as the pipeline leaves it
+        stored = session.get(Evidence, item["id"])
+        assert stored is not None
+        stored.status = "accepted"
     response = client.patch(
         f"/api/v1/activities/{activity['id']}", json={"end": "09:30"}, headers=world.teacher_auth
     )

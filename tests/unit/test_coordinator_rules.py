@@ -316,7 +316,7 @@ def test_national_holidays_and_collective_leave_are_days_off() -> None:
     hours = school_with().hours
     assert not hours.on(date(2026, 12, 25)).is_working_day
     assert not hours.on(date(2026, 12, 24)).is_working_day
-    assert "cuti bersama" in hours.on(date(2026, 12, 24)).label
+    assert "cuti bersama" in hours.on(date(2026, 12, 24)).label.lower()
     checked = AttendanceDay(date(2026, 12, 25), AttendanceStatus.WFO, time(9, 0))
     assert attendance_flags(checked, school_with()) == []
 
