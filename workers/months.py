@@ -61,7 +61,8 @@ def close_month(services: Services, month: str, now_utc: datetime | None = None)
 
     A submission still being processed counts: it was handed in on time; so does one whose
     check failed on Bukti's side. Teachers are skipped whose school has not seen the month
-    end yet, and those counted only from a later day (their or their school's start date).
+    end yet, those counted only from a later day (their or their school's start date), and
+    deactivated ones.
     """
     now_utc = now_utc or datetime.now(UTC)
     raised = 0
@@ -88,6 +89,8 @@ def close_month(services: Services, month: str, now_utc: datetime | None = None)
         schools = {school.id: school for school in session.scalars(select(School))}
         for teacher in session.scalars(select(Teacher).order_by(Teacher.id)):
             school = schools[teacher.school_id]
+            if not (teacher.is_active and school.is_active):
+                continue
             if not has_ended(month, school.timezone, now_utc):
                 continue
             if not owes_videos(counted_from(teacher, school), month):

@@ -170,3 +170,61 @@ def test_tokens_are_listed_added_rotated_and_revoked_from_the_command_line(
     assert "revoked" in run(capsys, "token", "list", "--user-id", "1")[1]
     assert run(capsys, "user", "deactivate", "1")[0] == 0
     assert "inactive" in run(capsys, "user", "list")[1]
+def test_close_month_refuses_a_month_that_has_not_ended_and_skips_later_starts(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schools = cli_env / "schools.csv"
+    schools.write_text("name,lat,lon\nSMKN 1,-6.8,107.1\n")
+    teachers = cli_env / "teachers.csv"
+    teachers.write_text(
+        "nip,name,school_id,start_date\n"
+        "198003102005012007,Erni,1,2026-09-01\n"
+        "197501012000031002,Asep,1,2026-09-02\n"  # starts after 1 September: owes October first
+    )
+    run(capsys, "migrate")
+    run(capsys, "import", "schools", str(schools))
+    run(capsys, "import", "teachers", str(teachers))
+    assert "2 missing" in run(capsys, "close-month", "--month", "2026-09")[1]
+    code, _, err = run(capsys, "close-month", "--month", "2099-01")
+    assert code == 2 and "2099-01 has not ended yet" in err
+
+
+def test_imports_a_school_calendar_and_names_a_bad_line_and_field(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schools = cli_env / "schools.csv"
+    schools.write_text("name,lat,lon\nSMKN 1,-6.8,107.1\nSMAN 2,-6.9,107.6\n")
+    run(capsys, "migrate")
+    run(capsys, "import", "schools", str(schools))
+    calendar = cli_env / "kalender.csv"
+    calendar.write_text(
+        "school_id,label,start,end,weekdays,check_in_by,check_out_from,day_off\n"
+        "1,Jumat,,,4,,11:30,\n"
+        "1,Ramadan,2027-02-08,2027-03-09,,08:00,14:00,\n"
+        "2,Hari jadi sekolah,2026-11-02,2026-11-02,,,,yes\n"
+    )
+    code, out, _ = run(capsys, "import", "calendar", str(calendar))
+    assert code == 0 and "3 calendar entries for 2 school(s)" in out
+    bad = cli_env / "salah.csv"
+    bad.write_text(
+        "school_id,label,start,end,weekdays,check_in_by,check_out_from,day_off\n"
+        "1,Jumat,,,4,,11:30,\n"
+        "1,Ramadan,2027-02-08,2027-03-09,,8 pagi,14:00,\n"
+    )
+    code, _, err = run(capsys, "import", "calendar", str(bad))
+    assert code == 2 and f"{bad}:3: check_in_by: " in err and "HH:MM" in err
+    from bukti.bootstrap import Services
+    from storage.models import School
+
+    services = Services(get_settings())
+    with services.sessions() as session:
+        first = session.get(School, 1)
+        assert first is not None and [entry["label"] for entry in first.calendar] == [
+            "Jumat",
+            "Ramadan",
+        ]  # the bad file changed nothing
+    services.close()
+    unknown = cli_env / "sekolah9.csv"
+    unknown.write_text("school_id,label,start,end,day_off\n9,Libur,2026-11-02,2026-11-02,yes\n")
+    code, _, err = run(capsys, "import", "calendar", str(unknown))
+    assert code == 2 and "school 9 not found" in err
