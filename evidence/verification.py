@@ -972,17 +972,24 @@ def trk_plausibility_flags(
         if activity.start < NIGHT_ENDS or activity.end > NIGHT_STARTS:
             reasons.append(f"{window} “{activity.title}” is at night")
             continue
-        if times is None or times.check_in is None or times.check_out is None:
+        if times is None:
             continue
         tolerance = timedelta(minutes=rules.activity_tolerance_min)
-        zone = times.check_in.tzinfo
-        start = datetime.combine(day, activity.start, tzinfo=zone)
-        end = datetime.combine(day, activity.end, tzinfo=zone)
-        if start < times.check_in - tolerance or end > times.check_out + tolerance:
-            reasons.append(
-                f"{window} “{activity.title}” is outside the attendance "
-                f"{times.check_in:%H:%M}\N{EN DASH}{times.check_out:%H:%M}"
-            )
+        # Each side of the attendance counts on its own: a day checked in but never checked
+        # out still says when the teacher arrived.
+        if times.check_in is not None:
+            start = datetime.combine(day, activity.start, tzinfo=times.check_in.tzinfo)
+            if start < times.check_in - tolerance:
+                reasons.append(
+                    f"{window} “{activity.title}” begins before the check-in {times.check_in:%H:%M}"
+                )
+                continue
+        if times.check_out is not None:
+            end = datetime.combine(day, activity.end, tzinfo=times.check_out.tzinfo)
+            if end > times.check_out + tolerance:
+                reasons.append(
+                    f"{window} “{activity.title}” ends after the check-out {times.check_out:%H:%M}"
+                )
     if not reasons:
         return []
     return [Flag.raise_(Code.TRK_IMPLAUSIBLE_TIME, f"on {day:%Y-%m-%d}: " + "; ".join(reasons))]

@@ -379,12 +379,21 @@ def test_activities_at_night_on_leave_or_outside_the_attendance_are_implausible(
     times = check_times(wfo(), "Asia/Jakarta", selfie(6, 55), selfie(15, 35))
     (flag,) = trk_plausibility_flags(DAY, activities, wfo(), times, Rules())
     assert flag.code is Code.TRK_IMPLAUSIBLE_TIME and flag.severity is Severity.MEDIUM
-    assert "06:00–07:00 “Apel” is outside the attendance 06:55–15:35" in flag.detail
+    assert "06:00–07:00 “Apel” begins before the check-in 06:55" in flag.detail
     assert "21:30–23:00 “Menilai” is at night" in flag.detail
     assert "Mengajar" not in flag.detail
     leave = AttendanceDay(DAY, AttendanceStatus.CUTI)
     (flag,) = trk_plausibility_flags(DAY, activities[1:2], leave, None, Rules())
     assert "480 min logged on a CUTI (leave) day" in flag.detail
+
+
+def test_an_activity_before_the_check_in_is_implausible_without_a_check_out() -> None:
+    from evidence.verification import check_times
+
+    times = check_times(wfo(), "Asia/Jakarta", selfie(7, 40))
+    day = [ActivityWindow(1, DAY, time(6, 30), time(7, 15), "Apel pagi")]
+    (flag,) = trk_plausibility_flags(DAY, day, wfo(), times, Rules())
+    assert "begins before the check-in 07:40" in flag.detail
 
 
 def test_activities_within_the_attendance_and_its_tolerance_are_plausible() -> None:
