@@ -90,9 +90,10 @@ CLEAN_GOAL = 0.98
 # Camera photos are written at 1024x768: big enough for every rule (the thumbnail check and the
 # hashes look at 32x32 after all), small enough that hundreds of photos take seconds.
 PHOTO_SIZE = (1024, 768)
-# Pictures at least this wide also give their ninths as tiles in a full run (a ninth of a
-# 1920 px wallpaper is 640 px wide: still a photo, not a smear).
-NINTHS_MIN_WIDTH_PX = 1600
+# Pictures at least this wide also give their ninths as tiles: with the corpus split in two,
+# scikit-image's 512 px photos must give theirs too, or the sets run out of distinct pictures
+# (a ninth is then 170 px wide, scaled up: soft, but a distinct photo all the same).
+NINTHS_MIN_WIDTH_PX = 384
 FULL_REPEATS = 4  # each scenario is played this many times (other teachers, weeks, pictures)
 SEED = 20251013
 
@@ -1936,11 +1937,6 @@ def pictures_for(quick: bool, split: Split = "development") -> list[Picture]:
     return [picture for picture in pictures if is_held_out(picture) == (split == "held-out")]
 
 
-# A quick run has only scikit-image's 512 px photos: their ninths are tiles too, or the sets
-# run out of distinct pictures.
-QUICK_NINTHS_MIN_WIDTH_PX = 384
-
-
 def run(
     quick: bool, workdir: Path, processes: int | None = None, split: Split = "development"
 ) -> Run:
@@ -1953,8 +1949,7 @@ def run(
     tile_dir.mkdir(parents=True, exist_ok=True)
     photo_dir.mkdir(parents=True, exist_ok=True)
     processes = processes or (1 if quick else os.cpu_count() or 1)
-    ninths = QUICK_NINTHS_MIN_WIDTH_PX if quick else NINTHS_MIN_WIDTH_PX
-    jobs = [(picture, tile_dir, ninths) for picture in pictures]
+    jobs = [(picture, tile_dir, NINTHS_MIN_WIDTH_PX) for picture in pictures]
     with _mapper(processes) as mapper:
         cut = [tile for tiles in mapper(_cut_tiles_job, jobs) for tile in tiles]
         phases["tiles"] = clock.perf_counter() - started

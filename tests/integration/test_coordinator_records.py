@@ -215,3 +215,41 @@ def test_the_worker_checks_a_monthly_video_against_its_month_not_a_place(
         item.facts = facts
         flags = verify_item(services, session, item)
         assert [flag.code.value for flag in flags] == ["video_outside_period"]
+
+
+def test_close_month_waits_for_links_being_checked_or_failed_on_our_side(
+    client: TestClient, world: World, services: Services
+) -> None:
+    from workers.months import close_month
+
+    link = client.post(
+        "/api/v1/evidence",
+        json={
+            "url": "https://youtu.be/k3Jd8sL2mQA",
+            "month": "2026-10",
+            "requirement": "learning",
+        },
+        headers=world.teacher_auth,
+    )
+    assert link.status_code == 202, link.text
+    # YouTube could not be reached and the retries ran out: Bukti's failure, not the teacher's
+    verified(services, int(link.json()["id"]), status="failed")
+    refused = upload(client, world, month="2026-10", requirement="problem_solving")
+    verified(services, refused, status="rejected")
+    after_october = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+    assert close_month(services, "2026-10", after_october) == 3  # the other teacher's two
+    month = client.get(
+        f"/api/v1/teachers/{world.teacher['id']}/months/2026-10", headers=world.teacher_auth
+    ).json()
+    missing = [f["detail"] for f in month["open_flags"] if f["code"] == "missing_monthly_video"]
+    assert missing == ["2026-10 closed without a problem-solving video"]
+
+
+def test_close_month_leaves_a_month_not_yet_over_in_the_schools_zone(
+    world: World, services: Services
+) -> None:
+    from workers.months import close_month
+
+    # 16:30 UTC on 31 October is 23:30 WIB: the month is not over at a school in Cianjur
+    assert close_month(services, "2026-10", datetime(2026, 10, 31, 16, 30, tzinfo=UTC)) == 0
+    assert close_month(services, "2026-10", datetime(2026, 10, 31, 17, 0, tzinfo=UTC)) == 4

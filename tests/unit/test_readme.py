@@ -20,3 +20,16 @@ def test_ci_runs_the_readmes_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert "./scripts/test" in readme and "./scripts/run" in readme
     assert "exec ./scripts/test" in ci
+
+
+def test_every_flag_code_is_in_the_readmes_flag_table_with_its_severity() -> None:
+    from evidence.flags import SEVERITY
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("### Flags") :]
+    missing = [
+        code.value
+        for code, severity in SEVERITY.items()
+        if f"| `{code.value}` | {severity.value} |" not in table
+    ]
+    assert missing == []
