@@ -410,7 +410,7 @@ def videos(s: DevSet) -> None:
     )
     s.solo(
         "monthly video: filmed the month before",
-        at=wib(day - timedelta(days=15), "19:30"),
+        at=wib(day.replace(day=1) - timedelta(days=3), "19:30"),
         period=month,
         phone=IPHONE,
         expect=[Code.VIDEO_OUTSIDE_PERIOD],
