@@ -86,7 +86,9 @@ def update_activity(
 
 
 @router.delete("/activities/{activity_id}", status_code=204)
-def delete_activity(activity_id: RecordId, request: Request, db: DbDep, who: PrincipalDep) -> Response:
+def delete_activity(
+    activity_id: RecordId, request: Request, db: DbDep, who: PrincipalDep
+) -> Response:
     """Remove an activity; its items stay as the day's unattached items, verified again."""
     activity = visible_activity(db, who, activity_id)
     if not who.can_write_teacher(activity.teacher_id):

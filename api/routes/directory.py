@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, issue_token
+from api.auth import issue_token
 from api.deps import AdminDep, DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
@@ -34,7 +34,6 @@ from api.schemas import (
 )
 from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
 from evidence.status import Kind, Role
-from storage.audit import Actor, append
 from storage.models import School, Teacher, User
 from storage.repositories import (
     items_of_teachers,
@@ -106,7 +105,7 @@ def _plain(value: Any) -> Any:
 
 @router.patch("/schools/{school_id}", response_model=SchoolOut, tags=["schools"])
 def update_school(
-    school_id: RecordId, body: SchoolUpdate, request: Request, db: DbDep, who: AdminDep
+    school_id: RecordId, body: SchoolUpdate, request: Request, db: DbDep, _: AdminDep
 ) -> School:
     """Change a school (admin): its place, zone, hours, calendar, start date, or deactivate it.
 
@@ -138,26 +137,8 @@ def update_school(
         affected += items_placed_at_school(db, school.id)
     if "timezone" in old and old["timezone"] != school.timezone:
         affected += items_of_teachers(db, teachers_of_school(db, school.id), _TEACHER_ITEM_KINDS)
-    new = {name: _plain(getattr(school, name)) for name in old}
-    _record_change(request, db, who, f"school:{school.id}", school.id, old, new, affected)
-    return school
-
-
-def _record_change(
-    request: Request,
-    db: Session,
-    who: Principal,
-    subject: str,
-    school_id: int,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    affected: list[int],
-) -> None:
-    """Queue the items a directory change affects, and put the change in the audit trail."""
     queue_reverification(request, db, sorted(set(affected)))
-    action = f"{subject.split(':')[0]}.updated"
-    data = {"old": old, "new": new}
-    append(db, Actor(who.user_id, who.name), action, subject, school_id=school_id, data=data)
+    return school
 
 
 @router.post("/teachers", status_code=201, response_model=TeacherOut, tags=["teachers"])
@@ -223,7 +204,7 @@ class TeacherUpdate(BaseModel):
 
 @router.patch("/teachers/{teacher_id}", response_model=TeacherOut, tags=["teachers"])
 def update_teacher(
-    teacher_id: RecordId, body: TeacherUpdate, request: Request, db: DbDep, who: AdminDep
+    teacher_id: RecordId, body: TeacherUpdate, request: Request, db: DbDep, _: AdminDep
 ) -> Teacher:
     """Change a teacher (admin): home, school, channel, start date, or deactivate them.
 
@@ -251,9 +232,7 @@ def update_teacher(
         affected += items_of_teachers(db, [teacher.id], _TEACHER_ITEM_KINDS)
     if "youtube_channel_id" in changed:
         affected += items_of_teachers(db, [teacher.id], [Kind.YOUTUBE.value])
-    new = {name: _plain(getattr(teacher, name)) for name in old}
-    subject = f"teacher:{teacher.id}"
-    _record_change(request, db, who, subject, teacher.school_id, old, new, affected)
+    queue_reverification(request, db, sorted(set(affected)))
     return teacher
 
 

@@ -170,6 +170,8 @@ def test_tokens_are_listed_added_rotated_and_revoked_from_the_command_line(
     assert "revoked" in run(capsys, "token", "list", "--user-id", "1")[1]
     assert run(capsys, "user", "deactivate", "1")[0] == 0
     assert "inactive" in run(capsys, "user", "list")[1]
+
+
 def test_close_month_refuses_a_month_that_has_not_ended_and_skips_later_starts(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

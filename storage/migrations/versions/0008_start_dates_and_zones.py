@@ -1,7 +1,7 @@
 """start dates, deactivation, and a DL destination's zone
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0010
 Create Date: 2026-12-05
 
 Reviewed by hand: three nullable columns, nothing rewritten. ``teachers.start_date`` and
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
