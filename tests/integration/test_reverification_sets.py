@@ -20,7 +20,7 @@ from storage.models import Evidence
 from tests.fixtures.app import RecordingEnqueue, World
 from tests.fixtures.photos import sample
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
 DAY, OTHER_DAY = "2026-10-13", "2026-10-14"
 SCHOOL = (-6.8168, 107.1425)
