@@ -1,10 +1,12 @@
 """Verification of an item's facts and of a teacher's records: every mismatch is a Flag.
 
 Plain values in, flags out; nothing here raises on a mismatch, reads a clock or touches IO.
-:func:`verify_photo` checks one photo against the activity it proves, the day's attendance, the
-expected place and the teacher's own history; :func:`activity_overlaps`, :func:`trk_day_flags`
-and :func:`attendance_flags` check the records themselves. Each detail names the facts behind
-the flag, in the school's zone, so a reviewer needs nothing else open to judge it.
+:func:`verify_photo` checks one photo (or a video's capture facts) against the activity or
+attendance check it proves, the day's attendance, the expected place and the teacher's own
+history; :func:`activity_overlaps`, :func:`trk_day_flags`, :func:`attendance_flags` (with the
+check selfies' times, :func:`check_times`) and :func:`trk_plausibility_flags` check the records
+themselves. Each detail names the facts behind the flag, in the day's zone (the school's, or a
+DL destination's), so a reviewer needs nothing else open to judge it.
 """
 
 from __future__ import annotations
