@@ -18,6 +18,7 @@ from api.openapi import document_problems
 from api.problems import install_problem_handlers
 from api.routes import activities, attendance, days, directory, evidence, health, tokens
 from api.routes.resumable import mount_resumable_uploads
+from api.web.site import install_pages
 from bukti import __version__, logs
 from bukti.bootstrap import Services
 from bukti.errors import InvalidRequestError
@@ -58,9 +59,11 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs" if settings.public_docs else None,
+        # /docs is served by api.web from vendored Swagger UI files: no CDN
+        docs_url=None,
         redoc_url=None,
         dependencies=[Depends(_request_context)],
+        openapi_url="/openapi.json" if settings.public_docs else None,
     )
     app.state.services = services
     app.state.enqueue = enqueue or Enqueuer(build_broker(settings))
@@ -76,6 +79,7 @@ def create_app(
     app.include_router(days.router)
     app.include_router(evidence.router)
     mount_resumable_uploads(app, services)
+    install_pages(app, settings.public_docs)
     document_problems(app)
     return app
 

@@ -1,4 +1,5 @@
-"""Bearer tokens (stored hashed, several per user), roles and the scope each role may see."""
+"""Who calls: bearer tokens (stored hashed, several per user) for machines, passwords
+(argon2id) for people; roles and the scope each role may see."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import select, update
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bukti.errors import ForbiddenError, InvalidRequestError
@@ -18,6 +22,12 @@ from evidence.status import Role
 from storage.models import ApiToken, User, utcnow
 
 log = logging.getLogger(__name__)
+
+#: argon2id with argon2-cffi's defaults (RFC 9106's second recommended set: 64 MiB, t=3)
+_PASSWORDS = PasswordHash((Argon2Hasher(),))
+#: verified against when no account matches, so that a wrong name costs what a wrong password does
+_DUMMY_HASH = _PASSWORDS.hash("no account has this password")
+MIN_PASSWORD_LENGTH = 10
 
 TOKEN_PREFIX = "bkt_"  # noqa: S105 (a prefix that marks Bukti tokens, not a secret)
 
@@ -210,3 +220,99 @@ def ensure_admin(session: Session, token: str) -> User:
     user.is_active = True
     session.flush()
     return user
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (PHC string) of ``password``."""
+    return _PASSWORDS.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True when ``password`` matches ``password_hash`` (False when there is none)."""
+    if password_hash is None:
+        _PASSWORDS.verify(password, _DUMMY_HASH)
+        return False
+    return _PASSWORDS.verify(password, password_hash)
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is not acceptable as a new password, or None when it is."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password has at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > 256:
+        return "a password has at most 256 characters"
+    return None
+
+
+def normalise_login(login: str) -> str:
+    """What a person typed to sign in, as stored: trimmed, lower case."""
+    return login.strip().lower()
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How wrong passwords slow an account down (from the settings)."""
+
+    max_failures: int = 5
+    lockout_s: float = 30
+    lockout_max_s: float = 900
+
+    def wait_after(self, failures: int) -> timedelta | None:
+        """How long the account waits after ``failures`` wrong passwords in a row."""
+        if failures < self.max_failures:
+            return None
+        doubling = min(failures - self.max_failures, 20)
+        return timedelta(seconds=min(self.lockout_s * 2**doubling, self.lockout_max_s))
+
+
+class SignInOutcome(StrEnum):
+    """How a sign-in attempt ended."""
+
+    SIGNED_IN = "signed_in"
+    WRONG = "wrong"  # no such account, or the wrong password: the two look the same
+    SLOWED = "slowed"  # too many wrong passwords: wait, whatever the password
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in attempt, with the user or how long to wait."""
+
+    outcome: SignInOutcome
+    user: User | None = None
+    wait: timedelta | None = None
+
+
+def sign_in(
+    session: Session, login: str, password: str, policy: LoginPolicy, now: datetime
+) -> SignIn:
+    """Check a person's password; count failures and slow the account down after too many.
+
+    The caller commits even a failed attempt, so that the count survives.
+    """
+    user = session.scalar(
+        select(User).where(func.lower(User.login) == normalise_login(login)).with_for_update()
+    )
+    if user is None or not user.is_active or user.password_hash is None:
+        _PASSWORDS.verify(password, _DUMMY_HASH)
+        return SignIn(SignInOutcome.WRONG)
+    if user.locked_until is not None and now < user.locked_until:
+        # not even checked: guessing goes no faster by trying while slowed down
+        return SignIn(SignInOutcome.SLOWED, wait=user.locked_until - now)
+    valid, new_hash = _PASSWORDS.verify_and_update(password, user.password_hash)
+    if not valid:
+        user.failed_logins += 1
+        wait = policy.wait_after(user.failed_logins)
+        if wait is None:
+            return SignIn(SignInOutcome.WRONG)
+        user.locked_until = now + wait
+        return SignIn(SignInOutcome.SLOWED, wait=wait)
+    user.failed_logins = 0
+    user.locked_until = None
+    if new_hash is not None:  # the parameters were raised since it was hashed
+        user.password_hash = new_hash
+    return SignIn(SignInOutcome.SIGNED_IN, user=user)
+
+
+def principal_of(user: User) -> Principal:
+    """The principal a user acts as."""
+    return Principal(user.id, user.name, Role(user.role), user.teacher_id, user.school_id)

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, find_principal
+from api.web.csrf import check_header
+from api.web.sessions import SESSION_COOKIE, SignedIn, find_session
 from bukti import logs
 from bukti.bootstrap import Services
 from bukti.errors import ConflictError, DependencyError
@@ -19,6 +21,7 @@ from evidence.status import Role
 from storage.audit import Actor
 from storage.audit_hook import acting_as
 from storage.db import transaction
+from storage.models import utcnow
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `bukti user add` or POST /users")
 
@@ -57,22 +60,45 @@ def _authenticate(services: Services, token: str) -> Principal | None:
 
 
 async def get_principal(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the bearer token; 401 without a valid one.
+    """The caller, from the bearer token or a signed-in browser's session cookie; 401
+    without either. An unsafe request made with the cookie must carry its CSRF token.
 
     Async on purpose: the context variables it sets (who acts, for the audit trail and the
     logs) must be set in the request's own context, which a thread-pool dependency is not.
     """
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if credentials is None and cookie:
+        signed_in = await run_in_threadpool(signed_in_session, services, cookie)
+        if signed_in is None:
+            raise HTTPException(401, "the session has ended; sign in again")
+        check_header(request, signed_in.csrf_token)
+        return acting(signed_in.principal)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required")
     principal = await run_in_threadpool(_authenticate, services, credentials.credentials)
     if principal is None:
         raise HTTPException(401, "the bearer token is not valid")
+    return acting(principal)
+
+
+def acting(principal: Principal) -> Principal:
+    """Note who acts in this request, for the audit trail and the logs; returns them."""
     acting_as.set(Actor(principal.user_id, principal.name))
     logs.user_id.set(principal.user_id)
     return principal
+
+
+def signed_in_session(services: Services, cookie: str) -> SignedIn | None:
+    """The live session of a session cookie, read in a short session of its own."""
+    try:
+        with services.sessions() as session:
+            return find_session(session, cookie, utcnow())
+    except OperationalError as exc:
+        raise DependencyError("the database is unavailable; try again shortly") from exc
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -9,12 +9,13 @@ PostgreSQL cannot store, a database that went away mid-request — so no input e
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import (
     DataError,
@@ -124,17 +125,33 @@ def _is_out_of_range(exc: Exception) -> bool:
     return isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError | ValueError)
 
 
+#: renders an error as a page for a browser (installed by api.web); None answers JSON
+ErrorPage = Callable[[Request, int, str], Response | None]
+
+
+def _answer(request: Request, status: int, detail: str) -> Response:
+    """A problem, or the error page when the request was for one of the people's pages."""
+    error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if error_page is not None:
+        page = error_page(request, status, detail)
+        if page is not None:
+            return page
+    return problem(status, detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Map every error the app can meet to a problem-details response."""
+    """Map every error the app can meet to a problem-details response (or an error page)."""
 
     @app.exception_handler(BuktiError)
-    async def _bukti_error(request: Request, exc: BuktiError) -> JSONResponse:
+    async def _bukti_error(request: Request, exc: BuktiError) -> Response:
         status = next((s for cls, s in _STATUS_OF.items() if isinstance(exc, cls)), 400)
-        return problem(status, str(exc))
+        return _answer(request, status, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail))
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = _answer(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     @app.exception_handler(ValidationError)

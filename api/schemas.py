@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SecretStr,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -205,13 +206,36 @@ class TeacherOut(TeacherIn):
     created_at: datetime
 
 
+LOGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+
+
 class UserIn(BaseModel):
-    """A user to create; a teacher user names a teacher, a reviewer a school."""
+    """A user to create; a teacher user names a teacher, a reviewer a school.
+
+    With a ``password`` the user may also sign in on the pages: a teacher with their NIP,
+    a reviewer or an admin with ``login``.
+    """
 
     name: Name
     role: Role
     teacher_id: RecordId | None = None
     school_id: RecordId | None = None
+    login: str | None = Field(
+        None,
+        pattern=LOGIN_PATTERN,
+        description="Sign-in name of a reviewer or admin (a teacher signs in with their NIP).",
+    )
+    password: SecretStr | None = Field(
+        None, min_length=10, max_length=256, description="Initial password for the pages."
+    )
+
+    @model_validator(mode="after")
+    def _login_fits_role(self) -> UserIn:
+        if self.role is Role.TEACHER and self.login is not None:
+            raise ValueError("a teacher signs in with their NIP: leave login out")
+        if self.role is not Role.TEACHER and self.password is not None and self.login is None:
+            raise ValueError("a reviewer or admin with a password needs a login to sign in with")
+        return self
 
     @model_validator(mode="after")
     def _scope_fits_role(self) -> UserIn:
@@ -235,6 +259,7 @@ class UserOut(BaseModel):
     school_id: int | None
     is_active: bool
     created_at: datetime
+    login: str | None = Field(None, description="What the user signs in with on the pages.")
 
 
 class UserUpdate(Patch):

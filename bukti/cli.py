@@ -15,11 +15,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
 
 from bukti import logs
 from bukti.bootstrap import Services
+from bukti.errors import BuktiError
 from bukti.settings import Settings, get_settings
 from storage.audit import Actor
 from storage.audit_hook import acting_as
@@ -83,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["teacher", "reviewer", "admin"])
     add.add_argument("--teacher-id", type=int)
     add.add_argument("--school-id", type=int)
+    add.add_argument("--login", help="sign-in name of a reviewer or admin (teachers use the NIP)")
+    add.add_argument(
+        "--password",
+        action="store_true",
+        help="also set a password for the pages (asked for, or read from standard input)",
+    )
     add.set_defaults(run=cmd_user_add)
     listing = user.add_parser("list", help="list users (no tokens)")
     listing.set_defaults(run=cmd_user_list)
@@ -105,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
         change = token.add_parser(verb, help=f"{verb} a token by its id")
         change.add_argument("token_id", type=int)
         change.set_defaults(run=cmd_token_change, verb=verb)
+    password = user.add_parser("password", help="set a user's password for the pages")
+    who = password.add_mutually_exclusive_group(required=True)
+    who.add_argument("--login", help="the user's login (a teacher's NIP)")
+    who.add_argument("--user-id", type=int)
+    password.set_defaults(run=cmd_user_password)
 
     imp = sub.add_parser("import", help="import schools, teachers or school calendars from CSV")
     imp.add_argument("what", choices=["schools", "teachers", "calendar"])
@@ -165,7 +177,12 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     from storage.models import School, Teacher
 
     body = UserIn(
-        name=args.name, role=args.role, teacher_id=args.teacher_id, school_id=args.school_id
+        name=args.name,
+        role=args.role,
+        teacher_id=args.teacher_id,
+        school_id=args.school_id,
+        login=args.login,
+        password=_read_password() if args.password else None,
     )
     services = _services(settings)
     with transaction(services.sessions) as session:
@@ -173,11 +190,65 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"teacher {body.teacher_id} not found")
         if body.school_id is not None and session.get(School, body.school_id) is None:
             raise CommandError(f"school {body.school_id} not found")
-        user, token = add_user(session, body)
-        user_id = user.id
+        try:
+            user, token = add_user(session, body)
+        except BuktiError as exc:
+            raise CommandError(str(exc)) from None
+        user_id, login = user.id, user.login
     print(f"user {user_id} ({args.role}) created; their token, shown only now:")
     print(token)
+    if body.password is not None:
+        print(f"they sign in on the pages as {login}")
     return 0
+
+
+def cmd_user_password(settings: Settings, args: argparse.Namespace) -> int:
+    """Set a user's password for the pages (the user may then change it themselves)."""
+    from sqlalchemy.orm import Session
+
+    from api.auth import normalise_login
+    from api.routes.directory import set_password
+    from storage.db import transaction
+    from storage.models import User
+
+    services = _services(settings)
+
+    def find(session: Session) -> User | None:
+        if args.user_id is not None:
+            return session.get(User, args.user_id)
+        login = normalise_login(args.login)
+        return session.scalar(select(User).where(func.lower(User.login) == login))
+
+    with services.sessions() as session:
+        if find(session) is None:
+            raise CommandError(f"no user {args.user_id or args.login}")
+    password = _read_password()
+    with transaction(services.sessions) as session:
+        user = find(session)
+        assert user is not None
+        try:
+            set_password(session, user, password.get_secret_value())
+        except BuktiError as exc:
+            raise CommandError(str(exc)) from None
+        signs_in_as = user.login
+    print(f"password set; user {signs_in_as} signs in with it")
+    return 0
+
+
+def _read_password() -> SecretStr:
+    """A new password: asked twice on a terminal, else the first line of standard input."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != first:
+            raise CommandError("the two passwords differ")
+    else:
+        first = sys.stdin.readline().rstrip("\r\n")
+    from api.auth import password_problem
+
+    problem = password_problem(first)
+    if problem is not None:
+        raise CommandError(problem)
+    return SecretStr(first)
 
 
 def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:

@@ -49,6 +49,25 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(
         "127.0.0.1", description="Address the workers' metrics listen on."
     )
+    # people's sign-in and media delivery
+    session_max_age_h: float = Field(
+        12, description="Hours a sign-in on the pages lasts (the session cookie's lifetime)."
+    )
+    login_max_failures: int = Field(
+        5, description="Wrong passwords in a row after which an account is slowed down."
+    )
+    login_lockout_s: float = Field(
+        30,
+        description="Seconds an account waits after too many wrong passwords; doubles with "
+        "each further one, up to login_lockout_max_s.",
+    )
+    login_lockout_max_s: float = Field(900, description="Longest wait after wrong passwords.")
+    media_redirect: bool = Field(
+        False,
+        description="With S3, answer media requests with a short-lived presigned redirect "
+        "instead of streaming the bytes through the API.",
+    )
+    media_redirect_ttl_s: int = Field(300, description="Lifetime of a presigned media link.")
 
     # object storage
     storage_backend: Literal["local", "s3"] = Field(

@@ -101,7 +101,8 @@ class Teacher(Base):
 
 
 class User(Base):
-    """Someone who calls the API, with their bearer tokens (see ApiToken); deactivated, never deleted."""
+    """Someone who calls the API with bearer tokens (see ApiToken) or signs in on the pages
+    with a password; deactivated, never deleted."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -115,6 +116,27 @@ class User(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: what a person types to sign in: a teacher's NIP, a reviewer's or admin's user name
+    login: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: an argon2id hash (PHC string); None for machine users, who only hold a token
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: wrong passwords in a row, and until when the account is slowed down after too many
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A person signed in on the pages: only a hash of the cookie's value is kept."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the synchroniser token every form and unsafe request of this session must carry
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 class ApiToken(Base):
@@ -231,6 +253,8 @@ class Evidence(Base):
     video_id: Mapped[str | None] = mapped_column(String(11), index=True)
     source_url: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column()
+    #: the item a reviewer asked to replace ("ask again") that this one answers
+    answers_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
 
     flags: Mapped[list[EvidenceFlag]] = relationship(
         cascade="all, delete-orphan",
@@ -298,17 +322,21 @@ class MonthlyFlag(Base):
 
 
 class Review(Base):
-    """A reviewer's decision on an item, recorded beside its status, never over it."""
+    """A reviewer's decision on an item, beside its status; a new decision is a new row."""
 
     __tablename__ = "reviews"
     __table_args__ = (
-        CheckConstraint("decision in ('approved', 'rejected')", name="ck_reviews_decision"),
+        CheckConstraint(
+            "decision in ('approved', 'rejected', 'ask_again')", name="ck_reviews_decision"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(16))
+    #: one of a short list (evidence.review.ReasonCode); ``reason`` holds the free text
+    reason_code: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

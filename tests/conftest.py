@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.photos",
     "tests.fixtures.documents",
     "tests.fixtures.videos",
+    "tests.fixtures.web",
 ]

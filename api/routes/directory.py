@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth import issue_token
+from api.auth import hash_password, issue_token, normalise_login, password_problem
 from api.deps import AdminDep, DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
@@ -320,7 +320,12 @@ def add_user(db: Session, body: UserIn) -> tuple[User, str]:
         role=body.role.value,
         teacher_id=body.teacher_id,
         school_id=body.school_id,
+        login=normalise_login(body.login) if body.login else None,
     )
+    if body.password is not None:
+        set_password(db, user, body.password.get_secret_value())
+    elif user.login is not None:
+        _ensure_login_free(db, user)
     db.add(user)
     db.flush()
     _, token = issue_token(db, user, "first token")
@@ -339,6 +344,35 @@ def _check_scope_exists(db: Session, body: UserIn) -> None:
         raise NotFoundError(f"teacher {body.teacher_id} not found")
     if body.school_id is not None and db.get(School, body.school_id) is None:
         raise NotFoundError(f"school {body.school_id} not found")
+
+
+def set_password(db: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password (and a teacher their NIP as login); ends the slow-down.
+
+    Raises :class:`InvalidRequestError` for a weak password, :class:`ConflictError` when the
+    login is someone else's.
+    """
+    problem = password_problem(password)
+    if problem is not None:
+        raise InvalidRequestError(problem)
+    if user.login is None and user.teacher_id is not None:
+        teacher = db.get(Teacher, user.teacher_id)
+        user.login = teacher.nip if teacher is not None else None
+    if user.login is None:
+        raise InvalidRequestError("this user has no login to sign in with")
+    _ensure_login_free(db, user)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def _ensure_login_free(db: Session, user: User) -> None:
+    assert user.login is not None
+    query = select(User.id).where(func.lower(User.login) == user.login.lower())
+    if user.id is not None:
+        query = query.where(User.id != user.id)
+    if db.scalar(query) is not None:
+        raise ConflictError(f"the login {user.login!r} belongs to another user")
 
 
 def visible_teacher(db: DbDep, who: PrincipalDep, teacher_id: int) -> Teacher:

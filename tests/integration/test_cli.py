@@ -230,3 +230,36 @@ def test_imports_a_school_calendar_and_names_a_bad_line_and_field(
     unknown.write_text("school_id,label,start,end,day_off\n9,Libur,2026-11-02,2026-11-02,yes\n")
     code, _, err = run(capsys, "import", "calendar", str(unknown))
     assert code == 2 and "school 9 not found" in err
+def test_a_user_added_with_a_password_signs_in_and_an_operator_can_reset_it(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.fixtures.web import sign_in
+
+    schools = cli_env / "schools.csv"
+    schools.write_text("name,lat,lon\nSMKN 1 Cianjur,-6.8168,107.1425\n")
+    run(capsys, "migrate")
+    run(capsys, "import", "schools", str(schools))
+    monkeypatch.setattr("sys.stdin", io.StringIO("rahasia-sekali-123\n"))
+    code, out, _ = run(
+        capsys,
+        *("user", "add", "--name", "Koordinator", "--role", "reviewer", "--school-id", "1"),
+        *("--login", "koordinator", "--password"),
+    )
+    assert code == 0 and "sign in on the pages as koordinator" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = run(capsys, "user", "password", "--login", "koordinator")
+    assert code == 2 and "at least 10 characters" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("sandi-baru-12345\n"))
+    assert run(capsys, "user", "password", "--login", "KOORDINATOR")[0] == 0
+    code, _, err = run(capsys, "user", "password", "--user-id", "99")
+    assert code == 2 and "no user 99" in err
+
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings(), enqueue=lambda *a: None)) as client:
+        sign_in(client, "koordinator", "sandi-baru-12345")
+        assert client.get("/api/v1/users/me").json()["name"] == "Koordinator"
