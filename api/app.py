@@ -16,7 +16,16 @@ from api import metrics
 from api.auth import RevokedAdminTokenError, ensure_admin
 from api.openapi import document_problems
 from api.problems import install_problem_handlers
-from api.routes import activities, attendance, days, directory, evidence, health, tokens
+from api.routes import (
+    activities,
+    attendance,
+    days,
+    directory,
+    evidence,
+    health,
+    media,
+    tokens,
+)
 from api.routes.resumable import mount_resumable_uploads
 from api.web.site import install_pages
 from bukti import __version__, logs
@@ -78,6 +87,7 @@ def create_app(
     app.include_router(attendance.router)
     app.include_router(days.router)
     app.include_router(evidence.router)
+    app.include_router(media.router)
     mount_resumable_uploads(app, services)
     install_pages(app, settings.public_docs)
     document_problems(app)

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bukti.errors import (
     BuktiError,
     ConflictError,
+    CorruptObjectError,
     DependencyError,
     ForbiddenError,
     InvalidRequestError,
@@ -55,6 +56,8 @@ _STATUS_OF: dict[type[BuktiError], int] = {
     UnsupportedMediaError: 415,
     RejectedError: 422,
     DependencyError: 503,
+    # the archive answered, with the wrong bytes: its fault, not the caller's, and not transient
+    CorruptObjectError: 502,
 }
 
 #: RFC 9110's names, which older Pythons' HTTPStatus phrases predate

@@ -8,7 +8,8 @@
     ├── InvalidRequestError  the request is malformed beyond what schema validation catches
     ├── PayloadTooLargeError the upload is over its size limit
     ├── UnsupportedMediaError the upload's bytes are of no kind Bukti accepts
-    └── DependencyError      Redis, the database or the object store failed (transient, retried)
+    ├── DependencyError      Redis, the database or the object store failed (transient, retried)
+    └── CorruptObjectError   an archived object is missing or its bytes fail their SHA-256
 
 Business findings (a wrong time, a recycled photo) are flags, not exceptions.
 """
@@ -54,3 +55,7 @@ class UnsupportedMediaError(BuktiError):
 
 class DependencyError(BuktiError):
     """Raised when Redis, the database or the object store fails; the work is retried."""
+
+
+class CorruptObjectError(BuktiError):
+    """Raised when an archived object is missing or no longer matches its recorded SHA-256."""

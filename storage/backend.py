@@ -27,10 +27,12 @@ class InvalidKeyError(ValueError):
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object as the store holds it."""
+    """An object as the store holds it; ``version`` changes whenever its bytes may have
+    (a file's size and mtime, an S3 ETag), None when the store cannot tell."""
 
     key: str
     size_bytes: int
+    version: str | None = None
 
 
 def check_key(key: str) -> str:
@@ -53,6 +55,18 @@ class ObjectStore(ABC):
     @abstractmethod
     def open(self, key: str) -> BinaryIO:
         """A readable binary stream of the object; :class:`FileNotFoundError` if missing."""
+
+    @abstractmethod
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        """A stream of at most ``length`` bytes from offset ``start`` (HTTP Range requests,
+        video seeking), read lazily; :class:`FileNotFoundError` if missing."""
+
+    def presigned_url(
+        self, key: str, expires_s: int, content_type: str, disposition: str
+    ) -> str | None:
+        """A short-lived URL a browser may fetch the object from directly, answered with
+        these headers; None when the store has no such URLs (local disk, memory)."""
+        return None
 
     @abstractmethod
     def stat(self, key: str) -> StoredObject:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from storage.backend import ObjectStore, StorageError, StoredObject, check_key
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 class LocalStore(ObjectStore):
@@ -55,11 +59,17 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             raise FileNotFoundError(f"no object {key!r}") from None
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        stream = self.open(key)
+        stream.seek(start)
+        return cast(BinaryIO, _Bounded(stream, length))
+
     def stat(self, key: str) -> StoredObject:
         try:
-            return StoredObject(key, self._path(key).stat().st_size)
+            info = self._path(key).stat()
         except FileNotFoundError:
             raise FileNotFoundError(f"no object {key!r}") from None
+        return StoredObject(key, info.st_size, f"{info.st_size}-{info.st_mtime_ns}")
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -78,3 +88,28 @@ class LocalStore(ObjectStore):
             probe.unlink()
         except OSError as exc:
             raise StorageError(f"local store {self.root} is not writable: {exc}") from exc
+
+
+class _Bounded(io.RawIOBase):
+    """A file read up to a limit: the slice of a range request."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._left)
+        if want <= 0:
+            return 0
+        chunk = self._stream.read(want)
+        view[: len(chunk)] = chunk
+        self._left -= len(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()

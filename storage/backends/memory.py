@@ -33,8 +33,13 @@ class MemoryStore(ObjectStore):
     def open(self, key: str) -> BinaryIO:
         return io.BytesIO(self._get(key))
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        return io.BytesIO(self._get(key)[start : start + max(length, 0)])
+
     def stat(self, key: str) -> StoredObject:
-        return StoredObject(key, len(self._get(key)))
+        data = self._get(key)
+        # a new bytes object on each put: its id tells versions apart while the store holds it
+        return StoredObject(key, len(data), f"{len(data)}-{id(data)}")
 
     def delete(self, key: str) -> None:
         check_key(key)

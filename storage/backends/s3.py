@@ -67,6 +67,8 @@ class S3Store(ObjectStore):
             retries={"mode": "standard", "max_attempts": max_attempts},
             # S3-compatible servers rarely resolve bucket subdomains of their host name
             s3={"addressing_style": "path" if endpoint_url else "auto"},
+            # presigned links too: botocore presigns with SigV2 unless told otherwise
+            signature_version="s3v4",
         )
         # A session of our own: boto3's default session is not safe to share across threads,
         # while the client built from it is.
@@ -106,11 +108,37 @@ class S3Store(ObjectStore):
         # reads of a buffer's size or more bypass the buffer altogether
         return io.BufferedReader(_ObjectStream(key, body), buffer_size=256 * 1024)
 
+    def open_range(self, key: str, start: int, length: int) -> BinaryIO:
+        full_key = self._full_key(key)
+        if length <= 0:
+            self.stat(key)  # a missing key still raises
+            return io.BytesIO(b"")
+        byte_range = f"bytes={start}-{start + length - 1}"
+        with _vendor_errors(f"get {key!r} {byte_range}", missing_key=key):
+            body = self._client.get_object(Bucket=self.bucket, Key=full_key, Range=byte_range)[
+                "Body"
+            ]
+        return io.BufferedReader(_ObjectStream(key, body), buffer_size=256 * 1024)
+
+    def presigned_url(self, key: str, expires_s: int, content_type: str, disposition: str) -> str:
+        with _vendor_errors(f"presign {key!r}"):
+            return self._client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._full_key(key),
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": disposition,
+                    "ResponseCacheControl": "private, max-age=300",
+                },
+                ExpiresIn=expires_s,
+            )
+
     def stat(self, key: str) -> StoredObject:
         full_key = self._full_key(key)
         with _vendor_errors(f"stat {key!r}", missing_key=key):
             head = self._client.head_object(Bucket=self.bucket, Key=full_key)
-        return StoredObject(key, head["ContentLength"])
+        return StoredObject(key, head["ContentLength"], head.get("ETag"))
 
     def delete(self, key: str) -> None:
         full_key = self._full_key(key)

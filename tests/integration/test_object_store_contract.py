@@ -357,3 +357,55 @@ def test_s3_check_fails_when_the_credentials_are_refused(
 
     with pytest.raises(StorageError):
         intruder.check()
+
+
+def test_a_range_of_an_object_comes_back_exactly(
+    store: ObjectStore, large_file: tuple[Path, str]
+) -> None:
+    source, _ = large_file
+    store.put_file("originals/ab/large.mp4", source, "video/mp4")
+    data = source.read_bytes()
+    start = 9 * _MIB - 5  # across a multipart boundary
+
+    with store.open_range("originals/ab/large.mp4", start, 3 * _MIB) as stream:
+        middle = stream.read()
+    with store.open_range("originals/ab/large.mp4", LARGE_FILE_BYTES - 10, 100) as stream:
+        tail = stream.read()
+    with store.open_range("originals/ab/large.mp4", 0, 0) as stream:
+        nothing = stream.read()
+
+    assert middle == data[start : start + 3 * _MIB]
+    assert tail == data[-10:]  # a range past the end gives what there is
+    assert nothing == b""
+
+
+def test_a_range_is_read_in_chunks_without_the_rest_of_the_object(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    data = bytes(range(256)) * 64
+    store.put_file("renditions/cc/c.mp4", write_file(tmp_path, "c", data), "video/mp4")
+
+    with store.open_range("renditions/cc/c.mp4", 1000, 5000) as stream:
+        chunks = [stream.read(1024) for _ in range(6)]
+
+    assert b"".join(chunks) == data[1000:6000]
+    assert chunks[-1] == b""
+
+
+def test_a_range_of_a_missing_object_raises_file_not_found(store: ObjectStore) -> None:
+    with pytest.raises(FileNotFoundError):
+        store.open_range("originals/00/missing.mp4", 0, 10)
+    with pytest.raises(FileNotFoundError):
+        store.open_range("originals/00/missing.mp4", 0, 0)
+
+
+def test_an_objects_version_changes_with_its_bytes(store: ObjectStore, tmp_path: Path) -> None:
+    store.put_file("previews/aa/p.png", write_file(tmp_path, "1", b"first"), "image/png")
+    first = store.stat("previews/aa/p.png")
+    time.sleep(0.01)
+    store.put_file("previews/aa/p.png", write_file(tmp_path, "2", b"other"), "image/png")
+    second = store.stat("previews/aa/p.png")
+
+    assert first.version is not None and second.version is not None
+    assert first.version != second.version
+    assert store.stat("previews/aa/p.png").version == second.version
