@@ -24,6 +24,7 @@ from api.routes import (
     evidence,
     health,
     media,
+    review,
     tokens,
 )
 from api.routes.resumable import mount_resumable_uploads
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(days.router)
     app.include_router(evidence.router)
     app.include_router(media.router)
+    app.include_router(review.router)
     mount_resumable_uploads(app, services)
     install_pages(app, settings.public_docs)
     document_problems(app)

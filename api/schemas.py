@@ -436,10 +436,12 @@ class Decision(StrEnum):
 
 
 class ReviewOut(BaseModel):
-    """A reviewer's decision, kept beside the item's status."""
+    """A reviewer's decision, kept beside the item's status: ``approved``, ``rejected`` or
+    ``ask_again`` (the teacher is asked for another proof)."""
 
     decision: Decision
     reviewer_id: int
+    reason_code: str | None = None
     reason: str | None
     at: datetime
 
@@ -527,7 +529,13 @@ class EvidenceOut(BaseModel):
     flags: list[FlagOut]
     sizes: Sizes
     archive: Archive
-    review: ReviewOut | None
+    review: ReviewOut | None = Field(description="the decision that stands (the latest)")
+    reviews: list[ReviewOut] = Field(
+        default_factory=list, description="every decision, oldest first: none is ever erased"
+    )
+    answers_evidence_id: int | None = Field(
+        None, description="the item a reviewer asked to replace that this one answers"
+    )
 
 
 class EventOut(BaseModel):
@@ -587,11 +595,19 @@ class UploadForMonth(_UploadForm):
     teacher_id: RecordId | None = Field(None, description="admins name the teacher")
 
 
+class UploadAnswer(_UploadForm):
+    """Another proof for an item a reviewer asked for again (``ask_again``): the new item
+    proves what that one did."""
+
+    answers: RecordId = Field(description="the item asked for again")
+
+
 UPLOAD_FORMS: tuple[type[_UploadForm], ...] = (
     UploadForActivity,
     UploadForAttendance,
     UploadForDay,
     UploadForMonth,
+    UploadAnswer,
 )
 """What a multipart upload can prove: exactly one of these forms (see POST /evidence)."""
 

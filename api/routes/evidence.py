@@ -14,12 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.auth import Principal
 from api.deps import DbDep, PrincipalDep, ServicesDep
+from api.flag_views import related_items, render_flag
 from api.openapi import upload_request_body
 from api.pagination import PagingDep, paginate
+from api.review import decide
 from api.routes.activities import visible_activity
 from api.routes.attendance import visible_attendance
 from api.routes.directory import visible_teacher
@@ -27,7 +29,6 @@ from api.schemas import (
     Archive,
     EventOut,
     EvidenceOut,
-    FlagOut,
     LinkIn,
     Page,
     RecordId,
@@ -38,6 +39,7 @@ from api.schemas import (
 )
 from api.scoping import scoped, visible_record
 from api.upload import ReceivedUpload, receive_upload
+from api.web.i18n import Translator
 from bukti.bootstrap import Services
 from bukti.errors import (
     ConflictError,
@@ -45,6 +47,7 @@ from bukti.errors import (
     PayloadTooLargeError,
 )
 from evidence.flags import Code
+from evidence.review import Decision, ReasonCode, reason_problem
 from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
@@ -57,9 +60,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
 
-def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
-    """The API view of an item, in SPEC's shape."""
+_API_LANGUAGE = Translator("en")
+
+
+def evidence_out(item: Evidence, backend: str, reader: Principal | None = None) -> EvidenceOut:
+    """The API view of an item, in SPEC's shape, its flags told as ``reader`` may read them
+    (without a reader: what anyone may read)."""
     review = item.reviews[-1] if item.reviews else None
+    db = object_session(item)
+    related = related_items(db, item.flags) if db is not None else {}
     perceptual = item.perceptual or {}
     return EvidenceOut(
         id=item.id,
@@ -79,11 +88,11 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
         facts=item.facts,
         hashes={"sha256": item.sha256, **perceptual},
         flags=[
-            FlagOut(
-                code=f.code,
-                severity=f.severity,
-                detail=f.detail,
-                related_evidence_id=f.related_evidence_id,
+            render_flag(
+                f,
+                reader,
+                related.get(f.related_evidence_id) if f.related_evidence_id else None,
+                _API_LANGUAGE,
             )
             for f in item.flags
         ],
@@ -99,14 +108,9 @@ def evidence_out(item: Evidence, backend: str) -> EvidenceOut:
             archived_at=item.archived_at,
             backend=backend,
         ),
-        review=ReviewOut(
-            decision=review.decision,
-            reviewer_id=review.reviewer_id,
-            reason=review.reason,
-            at=review.at,
-        )
-        if review
-        else None,
+        review=review_out(review) if review else None,
+        reviews=[review_out(r) for r in item.reviews],
+        answers_evidence_id=item.answers_evidence_id,
     )
 
 
@@ -203,7 +207,7 @@ def _replay(
         if existing.sha256 != upload.sha256:
             raise ConflictError("this Idempotency-Key was already used for a different file")
         upload.discard()
-        return evidence_out(existing, services.store.name)
+        return evidence_out(existing, services.store.name, who)
 
 
 def _insert_upload(
@@ -222,6 +226,7 @@ def _insert_upload(
             claimed_date=target.claimed_date,
             month=target.month,
             requirement=target.requirement,
+            answers_evidence_id=target.answers,
             client_lat=lat,
             client_lon=lon,
             client_accuracy_m=accuracy,
@@ -246,7 +251,7 @@ def _insert_upload(
         # renamed inside the transaction: if the commit fails, the caller removes the file
         upload.path.replace(lifecycle.staged_path(services, item.id))
         upload.path = lifecycle.staged_path(services, item.id)
-        return evidence_out(item, services.store.name)
+        return evidence_out(item, services.store.name, who)
 
 
 @dataclass(frozen=True)
@@ -260,9 +265,12 @@ class _Target:
     claimed_date: date | None = None
     month: str | None = None
     requirement: str | None = None
+    answers: int | None = None
 
 
 def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
+    if "answers" in fields:
+        return _answer_target(db, who, _int_field(fields, "answers"))
     named = [n for n in ("activity_id", "attendance_id", "date", "month") if n in fields]
     if len(named) != 1:
         raise InvalidRequestError(
@@ -288,6 +296,24 @@ def _target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
     teacher_id = who.acting_for(_optional_id(fields, "teacher_id"))
     visible_teacher(db, who, teacher_id)
     return _Target(teacher_id, claimed_date=claimed)
+
+
+def _answer_target(db: Session, who: Principal, evidence_id: int) -> _Target:
+    """A new item for one a reviewer asked to replace: it proves what that one did."""
+    asked = visible_evidence(db, who, evidence_id)
+    latest = asked.reviews[-1] if asked.reviews else None
+    if latest is None or latest.decision != Decision.ASK_AGAIN:
+        raise ConflictError(f"evidence {evidence_id} was not asked for another proof")
+    return _Target(
+        asked.teacher_id,
+        activity_id=asked.activity_id,
+        attendance_id=asked.attendance_id,
+        check=asked.check,
+        claimed_date=asked.claimed_date,
+        month=asked.month,
+        requirement=asked.requirement,
+        answers=asked.id,
+    )
 
 
 def _monthly_target(db: Session, who: Principal, fields: dict[str, str]) -> _Target:
@@ -353,7 +379,7 @@ def _store_link(
             if existing is not None:
                 if existing.video_id != video_id:
                     raise ConflictError("this Idempotency-Key was already used for another link")
-                return evidence_out(existing, services.store.name), True
+                return evidence_out(existing, services.store.name, who), True
         teacher = visible_teacher(db, who, who.acting_for(link.teacher_id))
         if not who.can_write_teacher(teacher.id):
             raise HTTPException(403, "only the teacher themselves or an admin submits links")
@@ -374,7 +400,7 @@ def _store_link(
         db.add(item)
         db.flush()
         lifecycle.add_event(db, item.id, "upload", "received", f"link to {canonical}")
-        return evidence_out(item, services.store.name), False
+        return evidence_out(item, services.store.name, who), False
 
 
 def _by_idempotency_key(db: Session, who: Principal, key: str) -> Evidence | None:
@@ -409,7 +435,7 @@ def get_evidence(
     evidence_id: RecordId, db: DbDep, who: PrincipalDep, services: ServicesDep
 ) -> EvidenceOut:
     """One item with its status, facts, hashes, flags, sizes, archive and review."""
-    return evidence_out(visible_evidence(db, who, evidence_id), services.store.name)
+    return evidence_out(visible_evidence(db, who, evidence_id), services.store.name, who)
 
 
 @router.get("/evidence/{evidence_id}/events", response_model=list[EventOut])
@@ -448,7 +474,7 @@ def list_evidence(
         query = query.where(
             Evidence.id.in_(select(EvidenceFlag.evidence_id).where(EvidenceFlag.code == flag.value))
         )
-    return paginate(db, query, paging, lambda item: evidence_out(item, services.store.name))
+    return paginate(db, query, paging, lambda item: evidence_out(item, services.store.name, who))
 
 
 @router.post("/evidence/{evidence_id}/retry", status_code=202, response_model=EvidenceOut)
@@ -466,7 +492,7 @@ def retry_evidence(
         raise ConflictError("the item cannot be retried: its upload is no longer staged")
     _enqueue(request, evidence_id)
     with transaction(services.sessions) as db:
-        return evidence_out(visible_evidence(db, who, evidence_id), services.store.name)
+        return evidence_out(visible_evidence(db, who, evidence_id), services.store.name, who)
 
 
 def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
@@ -509,16 +535,29 @@ def get_receipt(
     )
 
 
-class ReviewIn(BaseModel):
-    """A reviewer's decision; a rejection says why."""
+def review_out(review: Review) -> ReviewOut:
+    """A decision as the API shows it."""
+    return ReviewOut(
+        decision=review.decision,
+        reviewer_id=review.reviewer_id,
+        reason_code=review.reason_code,
+        reason=review.reason,
+        at=review.at,
+    )
 
-    decision: Literal["approved", "rejected"]
-    reason: Text | None = Field(None, max_length=2000)
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision; a rejection or a request for another proof says why."""
+
+    decision: Decision
+    reason_code: ReasonCode | None = Field(None, description="one of a short list of reasons")
+    reason: Text | None = Field(None, max_length=2000, description="in the reviewer's words")
 
     @model_validator(mode="after")
-    def _rejection_has_reason(self) -> ReviewIn:
-        if self.decision == "rejected" and not (self.reason and self.reason.strip()):
-            raise ValueError("a rejection needs a reason the teacher can act on")
+    def _has_a_reason(self) -> ReviewIn:
+        problem = reason_problem(self.decision, self.reason_code, self.reason)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -526,20 +565,12 @@ class ReviewIn(BaseModel):
 def review_evidence(
     evidence_id: RecordId, body: ReviewIn, db: DbDep, who: PrincipalDep
 ) -> ReviewOut:
-    """Approve or reject a processed item (reviewer of its school, or admin)."""
+    """Approve, reject or ask for another proof (reviewer of the item's school, or admin).
+
+    A decision can be changed by deciding again; earlier decisions are kept, never erased,
+    and each is appended to the audit trail.
+    """
     if who.role is Role.TEACHER:
         raise HTTPException(403, "only reviewers and admins decide on evidence")
     item = visible_evidence(db, who, evidence_id)
-    if item.status not in (Status.ACCEPTED, Status.FLAGGED):
-        raise ConflictError(
-            f"evidence {evidence_id} is {item.status}; only processed items are reviewed"
-        )
-    review = Review(
-        evidence_id=item.id, reviewer_id=who.user_id, decision=body.decision, reason=body.reason
-    )
-    db.add(review)
-    db.flush()
-    lifecycle.add_event(db, item.id, "review", body.decision, body.reason or "")
-    return ReviewOut(
-        decision=review.decision, reviewer_id=review.reviewer_id, reason=review.reason, at=review.at
-    )
+    return review_out(decide(db, who, item, body.decision, body.reason_code, body.reason))

@@ -226,14 +226,20 @@ def _route(copy: Copy, summary: str) -> None:
     endpoint.__doc__ = (
         f"{summary}, scoped like the item: `ETag` is its SHA-256, HTTP Range is honoured."
     )
+    path = f"/evidence/{{evidence_id}}/{copy.value}"
     router.add_api_route(
-        f"/evidence/{{evidence_id}}/{copy.value}",
+        path,
         endpoint,
-        methods=["GET", "HEAD"],
+        methods=["GET"],
         response_class=Response,
         responses=_RESPONSES,
         name=f"get_evidence_{copy.value}",
+        operation_id=f"get_evidence_{copy.value}",
         summary=summary,
+    )
+    # HEAD answers the same headers without the bytes (players probe sizes with it)
+    router.add_api_route(
+        path, endpoint, methods=["HEAD"], response_class=Response, include_in_schema=False
     )
 
 

@@ -40,7 +40,7 @@ from storage.models import User, WebSession, utcnow
 router = APIRouter(include_in_schema=False)
 
 #: where each role lands after signing in (a role's own pages put theirs here)
-HOMES = {Role.TEACHER: "/home", Role.REVIEWER: "/home", Role.ADMIN: "/home"}
+HOMES = {Role.TEACHER: "/my", Role.REVIEWER: "/review", Role.ADMIN: "/review"}
 
 
 def safe_next(target: str | None) -> str:
@@ -61,12 +61,6 @@ def landing(session: OptionalSessionDep) -> RedirectResponse:
     if session is None:
         return see_other("/sign-in")
     return see_other(HOMES[session.principal.role])
-
-
-@router.get("/home")
-def home(request: Request, session: SignedInDep) -> Response:
-    """A signed-in person's start page: what their role can do here."""
-    return render(request, "home.html", session)
 
 
 @router.get("/sign-in")

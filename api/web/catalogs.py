@@ -10,18 +10,19 @@ from babel.messages.pofile import read_po, write_po
 
 from api.web.i18n import LOCALES, TRANSLATIONS_DIR
 
-WEB_DIR = Path(__file__).parent
+#: the pages' text lives in api/web and in what they show of the API (flag names, details)
+API_DIR = Path(__file__).parent.parent
 SOURCE_LOCALE = "en"
-_METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
-_OPTIONS = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
-_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+_METHODS = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
+_OPTIONS = {"web/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
+_KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:
     """Every translatable string of the pages, with where it is used."""
     template = Catalog(project="Bukti")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(WEB_DIR), _METHODS, options_map=_OPTIONS, keywords=_KEYWORDS
+        str(API_DIR), _METHODS, options_map=_OPTIONS, keywords=_KEYWORDS
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template

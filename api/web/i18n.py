@@ -32,6 +32,11 @@ LANGUAGE_COOKIE = "bukti_lang"
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
+def N_(message: str) -> str:  # gettext's conventional name for "translate later"
+    """Mark ``message`` for the catalogs (in a table, say); it is translated where shown."""
+    return message
+
+
 def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
     """The locale of a request: the one chosen with the switch, else the browser's first
     supported language (``Accept-Language``), else Indonesian."""

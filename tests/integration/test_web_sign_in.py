@@ -42,7 +42,7 @@ def test_a_teacher_signs_in_with_their_nip_and_lands_on_their_home(
     assert cookie.startswith("bukti_session=")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain HTTP here; over HTTPS the cookie is Secure
-    assert client.get("/", follow_redirects=False).headers["location"] == "/home"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/my"
 
 
 def test_the_session_cookie_is_secure_over_https(client: TestClient, people: People) -> None:
@@ -63,7 +63,7 @@ def test_reviewers_sign_in_with_their_user_name_in_any_case(
 ) -> None:
     sign_in(client, "  Koordinator ")
 
-    assert client.get("/", follow_redirects=False).headers["location"] == "/home"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/review"
 
 
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
@@ -129,7 +129,7 @@ def test_a_post_without_the_session_csrf_token_is_refused(
     forged = client.post("/sign-out", data={}, follow_redirects=False)
 
     assert forged.status_code == 403
-    assert client.get("/", follow_redirects=False).headers["location"] == "/home"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/review"
 
 
 def test_the_api_takes_the_session_cookie_but_an_unsafe_call_needs_the_csrf_header(
@@ -154,7 +154,7 @@ def test_signing_out_ends_the_session(client: TestClient, people: People) -> Non
     response = client.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
 
     assert response.headers["location"] == "/sign-in"
-    assert client.get("/home", follow_redirects=False).status_code == 303
+    assert client.get("/review", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/users/me").status_code == 401
 
 

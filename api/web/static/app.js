@@ -16,6 +16,33 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // "send another proof": the file goes to the upload API with the session's CSRF token,
+  // then the new item's page opens
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-upload")) { return; }
+    event.preventDefault();
+    var status = form.querySelector("[data-upload-status]");
+    var button = form.querySelector("button");
+    if (status) { status.textContent = form.getAttribute("data-sending") || "…"; }
+    if (button) { button.disabled = true; }
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: csrf ? { "X-CSRF-Token": csrf } : {},
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+    }).then(function (answer) {
+      if (answer.ok) { window.location.href = "/items/" + answer.body.id; return; }
+      if (status) { status.textContent = answer.body.detail || form.getAttribute("data-failed"); }
+      if (button) { button.disabled = false; }
+    }).catch(function () {
+      if (status) { status.textContent = form.getAttribute("data-failed"); }
+      if (button) { button.disabled = false; }
+    });
+  });
+
   // keyboard shortcuts: <a|button data-key="a"> is pressed by the key "a"
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
