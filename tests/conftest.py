@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.documents",
     "tests.fixtures.videos",
     "tests.fixtures.web",
+    "tests.fixtures.browser",
 ]

@@ -102,6 +102,12 @@ class Translator:
         clock = format_time(local, _TIME_PATTERN[self.locale], locale=self.locale)
         return f"{day}, {clock} {zone_abbreviation(zone, local.replace(tzinfo=None))}"
 
+    def wall_clock(self, value: datetime) -> str:
+        """A time as a camera wrote it (no zone): ``13 Okt 2026, 07.20.00``."""
+        pattern = _TIME_PATTERN[self.locale] + ("." if self.locale == "id" else ":") + "ss"
+        day = format_date(value, "d MMM y", locale=self.locale)
+        return f"{day}, {format_time(value, pattern, locale=self.locale)}"
+
     def day(self, value: date | None, pattern: str = "EEE, d MMM y") -> str:
         """A date: ``Sel, 13 Okt 2026``; ``pattern`` is a CLDR date pattern."""
         if value is None:

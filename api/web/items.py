@@ -8,6 +8,7 @@ reviewers and admins decide on it, the teacher who owns it answers an "ask again
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -118,7 +119,11 @@ def fact_rows(facts: dict[str, Any] | None, t: Translator) -> list[tuple[str, st
         value = raw
         if isinstance(raw, dict) and set(raw) == {"value", "source"}:
             value, source = raw["value"], raw["source"]
-        if key == "location" and isinstance(value, dict):
+        if value in (None, "", {}, []):
+            continue
+        if key in _WALL_CLOCK_FACTS and isinstance(value, str):
+            text = _wall_clock(value, t)
+        elif key == "location" and isinstance(value, dict):
             text = f"{value.get('lat'):.6f}, {value.get('lon'):.6f}"
             if value.get("accuracy_m") is not None:
                 text += " ± " + t.distance(value["accuracy_m"])
@@ -134,6 +139,16 @@ def fact_rows(facts: dict[str, Any] | None, t: Translator) -> list[tuple[str, st
             source = str(raw.get("source"))
         rows.append((label, text, source))
     return rows
+
+
+_WALL_CLOCK_FACTS = frozenset({"captured_local", "modified_local", "gps_time_utc"})
+
+
+def _wall_clock(value: str, t: Translator) -> str:
+    try:
+        return t.wall_clock(datetime.fromisoformat(value))
+    except ValueError:
+        return value
 
 
 def _history(db: Session, evidence_id: int, t: Translator, zone: str) -> list[dict[str, str]]:

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from api.web.csrf import CSRF_FIELD, set_pre_session_cookie
 from api.web.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LOCALES, Translator, negotiate
 from api.web.sessions import SignedIn
+from api.web.words import SEVERITIES, STATUSES, word
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -108,6 +109,8 @@ def render(
         "csrf_field": csrf_field,
         "static": static_url,
         "here": here(request),
+        "status_name": lambda code: word(STATUSES, code, t),
+        "severity_name": lambda code: word(SEVERITIES, code, t),
         **values,
     }
     html = _environment.get_template(template).render(context)

@@ -15,32 +15,19 @@ from api.review import Queue, approve_all, load_queue, queue_query
 from api.routes.review import QueueParams
 from api.web.account import see_other
 from api.web.deps import needs_role, signed_in_form
-from api.web.i18n import N_
 from api.web.items import decision_label, picture_src, reason_text
 from api.web.render import render, translator
 from api.web.sessions import SignedIn
+from api.web.words import KINDS, SEVERITIES
 from bukti.errors import BuktiError
-from evidence.flags import Code, Severity
-from evidence.status import Kind, Role
+from evidence.flags import Code
+from evidence.status import Role
 from storage.models import School, Teacher
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
 ReviewerDep = Annotated[SignedIn, needs_role(Role.REVIEWER, Role.ADMIN)]
-
-_KINDS: dict[str, str] = {
-    Kind.PHOTO: N_("Photo"),
-    Kind.VIDEO: N_("Video"),
-    Kind.DOCUMENT: N_("Document"),
-    Kind.YOUTUBE: N_("YouTube link"),
-}
-_SEVERITIES: dict[str, str] = {
-    Severity.HIGH: N_("High"),
-    Severity.MEDIUM: N_("Medium"),
-    Severity.LOW: N_("Low"),
-    Severity.INFO: N_("Info"),
-}
 
 
 def queue_params(request: Request) -> QueueParams:
@@ -76,11 +63,11 @@ def _rows(db: Session, queue: Queue, request: Request, session: SignedIn) -> lis
                 "day": t.day(row.day) if row.day else "",
                 "received": t.moment(row.item.received_at, zone),
                 "severity": row.top_severity.value if row.top_severity else "none",
-                "severity_label": t.gettext(_SEVERITIES[row.top_severity])
+                "severity_label": t.gettext(SEVERITIES[row.top_severity])
                 if row.top_severity
                 else "",
                 "flags": sorted({flag_title(f.code, t) for f in row.item.flags}),
-                "kind": t.gettext(_KINDS.get(row.item.kind, row.item.kind)),
+                "kind": t.gettext(KINDS.get(row.item.kind, row.item.kind)),
                 "src": picture_src(row.item),
                 "decision": t.gettext(decision_label(row.decision.decision))
                 if row.decision
@@ -129,8 +116,8 @@ def queue_page(
         page=page,
         pages=max(1, -(-queue.total // PAGE_SIZE)),
         flag_choices=[(code, t.gettext(title)) for code, title in FLAG_TITLES.items()],
-        kind_choices=[(k, t.gettext(v)) for k, v in _KINDS.items()],
-        severity_choices=[(s, t.gettext(v)) for s, v in _SEVERITIES.items()],
+        kind_choices=[(k, t.gettext(v)) for k, v in KINDS.items()],
+        severity_choices=[(s, t.gettext(v)) for s, v in SEVERITIES.items()],
         done=request.query_params.get("done") == "1",
         approved=request.query_params.get("approved"),
         **_choices(db, session),

