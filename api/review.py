@@ -20,7 +20,6 @@ from bukti.errors import ConflictError, InvalidRequestError
 from evidence.flags import Severity
 from evidence.review import SEVERITY_RANK, Decision, reason_problem
 from evidence.status import Role, Status
-from storage.audit import Actor, append
 from storage.models import (
     Activity,
     Attendance,
@@ -206,8 +205,8 @@ def decide(
     reason_code: str | None = None,
     reason: str | None = None,
 ) -> Review:
-    """Record a decision on ``item`` (visible to ``who``), beside any earlier one, and append
-    it to the audit trail (last: the trail's head is held to the end of the transaction)."""
+    """Record a decision on ``item`` (visible to ``who``) as a new row beside any earlier one;
+    the audit hook (storage.audit_hook) appends it to the trail when the transaction commits."""
     if who.role is Role.TEACHER:
         raise HTTPException(403, "only reviewers and admins decide on evidence")
     if item.status not in DECIDABLE:
@@ -218,9 +217,6 @@ def decide(
     if problem is not None:
         raise InvalidRequestError(problem)
     text = (reason or "").strip() or None
-    previous = db.scalar(
-        select(Review).where(Review.evidence_id == item.id).order_by(Review.id.desc()).limit(1)
-    )
     review = Review(
         evidence_id=item.id,
         reviewer_id=who.user_id,
@@ -232,27 +228,7 @@ def decide(
     db.add(review)
     db.flush()
     lifecycle.add_event(db, item.id, "review", decision.value, text or reason_code or "")
-    append(
-        db,
-        Actor(who.user_id, who.name),
-        "review.decided",
-        f"evidence:{item.id}",
-        evidence_id=item.id,
-        school_id=school_of(db, item),
-        data={"old": _review_data(previous), "new": _review_data(review)},
-    )
     return review
-
-
-def _review_data(review: Review | None) -> dict[str, Any] | None:
-    if review is None:
-        return None
-    return {
-        "decision": review.decision,
-        "reason_code": review.reason_code,
-        "reason": review.reason,
-        "reviewer_id": review.reviewer_id,
-    }
 
 
 def approve_all(db: Session, who: Principal, wanted: QueueFilter, expected: int) -> int:

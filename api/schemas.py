@@ -23,6 +23,7 @@ from pydantic import (
 
 from bukti.errors import InvalidRequestError
 from evidence.flags import Code, Severity
+from evidence.review import Decision, ReasonCode
 from evidence.status import Kind, Role, Status
 
 #: ids are 32-bit integers in the database: a larger number names nothing, and is refused
@@ -428,20 +429,13 @@ class FlagOut(BaseModel):
     related_evidence_id: int | None
 
 
-class Decision(StrEnum):
-    """A reviewer's decision on an item."""
-
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
 class ReviewOut(BaseModel):
     """A reviewer's decision, kept beside the item's status: ``approved``, ``rejected`` or
     ``ask_again`` (the teacher is asked for another proof)."""
 
     decision: Decision
     reviewer_id: int
-    reason_code: str | None = None
+    reason_code: ReasonCode | None = None
     reason: str | None
     at: datetime
 

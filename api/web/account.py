@@ -33,7 +33,8 @@ from api.web.sessions import (
 )
 from bukti.bootstrap import Services
 from evidence.status import Role
-from storage.audit import Actor, append
+from storage.audit import Actor
+from storage.audit_hook import acting_as
 from storage.db import transaction
 from storage.models import User, WebSession, utcnow
 
@@ -127,6 +128,8 @@ async def sign_in_submit(
 def _check_password(
     services: Services, login: str, password: str, policy: LoginPolicy, max_age: timedelta
 ) -> tuple[SignInOutcome, str | None, timedelta | None]:
+    # a count of wrong passwords changes the user: the trail names the sign-in as its author
+    acting_as.set(Actor.system("sign-in"))
     now = utcnow()
     with transaction(services.sessions) as db:
         attempt = sign_in(db, login, password, policy, now)
@@ -193,6 +196,6 @@ def _change_password(services: Services, session_id: int, current: str, new: str
         if user is None or not verify_password(current, user.password_hash):
             return False
         set_password(db, user, new)
+        # the audit hook records the change (the hash itself never goes to the trail)
         end_other_sessions(db, user.id, session_id)
-        append(db, Actor(user.id, user.name), "user.password_changed", f"user:{user.id}")
     return True

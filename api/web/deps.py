@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ServicesDep, signed_in_session
+from api.deps import ServicesDep, acting, signed_in_session
 from api.web.csrf import check_form
 from api.web.sessions import SESSION_COOKIE, SignedIn
 from evidence.status import Role
@@ -20,10 +21,19 @@ class WrongRoleError(Exception):
     """Raised when the signed-in person's role has no business on a page."""
 
 
-def optional_session(request: Request, services: ServicesDep) -> SignedIn | None:
-    """The browser's live session, if any."""
+async def optional_session(request: Request, services: ServicesDep) -> SignedIn | None:
+    """The browser's live session, if any; its person is who acts in this request.
+
+    Async, so that who acts (for the audit trail and the logs) is set in the request's own
+    context, as the API's authentication does.
+    """
     cookie = request.cookies.get(SESSION_COOKIE)
-    return signed_in_session(services, cookie) if cookie else None
+    if not cookie:
+        return None
+    session = await run_in_threadpool(signed_in_session, services, cookie)
+    if session is not None:
+        acting(session.principal)
+    return session
 
 
 OptionalSessionDep = Annotated[SignedIn | None, Depends(optional_session)]

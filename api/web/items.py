@@ -156,18 +156,18 @@ def _history(db: Session, evidence_id: int, t: Translator, zone: str) -> list[di
         select(AuditEntry).where(AuditEntry.evidence_id == evidence_id).order_by(AuditEntry.seq)
     )
     history = []
+    previous: str | None = None
     for entry in entries:
         new = (entry.data or {}).get("new")
         old = (entry.data or {}).get("old")
-        if entry.action == "review.decided" and isinstance(new, dict):
-            what = t.gettext(decision_label(new.get("decision", "")))
-            why = reason_text(new.get("reason_code"), new.get("reason"), t)
-            if isinstance(old, dict):
+        if entry.action.startswith("review.") and isinstance(new, dict) and "decision" in new:
+            what = t.gettext(decision_label(new["decision"]))
+            if previous is not None:
                 what = t.gettext(
-                    "%(new)s (was: %(old)s)",
-                    new=what,
-                    old=t.gettext(decision_label(old.get("decision", ""))),
+                    "%(new)s (was: %(old)s)", new=what, old=t.gettext(decision_label(previous))
                 )
+            previous = new["decision"]
+            why = reason_text(new.get("reason_code"), new.get("reason"), t)
             text = what + (f" — {why}" if why else "")
         elif entry.action == "evidence.status":
             text = t.gettext("status %(old)s → %(new)s", old=str(old), new=str(new))

@@ -24,17 +24,6 @@ SCHOOL_GPS = GpsFix(-6.8169, 107.1426, accuracy_m=8.0)
 PHONE = {"make": "samsung", "model": "SM-A145F", "offset": "+07:00"}
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The browser test runs on the embedded database only: the pages' queries are the
-    API's, which the integration tests run on both databases."""
-    from storage.db import upgrade
-
-    url = f"sqlite:///{tmp_path / 'bukti.db'}"
-    upgrade(url)
-    return url
-
-
 def upload(http: httpx.Client, auth: dict[str, str], path: Path, **fields: Any) -> int:
     response = http.post(
         "/api/v1/evidence",
@@ -191,6 +180,9 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     assert "Sudah pernah dipakai sebagai bukti" in mine
     assert "foto yang sudah dikirim guru lain" in mine and "Asep" not in mine
     teacher.screenshot(path=str(shots / "teacher-phone.jpg"), full_page=True, quality=75)
+    teacher.goto(f"{live_server.url}/items/{ids['again']}")
+    history = teacher.locator("#history-h + ol").inner_text()
+    assert "Koordinator TRK" in history and "Ditolak" in history
     # and cannot open another school's item by its URL
     response = teacher.goto(f"{live_server.url}/items/{ids['elsewhere']}")
     assert response.status == 404
@@ -206,7 +198,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
         timeout=60,
     )
     assert verify.returncode == 0, verify.stderr
-    assert "audit chain intact: 1 entries" in verify.stdout
+    assert verify.stdout.startswith("audit chain intact")
 
 
 def test_the_api_docs_render_without_internet(

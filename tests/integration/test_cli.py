@@ -230,6 +230,8 @@ def test_imports_a_school_calendar_and_names_a_bad_line_and_field(
     unknown.write_text("school_id,label,start,end,day_off\n9,Libur,2026-11-02,2026-11-02,yes\n")
     code, _, err = run(capsys, "import", "calendar", str(unknown))
     assert code == 2 and "school 9 not found" in err
+
+
 def test_a_user_added_with_a_password_signs_in_and_an_operator_can_reset_it(
     cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
