@@ -192,11 +192,6 @@ def next_in_queue(db: Session, who: Principal, wanted: QueueFilter, after_id: in
     return row[0].id if row else None
 
 
-def school_of(db: Session, item: Evidence) -> int | None:
-    """The school an item's teacher belongs to."""
-    return db.scalar(select(Teacher.school_id).where(Teacher.id == item.teacher_id))
-
-
 def decide(
     db: Session,
     who: Principal,

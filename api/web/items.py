@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import DbDep, ServicesDep
+from api.deps import DbDep
 from api.flag_views import FLAG_TITLES, flag_title, related_items, render_flag
 from api.review import DECIDABLE, decide, decisions_of, next_in_queue, reviewer_names
 from api.routes.review import QueueParams
@@ -312,7 +312,6 @@ def decide_on_item(
     evidence_id: int,
     request: Request,
     db: DbDep,
-    services: ServicesDep,
     session: FormDep,
     decision: Annotated[str, Form(max_length=20)],
     reason_code: Annotated[str, Form(max_length=40)] = "",

@@ -3,7 +3,9 @@
 ``install_pages(app)`` mounts the static files, the offline API docs, the pages' routers and
 the handlers that turn errors on a page into an error page (and a missing session into the
 sign-in page). A new page is a route that returns ``render(request, "x.html", session)``
-(api.web.render) from a router listed in ``ROUTERS``.
+(api.web.render) from a router listed in ``ROUTERS``; its template extends ``layout.html``
+and, when it uses htmx (vendored, see scripts/vendor-assets), loads it in ``{% block head %}``
+(app.js already adds the session's CSRF token to htmx's requests).
 """
 
 from __future__ import annotations

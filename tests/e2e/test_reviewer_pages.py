@@ -3,6 +3,7 @@ the teacher sees the decisions. Debian's Chromium, a real worker process, real p
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -124,10 +125,19 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     school_day: tuple[People, dict[str, int]],
     browser_page: PageFactory,
     settings: Settings,
+    make_photo: PhotoFactory,
     tmp_path: Path,
 ) -> None:
     people, ids = school_day
     shots = screenshot_dir(tmp_path)
+    answer_photo = make_photo(
+        "IMG_20261013_074800.jpg",
+        source="coffee",
+        size=(600, 450),
+        captured=datetime(2026, 10, 13, 7, 48),
+        gps=SCHOOL_GPS,
+        **PHONE,
+    )
 
     # the reviewer signs in and filters the queue down to recycled photos
     for viewport in ("desktop", "phone"):
@@ -165,6 +175,14 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     assert "/review" in page.url  # the filtered list is done
     assert "Daftar ini sudah habis" in page.content()
 
+    # the photo without a position: the reviewer asks for another proof
+    page.goto(f"{live_server.url}/items/{ids['nowhere']}")
+    page.get_by_label("Alasan (untuk menolak atau meminta bukti ulang)").select_option(
+        "wrong_place"
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Minta bukti ulang").click()
+
     # a forged form (no CSRF token) is refused, even with the reviewer's cookie
     forged = page.request.post(
         f"{live_server.url}/items/{ids['nowhere']}/decision", form={"decision": "approved"}
@@ -183,6 +201,15 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     teacher.goto(f"{live_server.url}/items/{ids['again']}")
     history = teacher.locator("#history-h + ol").inner_text()
     assert "Koordinator TRK" in history and "Ditolak" in history
+    # and answers the request for another proof with a new photo, from the item's page
+    teacher.goto(f"{live_server.url}/my")
+    assert "Diminta bukti ulang" in teacher.locator(".queue").inner_text()
+    teacher.get_by_role("link", name="Kirim bukti ulang").click()
+    teacher.get_by_label("Kirim bukti lain untuk ini").set_input_files(str(answer_photo))
+    with teacher.expect_navigation(url=re.compile(r"/items/\d+$")):
+        teacher.get_by_role("button", name="Kirim", exact=True).click()
+    assert f"#{ids['nowhere']}" in teacher.locator("main").inner_text()
+    assert "menjawab permintaan bukti ulang" in teacher.content()
     # and cannot open another school's item by its URL
     response = teacher.goto(f"{live_server.url}/items/{ids['elsewhere']}")
     assert response.status == 404

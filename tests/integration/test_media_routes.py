@@ -189,7 +189,7 @@ def test_a_tampered_archived_object_is_refused_and_logged(
     assert response.headers["content-type"] == "application/problem+json"
     assert "does not match its SHA-256" in response.json()["detail"]
     assert ranged.status_code == 502
-    assert any("refused to serve" in record.message for record in caplog.records)
+    assert any("refused to serve" in record.getMessage() for record in caplog.records)
 
 
 def test_a_missing_archived_object_is_refused(

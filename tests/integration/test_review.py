@@ -18,8 +18,9 @@ from tests.fixtures.app import RecordingEnqueue
 from tests.fixtures.photos import sample
 from tests.fixtures.web import People, archive_item, csrf_of, make_activity, sign_in
 
+pytestmark = pytest.mark.integration
 # the queue's SQL (CASE, COALESCE over outer joins, EXISTS) must hold on both databases
-pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
+both_databases = pytest.mark.both_databases
 
 T0 = datetime(2026, 10, 13, 1, 0, tzinfo=UTC)
 
@@ -111,6 +112,7 @@ def queue(client: TestClient, auth: dict[str, str], **params: Any) -> dict[str, 
     return data
 
 
+@both_databases
 def test_the_queue_holds_the_schools_flagged_items_worst_first_then_oldest(
     client: TestClient, people: People, flagged: dict[str, int]
 ) -> None:
@@ -127,6 +129,7 @@ def test_the_queue_holds_the_schools_flagged_items_worst_first_then_oldest(
     assert page["items"][0]["day"] == "2026-10-13"
 
 
+@both_databases
 def test_the_queue_filters_by_flag_severity_kind_teacher_day_and_decision(
     client: TestClient, people: People, flagged: dict[str, int]
 ) -> None:
@@ -152,6 +155,7 @@ def test_the_queue_filters_by_flag_severity_kind_teacher_day_and_decision(
     assert [i["id"] for i in queue(client, auth, decided="yes")["items"]] == [flagged["medium"]]
 
 
+@both_databases
 def test_the_queue_is_scoped_to_the_reviewers_school_and_closed_to_teachers(
     client: TestClient, people: People, flagged: dict[str, int]
 ) -> None:
@@ -200,6 +204,7 @@ def test_reviewers_see_the_full_link_only_for_items_they_may_see(
     assert "Siti Nurhaliza" in admin["detail"] and admin["related_evidence_id"] == flagged["siti"]
 
 
+@both_databases
 def test_a_decision_is_changed_by_a_new_one_and_every_one_is_in_the_audit_chain(
     client: TestClient, services: Services, people: People, flagged: dict[str, int]
 ) -> None:
@@ -283,6 +288,7 @@ def test_a_teacher_answers_an_ask_again_with_a_new_item_for_the_same_activity(
     assert queued.sent == [answer.json()["id"]]
 
 
+@both_databases
 def test_bulk_approval_needs_the_confirmed_count_and_approves_each_item(
     client: TestClient, services: Services, people: People, flagged: dict[str, int]
 ) -> None:
@@ -418,3 +424,25 @@ def test_the_teacher_sees_decisions_with_their_reason_and_may_answer(
     assert 'name="answers"' in item
     assert 'name="decision"' not in item
     assert csrf_of(item)
+
+
+def test_bulk_approval_on_the_page_asks_first_then_approves_the_filtered_set(
+    client: TestClient, people: People, flagged: dict[str, int]
+) -> None:
+    token = sign_in(client, people.reviewer_login)
+
+    confirm = client.get("/review/approve", params={"severity": "high"})
+    done = client.post(
+        "/review/approve",
+        data={"csrf_token": token, "expected": "2", "queue": "severity=high"},
+        follow_redirects=False,
+    )
+    again = client.post(
+        "/review/approve", data={"csrf_token": token, "expected": "2", "queue": "severity=high"}
+    )
+
+    assert confirm.status_code == 200 and 'name="expected" value="2"' in confirm.text
+    assert done.status_code == 303 and "approved=2" in done.headers["location"]
+    assert again.status_code == 409 and "tidak ada yang disetujui" in again.text
+    listed = client.get("/review").text
+    assert f"#{flagged['medium']} ·" in listed and f"#{flagged['near']} ·" not in listed
