@@ -19,11 +19,13 @@ from api.problems import install_problem_handlers
 from api.routes import (
     activities,
     attendance,
+    checks,
     days,
     directory,
     evidence,
     health,
     media,
+    receipts,
     review,
     tokens,
 )
@@ -86,8 +88,10 @@ def create_app(
     app.include_router(tokens.router)
     app.include_router(activities.router)
     app.include_router(attendance.router)
+    app.include_router(checks.router)
     app.include_router(days.router)
     app.include_router(evidence.router)
+    app.include_router(receipts.router)
     app.include_router(media.router)
     app.include_router(review.router)
     mount_resumable_uploads(app, services)

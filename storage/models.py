@@ -21,10 +21,13 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     true,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 
 
 def utcnow() -> datetime:
@@ -265,6 +268,20 @@ class Evidence(Base):
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
     # not eagerly joined: a joined load cannot be locked FOR UPDATE on PostgreSQL
     teacher: Mapped[Teacher] = relationship()
+
+    @hybrid_property
+    def has_receipt(self) -> bool:
+        """True once the original is in the archive: the phone may delete its copy.
+
+        The one definition of "safe to delete": the receipt route, the receipts list and
+        the teacher's page all read it (in Python and, as a column expression, in SQL).
+        """
+        return self.original_key is not None and self.archived_at is not None
+
+    @has_receipt.inplace.expression
+    @classmethod
+    def _has_receipt_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.original_key.is_not(None), cls.archived_at.is_not(None))
 
 
 class EvidenceFlag(Base):

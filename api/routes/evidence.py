@@ -256,7 +256,8 @@ def _insert_upload(
 
 @dataclass(frozen=True)
 class _Target:
-    """What an upload proves: an activity, an attendance check, or a day (for the draft)."""
+    """What an upload proves: an activity, an attendance check, a day (for the draft), a
+    monthly requirement; or, answering a reviewer's "ask again", what the asked item proved."""
 
     teacher_id: int
     activity_id: int | None = None
@@ -519,17 +520,23 @@ def get_receipt(
 ) -> Receipt:
     """The phone-offload receipt: 409 until the original is in the archive."""
     item = visible_evidence(db, who, evidence_id)
-    if item.original_key is None or item.archived_at is None:
+    if not item.has_receipt:
         raise ConflictError(
             f"evidence {evidence_id} is {item.status} and not archived; keep the phone's copy"
         )
+    return receipt_of(item, services.store.name)
+
+
+def receipt_of(item: Evidence, backend: str) -> Receipt:
+    """The receipt of an item that has one (see ``Evidence.has_receipt``)."""
+    assert item.original_key is not None and item.archived_at is not None
     return Receipt(
         evidence_id=item.id,
         sha256=item.sha256,
         original_bytes=item.original_bytes,
         archived_at=item.archived_at,
         archive_key=item.original_key,
-        backend=services.store.name,
+        backend=backend,
         status=item.status,
         safe_to_delete=True,
     )

@@ -49,6 +49,7 @@ _TARGET_FIELDS = (
     "lat",
     "lon",
     "accuracy_m",
+    "answers",
 )
 
 

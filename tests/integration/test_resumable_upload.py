@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.tus import TUS, create, metadata, patch
 
 pytestmark = pytest.mark.integration
-
-TUS = {"Tus-Resumable": "1.0.0"}
-
-
-def metadata(**fields: Any) -> str:
-    return ",".join(f"{k} {base64.b64encode(str(v).encode()).decode()}" for k, v in fields.items())
-
-
-def create(client: TestClient, auth: dict[str, str], size: int, **fields: Any) -> Any:
-    fields = {"filename": "VID.mp4", "filetype": "video/mp4", **fields}
-    return client.post(
-        "/api/v1/uploads",
-        headers={**auth, **TUS, "Upload-Length": str(size), "Upload-Metadata": metadata(**fields)},
-    )
-
-
-def patch(client: TestClient, auth: dict[str, str], url: str, offset: int, chunk: bytes) -> Any:
-    return client.patch(
-        url,
-        content=chunk,
-        headers={
-            **auth,
-            **TUS,
-            "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream",
-        },
-    )
 
 
 def lesson(client: TestClient, world: World) -> int:
