@@ -193,6 +193,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     teacher = browser_page("phone")
     sign_in(teacher, live_server, people.teacher_login)
     assert teacher.url.endswith("/my")
+    teacher.goto(f"{live_server.url}/my/evidence")
     mine = teacher.locator(".queue").inner_text()
     assert "Ditolak" in mine and "Foto yang sama dengan kemarin." in mine
     assert "Sudah pernah dipakai sebagai bukti" in mine
@@ -202,7 +203,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     history = teacher.locator("#history-h + ol").inner_text()
     assert "Koordinator TRK" in history and "Ditolak" in history
     # and answers the request for another proof with a new photo, from the item's page
-    teacher.goto(f"{live_server.url}/my")
+    teacher.goto(f"{live_server.url}/my/evidence")
     assert "Diminta bukti ulang" in teacher.locator(".queue").inner_text()
     teacher.get_by_role("link", name="Kirim bukti ulang").click()
     teacher.get_by_label("Kirim bukti lain untuk ini").set_input_files(str(answer_photo))

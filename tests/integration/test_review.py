@@ -414,7 +414,7 @@ def test_the_teacher_sees_decisions_with_their_reason_and_may_answer(
     )
     sign_in(client, people.teacher_login)
 
-    mine = client.get("/my").text
+    mine = client.get("/my/evidence").text
     item = client.get(f"/items/{flagged['near']}").text
 
     assert "Diminta bukti ulang" in mine and "ambil di sekolah" in mine

@@ -1,10 +1,7 @@
-"""A teacher's minimal view of their own items: status, flags in plain words, decisions
-with their reasons, and which ones a reviewer asked to replace (the teacher's full page,
-for the day's evidence and receipts, builds on this one)."""
+"""The teacher's items: status, flags in plain words, the decision that stands with its
+reason, and which ones a reviewer asked to replace (answered from the item's page)."""
 
 from __future__ import annotations
-
-from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,35 +10,29 @@ from sqlalchemy import func, select
 from api.deps import DbDep
 from api.flag_views import flag_title, related_items, render_flag
 from api.review import decisions_of
-from api.web.deps import needs_role
 from api.web.items import decision_label, picture_src, reason_text
-from api.web.render import render, translator
-from api.web.sessions import SignedIn
+from api.web.render import translator
+from api.web.teacher.context import TeacherDep, render_page, teacher_view
 from evidence.review import Decision
-from evidence.status import Role
-from storage.models import Evidence, School, Teacher
+from storage.models import Evidence
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 PAGE_SIZE = 20
-TeacherDep = Annotated[SignedIn, needs_role(Role.TEACHER)]
 
 
-@router.get("/my")
+@router.get("/evidence")
 def my_items(request: Request, db: DbDep, session: TeacherDep, page: int = 1) -> Response:
     """The teacher's items, newest first, each with its flags and the decision that stands."""
     t = translator(request)
     who = session.principal
+    view = teacher_view(db, session)
     page = max(1, page)
-    mine = select(Evidence).where(Evidence.teacher_id == who.teacher_id)
+    mine = select(Evidence).where(Evidence.teacher_id == view.teacher.id)
     total = db.scalar(select(func.count()).select_from(mine.subquery())) or 0
     items = db.scalars(
         mine.order_by(Evidence.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    zone = (
-        db.scalar(select(School.timezone).join(Teacher).where(Teacher.id == who.teacher_id))
-        or "Asia/Jakarta"
-    )
     rows = []
     for item in items:
         related = related_items(db, item.flags)
@@ -51,7 +42,7 @@ def my_items(request: Request, db: DbDep, session: TeacherDep, page: int = 1) ->
             {
                 "item": item,
                 "src": picture_src(item),
-                "received": t.moment(item.received_at, zone),
+                "received": t.moment(item.received_at, view.zone),
                 "flags": [
                     (
                         flag_title(f.code, t),
@@ -70,10 +61,12 @@ def my_items(request: Request, db: DbDep, session: TeacherDep, page: int = 1) ->
                 "asked_again": latest is not None and latest.decision == Decision.ASK_AGAIN,
             }
         )
-    return render(
+    return render_page(
         request,
-        "my.html",
+        "teacher/evidence.html",
         session,
+        tab="evidence",
+        view=view,
         rows=rows,
         total=total,
         page=page,
