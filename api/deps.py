@@ -47,7 +47,10 @@ def get_db(services: ServicesDep) -> Iterator[Session]:
         raise ConflictError("a record saved at the same moment conflicts; retry") from exc
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+# "function": the transaction commits before the answer is sent. FastAPI's default ends a
+# dependency after the response left, so a client going on at once (a check-in, then its
+# selfie) could meet a record not committed yet, and a failed commit followed a 201.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def _authenticate(services: Services, token: str) -> Principal | None:
