@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import getpass
 import json
 import logging
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
@@ -22,6 +26,7 @@ from bukti import logs
 from bukti.bootstrap import Services
 from bukti.errors import BuktiError
 from bukti.settings import Settings, get_settings
+from bukti.supervisor import Supervisor, stop_process_group
 from storage.audit import Actor
 from storage.audit_hook import acting_as
 
@@ -71,8 +76,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-workers", action="store_true", help="run the API only")
     serve.set_defaults(run=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run Dramatiq worker processes only")
+    worker = sub.add_parser(
+        "worker",
+        help="run worker processes only (for a separate machine), restarting each one that dies",
+        description="Run worker processes under a supervisor that restarts each one that dies. "
+        "Run this command itself under a service manager that restarts it: the systemd unit "
+        "in deploy/systemd/, or a container restart policy (docker/compose.yaml). SIGTERM "
+        "stops the workers, each after the message in hand.",
+    )
     worker.add_argument("--processes", type=int, help="worker processes (default: setting)")
+    worker.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 0 when a worker on this host has beaten recently, 1 otherwise (healthcheck)",
+    )
     worker.set_defaults(run=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="bring the database to the newest schema")
@@ -496,58 +513,205 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Run Dramatiq worker processes in the foreground."""
+    """Run worker processes under a supervisor, in the foreground, until SIGTERM or Ctrl-C."""
+    if args.check:
+        return _check_workers(settings)
     processes = args.processes or settings.worker_processes
-    return subprocess.call(_worker_command(settings, processes))
+    workers = _worker_supervisor(settings, processes)
+    with _stopped_by_sigterm():
+        try:
+            workers.start()
+            log.info("started %d worker process(es); each is restarted if it dies", processes)
+            while True:
+                time.sleep(3600)
+        except (KeyboardInterrupt, _StopRequested):
+            log.info("stopping the workers")
+            return 0
+        finally:
+            _ignore_stop_signals()
+            workers.stop()
 
 
-def _worker_command(settings: Settings, processes: int) -> list[str]:
-    return [
+def _check_workers(settings: Settings) -> int:
+    """Exit 0 when a worker process on this host has beaten within the heartbeat timeout."""
+    import redis
+
+    from workers.liveness import live_workers
+
+    host = socket.gethostname()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        beats = live_workers(client, host)
+    except redis.RedisError as exc:
+        raise CommandError(f"Redis at {settings.redis_url} does not answer: {exc}") from None
+    finally:
+        client.close()
+    if not beats:
+        timeout_s = settings.heartbeat_timeout_ms / 1000
+        print(f"no live worker on {host}: none has beaten in the last {timeout_s:g} s")
+        return 1
+    print(f"{len(beats)} live worker process(es) on {host}")
+    return 0
+
+
+def _worker_supervisor(settings: Settings, processes: int) -> Supervisor:
+    """One `dramatiq --processes 1` per worker, so that one dying is restarted alone."""
+    command = [
         sys.executable,
         "-m",
         "dramatiq",
         "workers.actors",
         "--processes",
-        str(processes),
+        "1",
         "--threads",
         str(settings.worker_threads),
+        "--worker-shutdown-timeout",
+        str(settings.worker_shutdown_timeout_ms),
     ]
+    return Supervisor(
+        {f"worker {n}": command for n in range(1, processes + 1)},
+        # a stopping worker finishes its message first; a few seconds more to close down
+        stop_timeout_s=settings.worker_shutdown_timeout_ms / 1000 + 5,
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Run everything the embedded set-up needs, in the foreground, until interrupted."""
+    """Run everything the embedded set-up needs, in the foreground, until interrupted.
+
+    SIGTERM and Ctrl-C stop the API first (no new uploads), then the workers (each finishes
+    its message, within the shutdown timeout), then the private Redis (which writes out its
+    append-only file).
+    """
     import uvicorn
 
     from api.app import create_app
-    from bukti.embedded_redis import RedisUnavailableError, is_reachable, start_redis
     from storage.db import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    children: list[subprocess.Popen[bytes]] = []
+    redis_server: subprocess.Popen[bytes] | None = None
+    workers: Supervisor | None = None
     stop = threading.Event()
+    with _stopped_by_sigterm():
+        try:
+            redis_server = _ensure_redis(settings)
+            upgrade(settings.resolved_database_url)
+            _create_first_admin(settings)
+            if not args.no_workers:
+                processes = args.workers or settings.worker_processes
+                workers = _worker_supervisor(settings, processes)
+                workers.start()
+                log.info("started %d worker process(es); each is restarted if it dies", processes)
+            # uploads stored while Redis was down are queued by whichever process serves the API
+            threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
+            log.info("API on http://%s:%d (docs at /docs)", settings.host, settings.port)
+            uvicorn.run(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                timeout_graceful_shutdown=_API_SHUTDOWN_TIMEOUT_S,
+            )
+            return 0
+        except (KeyboardInterrupt, _StopRequested):
+            return 0
+        finally:
+            _ignore_stop_signals()
+            log.info("stopping")
+            stop.set()
+            if workers is not None:
+                workers.stop()
+            if redis_server is not None:
+                stop_process_group(redis_server, timeout_s=10)
+            log.info("stopped")
+
+
+#: open requests (a slow upload) get this long before the API closes them; tus resumes them
+_API_SHUTDOWN_TIMEOUT_S = 5
+
+
+def _ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """The private Redis started for the embedded set-up, or None when one answers already."""
+    from bukti.embedded_redis import RedisUnavailableError, is_reachable, start_redis
+
+    if is_reachable(settings.redis_url):
+        return None
+    if not settings.embedded_redis:
+        raise CommandError(f"Redis at {settings.redis_url} does not answer")
+    workdir = settings.data_dir / "redis"
+    log.info(
+        "no Redis at %s: starting a private one (its queue kept in %s)", settings.redis_url, workdir
+    )
     try:
-        if not is_reachable(settings.redis_url):
-            if not settings.embedded_redis:
-                raise CommandError(f"Redis at {settings.redis_url} does not answer")
-            log.info("no Redis at %s: starting a private one", settings.redis_url)
-            try:
-                children.append(start_redis(settings.redis_url, settings.data_dir / "redis"))
-            except RedisUnavailableError as exc:
-                raise CommandError(str(exc)) from None
-        upgrade(settings.resolved_database_url)
-        if not args.no_workers:
-            processes = args.workers or settings.worker_processes
-            children.append(subprocess.Popen(_worker_command(settings, processes)))
-            log.info("started %d worker process(es)", processes)
-        # uploads stored while Redis was down are queued by whichever process serves the API
-        threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
-        log.info("API on http://%s:%d (docs at /docs)", settings.host, settings.port)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-        return 0
+        return start_redis(settings.redis_url, workdir)
+    except RedisUnavailableError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _create_first_admin(settings: Settings) -> None:
+    """With no admin and no BUKTI_ADMIN_TOKEN, create one and print its token, this once."""
+    if settings.admin_token is not None:
+        return
+    from api.routes.directory import add_user
+    from api.schemas import UserIn
+    from storage.audit import Actor, append
+    from storage.db import transaction
+    from storage.models import User
+
+    services = _services(settings)
+    try:
+        with transaction(services.sessions) as session:
+            if session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
+                return
+            user, token = add_user(session, UserIn(name="admin", role="admin"))
+            append(
+                session,
+                Actor.system("bukti serve"),
+                "user.created",
+                f"user {user.id}",
+                data={"new": {"name": user.name, "role": user.role}},
+            )
     finally:
-        stop.set()
-        for child in reversed(children):
-            _stop_child(child)
+        services.close()
+    print(
+        "bukti: no admin yet, so one was created; its token, shown only this once:\n"
+        f"{token}\n"
+        "bukti: keep it (e.g. T=<token>); more users: `bukti user add`",
+        flush=True,
+    )
+
+
+class _StopRequested(Exception):
+    """Raised in the main thread by SIGTERM, so that the command stops its children in order."""
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises :class:`_StopRequested` (Ctrl-C raises KeyboardInterrupt) meanwhile.
+
+    Python's default for SIGTERM ends the process at once, leaving its children running; and
+    uvicorn raises again, after its own graceful stop, the signal that stopped it.
+    """
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        raise _StopRequested(signal.Signals(signum).name)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _ignore_stop_signals() -> None:
+    """While stopping, a second SIGTERM or Ctrl-C must not cut the stop short."""
+
+    def already_stopping(signum: int, frame: FrameType | None) -> None:
+        log.warning("already stopping (%s ignored)", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, already_stopping)
+    signal.signal(signal.SIGINT, already_stopping)
 
 
 def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
@@ -566,17 +730,6 @@ def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
             close_month(services, previous_month(date.today()))
         except Exception:
             log.exception("requeue sweep failed; trying again in 30 s")
-
-
-def _stop_child(child: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
-    if child.poll() is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
 
 
 if __name__ == "__main__":

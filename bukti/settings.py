@@ -190,6 +190,11 @@ class Settings(BaseSettings):
     heartbeat_timeout_ms: int = Field(
         15_000, description="A worker silent this long is dead; its messages are redelivered."
     )
+    worker_shutdown_timeout_ms: int = Field(
+        10_000,
+        description="How long a stopping worker may finish the message in hand; after it the "
+        "message is left to be redelivered.",
+    )
     maintenance_chance: int = Field(
         200_000,
         description="Chance per million broker commands of requeueing dead workers' messages.",

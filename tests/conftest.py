@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.videos",
     "tests.fixtures.web",
     "tests.fixtures.browser",
+    "tests.fixtures.serve",
 ]

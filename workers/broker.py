@@ -8,6 +8,7 @@ from dramatiq.middleware import CurrentMessage
 
 from bukti.metrics import add_worker_observability
 from bukti.settings import Settings
+from workers.liveness import Heartbeat, StopWithParent
 
 
 def build_broker(settings: Settings) -> RedisBroker:
@@ -23,6 +24,9 @@ def build_broker(settings: Settings) -> RedisBroker:
         dead_message_ttl=7 * 24 * 3600 * 1000,
     )
     broker.add_middleware(CurrentMessage())
+    # only worker processes fire these hooks; the API's broker carries them idle
+    broker.add_middleware(StopWithParent())
+    broker.add_middleware(Heartbeat(settings.redis_url, settings.heartbeat_timeout_ms))
     return broker
 
 

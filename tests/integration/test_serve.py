@@ -1,0 +1,115 @@
+"""`bukti serve` as operators run it: a worker that dies, stops and kills, a restart with a backlog.
+
+Real processes throughout (the process boundary is what these tests are about): serve, its
+private Redis (keeping its queue in an append-only file), its Dramatiq invocations and their
+worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.app import TERMINAL, World, make_world, wait_for_terminal
+from tests.fixtures.photos import sample
+from tests.fixtures.serve import ServeFactory, alive
+
+pytestmark = pytest.mark.integration
+
+#: a killed worker's message comes back after this (Dramatiq's heartbeat), and /readyz
+#: forgets a dead worker after it: short, so that the tests do not wait 15 s for either
+FAST_HEARTBEAT = {"BUKTI_HEARTBEAT_TIMEOUT_MS": "3000"}
+PICTURES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field")
+
+
+def upload_photos(client: httpx.Client, world: World, count: int) -> list[int]:
+    """``count`` distinct small photos for a teacher's day drafts; their ids."""
+    ids = []
+    for n in range(count):
+        out = io.BytesIO()
+        picture = sample(PICTURES[n % len(PICTURES)], (320 + 8 * n, 240 + 6 * n))
+        picture.save(out, "JPEG", quality=85)
+        response = client.post(
+            "/api/v1/evidence",
+            headers=world.teacher_auth,
+            data={"date": f"2026-10-{1 + n % 28:02d}"},
+            files={"file": (f"IMG_{n}.jpg", out.getvalue(), "image/jpeg")},
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def statuses(client: httpx.Client, world: World, ids: list[int]) -> list[str]:
+    return [
+        client.get(f"/api/v1/evidence/{i}", headers=world.teacher_auth).json()["status"]
+        for i in ids
+    ]
+
+
+def finish(client: httpx.Client, world: World, ids: list[int]) -> list[dict[str, Any]]:
+    return [wait_for_terminal(client, i, world.teacher_auth, timeout_s=120) for i in ids]
+
+
+def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
+    start_serve: ServeFactory, tmp_path: Path
+) -> None:
+    serve = start_serve(tmp_path / "data", "--workers", "2", **FAST_HEARTBEAT)
+    world = make_world(serve.client)
+    ids = upload_photos(serve.client, world, 12)
+    victim = serve.workers()[0]
+    os.kill(victim.pid, signal.SIGKILL)
+
+    items = finish(serve.client, world, ids)
+    assert {item["status"] for item in items} <= {"accepted", "flagged"}, items
+    deadline = time.monotonic() + 60
+    while len(serve.workers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(serve.workers()) == 2 and victim.pid not in {w.pid for w in serve.workers()}
+    assert "restarting it in 1 s" in serve.output()
+    assert "restarted as pid" in serve.output()
+
+    # even SIGKILL, which serve cannot catch, leaves nothing behind that consumes the queue
+    tree = serve.tree()
+    assert len(tree) == 5, tree  # Redis, two Dramatiq invocations and their two workers
+    serve.process.kill()
+    serve.process.wait(10)
+    assert alive(tree, within_s=30) == []
+
+
+def test_a_backlog_survives_stops_and_restarts_of_serve_and_sigterm_leaves_no_process(
+    start_serve: ServeFactory, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    first = start_serve(data, "--no-workers")
+    world = make_world(first.client)
+    ids = upload_photos(first.client, world, 16)
+    tree = first.tree()
+    assert any("redis-server" in p.command for p in tree)
+    first.process.send_signal(signal.SIGTERM)
+    assert first.process.wait(30) == 0
+    assert alive(tree, within_s=30) == []
+
+    # the queue was kept on disk: workers find it, and are stopped (Ctrl-C) half-way through
+    second = start_serve(data, "--workers", "1", **FAST_HEARTBEAT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(s in TERMINAL for s in statuses(second.client, world, ids)):
+            break
+        time.sleep(0.05)
+    tree = second.tree()
+    second.process.send_signal(signal.SIGINT)
+    assert second.process.wait(30) == 0
+    assert alive(tree, within_s=30) == []
+
+    third = start_serve(data, "--workers", "2", **FAST_HEARTBEAT)
+    items = finish(third.client, world, ids)
+    assert {item["status"] for item in items} <= {"accepted", "flagged"}, items
+    assert all(item["archive"]["original_key"] for item in items)
