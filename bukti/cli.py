@@ -595,7 +595,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         try:
             redis_server = _ensure_redis(settings)
             upgrade(settings.resolved_database_url)
-            _create_first_admin(settings)
+            token = create_first_admin(settings)
+            if token is not None:
+                print(
+                    "bukti: no admin yet, so one was created; its token, shown only this once:\n"
+                    f"{token}",
+                    flush=True,
+                )
             if not args.no_workers:
                 processes = args.workers or settings.worker_processes
                 workers = _worker_supervisor(settings, processes)
@@ -647,10 +653,10 @@ def _ensure_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
         raise CommandError(str(exc)) from None
 
 
-def _create_first_admin(settings: Settings) -> None:
-    """With no admin and no BUKTI_ADMIN_TOKEN, create one and print its token, this once."""
+def create_first_admin(settings: Settings) -> str | None:
+    """With no admin and no BUKTI_ADMIN_TOKEN, create an admin; its token (else None)."""
     if settings.admin_token is not None:
-        return
+        return None
     from api.routes.directory import add_user
     from api.schemas import UserIn
     from storage.audit import Actor, append
@@ -661,7 +667,7 @@ def _create_first_admin(settings: Settings) -> None:
     try:
         with transaction(services.sessions) as session:
             if session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
-                return
+                return None
             user, token = add_user(session, UserIn(name="admin", role="admin"))
             append(
                 session,
@@ -672,12 +678,7 @@ def _create_first_admin(settings: Settings) -> None:
             )
     finally:
         services.close()
-    print(
-        "bukti: no admin yet, so one was created; its token, shown only this once:\n"
-        f"{token}\n"
-        "bukti: keep it (e.g. T=<token>); more users: `bukti user add`",
-        flush=True,
-    )
+    return token
 
 
 class _StopRequested(Exception):

@@ -24,12 +24,42 @@ find_python() {
   return 1
 }
 
+say() { echo "bukti: $*" >&2; }
+
+# pip_install ARGS...: pip install into .venv, saying what it fetches and how far it is
+# (a line per phase, and a running count of packages: in place on a terminal, else every
+# 10th); on failure, pip's last lines
+pip_install() {
+  local - log status
+  set +e  # (local to this function) a failing pip must still get its lines shown below
+  log=$(mktemp)
+  .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 | tee "$log" | awk -v tty="$([ -t 2 ] && echo 1)" '
+    /^(Collecting|Processing|Requirement already satisfied:) / {
+      n++; name = ($1 == "Requirement") ? $4 : $2; sub(/[<>=!~;[(].*/, "", name)
+      if ($1 == "Processing") { sub(/.*\//, "", name); sub(/-.*/, "", name) }
+      line = sprintf("bukti:   %d packages so far (%s)", n, name)
+      if (tty) { printf "\r%-72s", line > "/dev/stderr" } else if (n % 10 == 0) { print line > "/dev/stderr" }
+      fflush("/dev/stderr")
+    }
+    /^Installing collected packages:/ {
+      if (tty) printf "\n" > "/dev/stderr"
+      printf "bukti: installing %d packages into .venv...\n", split($0, names, ",") > "/dev/stderr"
+      fflush("/dev/stderr")
+    }
+  '
+  status=${PIPESTATUS[0]}
+  if [ "$status" != 0 ]; then say "pip failed:"; tail -n 20 "$log" >&2; fi
+  rm -f "$log"
+  return "$status"
+}
+
 # ensure_venv EXTRAS: .venv with `pip install -e .[EXTRAS]`, redone only when pyproject changes
 ensure_venv() {
-  local extras="$1" python stamp want
+  local extras="$1" python stamp want started=$SECONDS
   python=$(find_python) || { apt_install python3 python3-venv python3-pip && python=$(find_python); } || {
     echo "bukti: Python 3.11 or newer is required" >&2; return 1; }
   if [ ! -x .venv/bin/python ]; then
+    say "creating the virtualenv .venv with $("$python" --version 2>&1)"
     "$python" -m venv .venv 2>/dev/null || {
       rm -rf .venv
       local ver; ver=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
@@ -44,10 +74,13 @@ ensure_venv() {
   hash=$(sha256sum pyproject.toml | cut -c1-16)
   have=$(cat "$stamp" 2>/dev/null || true)
   if [ "${have%% *}" != "$hash" ] || { [ -n "$extras" ] && [[ " ${have#* } " != *" $extras "* ]]; }; then
+    say "updating pip"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    if [ -n "$extras" ]; then .venv/bin/python -m pip install -q -e ".[$extras]"
-    else .venv/bin/python -m pip install -q -e .; fi
+    say "installing Bukti${extras:+ with [$extras]} and its Python packages (FastAPI, Dramatiq," \
+        "SQLAlchemy, Pillow, numpy, boto3, yt-dlp, ...): on a first run a few minutes"
+    if [ -n "$extras" ]; then pip_install -e ".[$extras]"; else pip_install -e .; fi
     echo "$hash $extras" > "$stamp"
+    say "Python packages ready ($((SECONDS - started)) s)"
   fi
   # videos are probed and transcoded with ffmpeg
   command -v ffprobe >/dev/null || apt_install ffmpeg || echo "bukti: no ffmpeg; videos will be refused" >&2

@@ -6,7 +6,6 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,19 +16,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from storage.db import upgrade
 from tests.fixtures.services import free_port
 from workers.liveness import KEY_PREFIX, Beat, Heartbeat, live_workers, publish
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite only: readiness does not depend on which database answers."""
-    url = f"sqlite:///{tmp_path / 'bukti.db'}"
-    upgrade(url)
-    return url
+#: readiness does not depend on which database answers
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -51,6 +43,7 @@ def a_beat(pid: int = 4242) -> Beat:
     return Beat(host="worker-host", pid=pid, started_at=time.time(), threads=1)
 
 
+@sqlite_only
 def test_ready_when_every_dependency_answers_and_a_worker_beats(
     client: TestClient, heartbeats: redis.Redis, settings: Settings
 ) -> None:
@@ -65,6 +58,7 @@ def test_ready_when_every_dependency_answers_and_a_worker_beats(
     }
 
 
+@sqlite_only
 def test_not_ready_without_a_live_worker_while_still_alive(
     client: TestClient, heartbeats: redis.Redis
 ) -> None:
@@ -79,6 +73,7 @@ def test_not_ready_without_a_live_worker_while_still_alive(
     assert client.get("/healthz").status_code == 200
 
 
+@sqlite_only
 def test_not_ready_names_a_broker_that_does_not_answer(
     settings: Settings, services: Services
 ) -> None:
