@@ -556,6 +556,8 @@ def _check_workers(settings: Settings) -> int:
 
 def _worker_supervisor(settings: Settings, processes: int) -> Supervisor:
     """One `dramatiq --processes 1` per worker, so that one dying is restarted alone."""
+    from bukti.metrics import EXPOSITION_ENV, prometheus_environment
+
     command = [
         sys.executable,
         "-m",
@@ -568,8 +570,13 @@ def _worker_supervisor(settings: Settings, processes: int) -> Supervisor:
         "--worker-shutdown-timeout",
         str(settings.worker_shutdown_timeout_ms),
     ]
+    names = [f"worker {n}" for n in range(1, processes + 1)]
+    env = {name: prometheus_environment(settings) for name in names}
+    for name in names[1:]:  # every worker records its metrics; the first serves them all
+        env[name][EXPOSITION_ENV] = "0"
     return Supervisor(
-        {f"worker {n}": command for n in range(1, processes + 1)},
+        dict.fromkeys(names, command),
+        env=env,
         # a stopping worker finishes its message first; a few seconds more to close down
         stop_timeout_s=settings.worker_shutdown_timeout_ms / 1000 + 5,
     )

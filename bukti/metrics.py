@@ -18,6 +18,9 @@ import dramatiq
 from bukti import logs
 from bukti.settings import Settings
 
+#: "0" in the environment of a Dramatiq invocation that must not serve the metrics port
+EXPOSITION_ENV = "BUKTI_WORKER_METRICS_EXPOSITION"
+
 
 class LogContext(dramatiq.Middleware):
     """Each message's evidence id on every log line; the workers' lines in Bukti's format."""
@@ -40,15 +43,39 @@ class LogContext(dramatiq.Middleware):
     after_skip_message = after_process_message
 
 
+def prometheus_environment(settings: Settings) -> dict[str, str]:
+    """Where Dramatiq's Prometheus middleware keeps its files and serves them.
+
+    Its exposition server runs in a process that Dramatiq's master starts, and the master
+    never imports the broker module: a worker invocation must get these in its environment.
+    """
+    return {
+        "dramatiq_prom_host": settings.worker_metrics_host,
+        "dramatiq_prom_port": str(settings.worker_metrics_port),
+        "dramatiq_prom_db": str(settings.data_dir.resolve() / "worker-metrics"),
+    }
+
+
 def add_worker_observability(broker: dramatiq.Broker, settings: Settings) -> None:
     """Add log context and (unless its port is 0) Prometheus metrics to a worker's broker."""
     broker.add_middleware(LogContext(settings))
     if settings.worker_metrics_port <= 0:
         return
     # read by Dramatiq's middleware when it is imported: set them first
-    os.environ.setdefault("dramatiq_prom_host", settings.worker_metrics_host)
-    os.environ.setdefault("dramatiq_prom_port", str(settings.worker_metrics_port))
-    os.environ.setdefault("dramatiq_prom_db", str(settings.data_dir.resolve() / "worker-metrics"))
+    for name, value in prometheus_environment(settings).items():
+        os.environ.setdefault(name, value)
     from dramatiq.middleware.prometheus import Prometheus
 
-    broker.add_middleware(Prometheus())
+    class OneExpositionPerHost(Prometheus):
+        """Every worker process records; one Dramatiq invocation per host serves the port."""
+
+        @property
+        def forks(self) -> list[Any]:
+            # the supervisor runs one invocation per worker, each with a master that would
+            # start an exposition server on the same port: all but the first are told not to
+            if os.environ.get(EXPOSITION_ENV, "1") == "0":
+                return []
+            forks: list[Any] = super().forks
+            return forks
+
+    broker.add_middleware(OneExpositionPerHost())

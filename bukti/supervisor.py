@@ -92,13 +92,14 @@ class _Child:
 class Supervisor:
     """Keeps a set of commands running: restarts each one that exits, with backoff.
 
-    ``commands`` maps a child's name (used in log lines) to its argv. A child that ran for
+    ``commands`` maps a child's name (used in log lines) to its argv, ``env`` a name to the
+    variables set for that child on top of this process's environment. A child that ran for
     ``stable_after_s`` before dying is restarted after ``min_backoff_s``; one that dies sooner
     waits twice as long as the time before, up to ``max_backoff_s``.
     """
 
     commands: Mapping[str, Sequence[str]]
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     min_backoff_s: float = 1.0
     max_backoff_s: float = 60.0
     stable_after_s: float = 60.0
@@ -199,7 +200,7 @@ class Supervisor:
         _kill_group(child.process)
 
     def _spawn(self, child: _Child) -> None:
-        env = dict(self.env) if self.env is not None else None
+        env = {**os.environ, **self.env[child.name]} if child.name in self.env else None
         child.process = subprocess.Popen(
             guarded(child.argv), env=env, start_new_session=True, stdin=subprocess.DEVNULL
         )

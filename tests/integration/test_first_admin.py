@@ -11,11 +11,7 @@ from bukti.cli import create_first_admin
 from bukti.settings import Settings
 from tests.fixtures.app import bearer
 
-# who the first admin is does not depend on the database: SQLite only
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.integration
 
 
 def test_a_first_start_without_an_admin_token_makes_an_admin_once(

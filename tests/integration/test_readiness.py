@@ -20,8 +20,6 @@ from tests.fixtures.services import free_port
 from workers.liveness import KEY_PREFIX, Beat, Heartbeat, live_workers, publish
 
 pytestmark = pytest.mark.integration
-#: readiness does not depend on which database answers
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -43,7 +41,6 @@ def a_beat(pid: int = 4242) -> Beat:
     return Beat(host="worker-host", pid=pid, started_at=time.time(), threads=1)
 
 
-@sqlite_only
 def test_ready_when_every_dependency_answers_and_a_worker_beats(
     client: TestClient, heartbeats: redis.Redis, settings: Settings
 ) -> None:
@@ -58,7 +55,6 @@ def test_ready_when_every_dependency_answers_and_a_worker_beats(
     }
 
 
-@sqlite_only
 def test_not_ready_without_a_live_worker_while_still_alive(
     client: TestClient, heartbeats: redis.Redis
 ) -> None:
@@ -73,7 +69,6 @@ def test_not_ready_without_a_live_worker_while_still_alive(
     assert client.get("/healthz").status_code == 200
 
 
-@sqlite_only
 def test_not_ready_names_a_broker_that_does_not_answer(
     settings: Settings, services: Services
 ) -> None:

@@ -20,6 +20,7 @@ import pytest
 from tests.fixtures.app import TERMINAL, World, make_world, wait_for_terminal
 from tests.fixtures.photos import sample
 from tests.fixtures.serve import ServeFactory, alive
+from tests.fixtures.services import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +59,34 @@ def finish(client: httpx.Client, world: World, ids: list[int]) -> list[dict[str,
     return [wait_for_terminal(client, i, world.teacher_auth, timeout_s=120) for i in ids]
 
 
+def wait_for_metrics(port: int, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+            if response.status_code == 200:
+                return response.text
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
 def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
     start_serve: ServeFactory, tmp_path: Path
 ) -> None:
-    serve = start_serve(tmp_path / "data", "--workers", "2", **FAST_HEARTBEAT)
+    metrics_port = free_port()
+    serve = start_serve(
+        tmp_path / "data",
+        "--workers",
+        "2",
+        BUKTI_WORKER_METRICS_PORT=str(metrics_port),
+        **FAST_HEARTBEAT,
+    )
     world = make_world(serve.client)
     ids = upload_photos(serve.client, world, 12)
-    victim = serve.workers()[0]
+    # the first invocation serves the workers' metrics port: kill its worker
+    victim = next(w for w in serve.workers() if w.ppid == serve.masters()[0].pid)
     os.kill(victim.pid, signal.SIGKILL)
 
     items = finish(serve.client, world, ids)
@@ -75,10 +97,15 @@ def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
     assert len(serve.workers()) == 2 and victim.pid not in {w.pid for w in serve.workers()}
     assert "restarting it in 1 s" in serve.output()
     assert "restarted as pid" in serve.output()
+    # one exposition server for every worker process of the host, back after the restart
+    metrics = wait_for_metrics(metrics_port)
+    assert "dramatiq_messages_total" in metrics
+    assert "Address already in use" not in serve.output()
 
     # even SIGKILL, which serve cannot catch, leaves nothing behind that consumes the queue
     tree = serve.tree()
-    assert len(tree) == 5, tree  # Redis, two Dramatiq invocations and their two workers
+    # Redis, two Dramatiq invocations, their two workers and the metrics' exposition server
+    assert len(tree) == 6, tree
     serve.process.kill()
     serve.process.wait(10)
     assert alive(tree, within_s=30) == []
