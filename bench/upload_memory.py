@@ -68,7 +68,7 @@ def main() -> None:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(base + "/readyz").status_code == 200:
+                    if httpx.get(base + "/healthz").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
