@@ -6,6 +6,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bukti.bootstrap import Services
-from bukti.settings import Settings
+from bukti.cli import main
+from bukti.settings import Settings, get_settings
 from tests.fixtures.services import free_port
 from workers.liveness import KEY_PREFIX, Beat, Heartbeat, live_workers, publish
 
@@ -112,3 +114,25 @@ def test_a_running_worker_beats_and_a_stopped_one_is_gone_at_once(
     finally:
         worker.stop()
     assert live_workers(heartbeats) == []
+
+
+def test_worker_check_passes_only_while_a_worker_of_this_host_beats(
+    heartbeats: redis.Redis,
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BUKTI_REDIS_URL", redis_url)
+    monkeypatch.setenv("BUKTI_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        publish(heartbeats, a_beat(), 10_000)  # another host's worker does not count
+        assert main(["worker", "--check"]) == 1
+        assert f"no live worker on {socket.gethostname()}" in capsys.readouterr().out
+        here = Beat(host=socket.gethostname(), pid=77, started_at=time.time(), threads=1)
+        publish(heartbeats, here, 10_000)
+        assert main(["worker", "--check"]) == 0
+        assert f"1 live worker process(es) on {socket.gethostname()}" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
