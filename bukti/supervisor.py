@@ -108,7 +108,10 @@ class Supervisor:
     _children: list[_Child] = field(init=False, default_factory=list)
     _stopping: threading.Event = field(init=False, default_factory=threading.Event)
     _started: threading.Event = field(init=False, default_factory=threading.Event)
+    _idle: threading.Event = field(init=False, default_factory=threading.Event)
+    _released: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
+    _failed: Exception | None = field(init=False, default=None)
 
     def start(self) -> None:
         """Start every child (and watch them) from a thread that lives until :meth:`stop`."""
@@ -119,6 +122,8 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
         self._started.wait()
+        if self._failed is not None:
+            raise self._failed
 
     def pids(self) -> dict[str, int | None]:
         """Each child's current pid (None while it waits to be restarted)."""
@@ -134,8 +139,11 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM every child, wait up to ``stop_timeout_s`` in all, then SIGKILL their groups."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._thread is None:
+            return
+        # the watching thread stops restarting, but lives on until the children are gone: its
+        # end would send each of them the parent-death signal
+        self._idle.wait()
         running = [c.process for c in self._children if c.process is not None]
         for process in running:
             if process.poll() is None:
@@ -150,21 +158,31 @@ class Supervisor:
                     "pid %d did not stop within %g s: killed", process.pid, self.stop_timeout_s
                 )
             _kill_group(process)
+        self._released.set()
+        if self._thread is not None:
+            self._thread.join()
 
     def _watch(self) -> None:
         # Children are started from this thread only: their parent-death signal follows it.
         try:
-            for child in self._children:
-                self._spawn(child)
+            try:
+                for child in self._children:
+                    self._spawn(child)
+            except Exception as exc:
+                self._failed = exc
+                return
+            finally:
+                self._started.set()
+            while not self._stopping.wait(self.poll_s):
+                for child in self._children:
+                    try:
+                        self._tend(child)
+                    except Exception:
+                        # the watch must go on: a thread that ends takes every child with it
+                        log.exception("could not tend %s", child.name)
         finally:
-            self._started.set()
-        while not self._stopping.wait(self.poll_s):
-            for child in self._children:
-                try:
-                    self._tend(child)
-                except Exception:
-                    # the watch must go on: a thread that ends takes every child with it
-                    log.exception("could not tend %s", child.name)
+            self._idle.set()
+        self._released.wait()
 
     def _tend(self, child: _Child) -> None:
         now = time.monotonic()
@@ -224,7 +242,11 @@ def _launch(argv: Sequence[str]) -> int:
     die_with_parent()
     if os.getppid() != int(argv[0]):
         return 1  # the supervisor died before the guard was set: do not start at all
-    os.execvp(argv[1], list(argv[1:]))  # noqa: S606 (argv is the supervisor's own command)
+    try:
+        os.execvp(argv[1], list(argv[1:]))  # noqa: S606 (argv is the supervisor's own command)
+    except OSError as exc:
+        print(f"bukti: cannot start {argv[1]}: {exc.strerror}", file=sys.stderr)
+        return 127
 
 
 if __name__ == "__main__":

@@ -139,3 +139,17 @@ def test_the_launcher_starts_nothing_when_its_parent_is_already_gone(tmp_path: P
         check=False,
     )
     assert launched.returncode == 0 and ran.exists()
+
+
+def test_the_launcher_says_in_one_line_what_it_cannot_start() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bukti.supervisor", str(os.getpid()), "/nonexistent/program"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 127
+    assert result.stderr == (
+        "bukti: cannot start /nonexistent/program: No such file or directory\n"
+    )
