@@ -109,8 +109,8 @@ class Settings(BaseSettings):
 
     # video
     ffmpeg_timeout_s: float = Field(60, description="Wall-clock limit of one ffprobe run.")
-    video_preset: str = Field("ultrafast", description="x264 preset of video renditions.")
-    video_crf: int = Field(28, description="x264 CRF of video renditions.")
+    video_preset: str = Field("superfast", description="x264 preset of video renditions.")
+    video_crf: int = Field(30, description="x264 CRF of video renditions.")
     min_video_duration_s: float = Field(60, description="Shortest monthly teaching video.")
     youtube_source: str = Field(
         "yt-dlp",

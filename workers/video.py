@@ -50,12 +50,13 @@ from evidence.video_facts import (
 from workers.phash import perceptual_hashes
 
 RENDITION_MIME = "video/mp4"
-DEFAULT_PRESET = "ultrafast"
-"""x264 preset of the rendition, chosen by ``python -m bench.video`` (bench/results/video.md):
-the only preset at >= 2x realtime on one core for 1080p30 phone footage. superfast came out at
-1.95-1.99x in three runs, with files 2.6 times smaller and a better SSIM: the one to switch to
-if storage weighs more than that last bit of speed."""
-DEFAULT_CRF = 28
+DEFAULT_PRESET = "superfast"
+"""x264 preset of the rendition, chosen with :data:`DEFAULT_CRF` by ``python -m bench.video``
+(bench/results/video.md) on three phone-like 1080p30 clips (H.264 handheld and tripod, HEVC
+handheld), beside ``veryfast`` CRF 28 in the same run: ``superfast`` CRF 30 keeps 2.4-4.9 % of
+the bytes at SSIM 0.956-0.960 for 0.64-0.76 of veryfast's CPU time. The old ``ultrafast``
+CRF 28 kept 9.7-16.8 % (no CABAC, no B-frames) for 0.66-0.94 of it."""
+DEFAULT_CRF = 30
 AUDIO_BITRATE = "96k"
 MAX_SIDE_PX = 1280
 # Phones record at 60 fps on request; a reviewer needs no more than 30, and half the frames is

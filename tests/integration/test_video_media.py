@@ -24,6 +24,7 @@ from tests.fixtures.videos import VideoMaker, ffmpeg, ffprobe_json
 from workers import video as video_module
 from workers.phash import perceptual_hashes
 from workers.video import (
+    DEFAULT_CRF,
     DEFAULT_PRESET,
     poster_frame,
     probe_video,
@@ -333,7 +334,7 @@ def test_transcodes_a_large_rotated_video_to_an_upright_compact_rendition(
     assert not rendition.reused_original
     assert (rendition.width, rendition.height) == (720, 1280)
     assert rendition.size_bytes == out.stat().st_size < source.stat().st_size
-    assert rendition.preset == DEFAULT_PRESET and rendition.crf == 28
+    assert rendition.preset == DEFAULT_PRESET and rendition.crf == DEFAULT_CRF
     assert rendition.duration_s == pytest.approx(2.0, abs=0.1)
 
     streams = streams_of(out)
