@@ -7,9 +7,11 @@ says of it (status code, media type, schema), so the document stays true.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bukti.settings import Settings
 from tests.fixtures.app import ADMIN_TOKEN, World
+from workers.liveness import Beat, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
@@ -35,8 +39,18 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def live_worker(settings: Settings) -> Iterator[None]:
+    """A worker's heartbeat, so that /readyz answers as a ready service's does (not 503)."""
+    beat = Beat(host="fuzz", pid=1, started_at=0.0, threads=1)
+    with redis.Redis.from_url(settings.redis_url) as client:
+        publish(client, beat, timeout_ms=600_000)
+        yield
+        client.delete(beat.key)
+
+
 def test_no_input_meets_a_server_error_and_every_answer_is_documented(
-    client: TestClient, world: World
+    client: TestClient, world: World, live_worker: None
 ) -> None:
     api = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
