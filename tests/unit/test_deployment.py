@@ -90,7 +90,10 @@ def test_the_image_installs_exactly_the_lock_files_versions() -> None:
         normalised(re.match(r"[A-Za-z0-9_.-]+", dep).group(0))  # type: ignore[union-attr]
         for dep in project["dependencies"]
     }
-    assert wanted - pinned == set(), "pyproject's dependencies missing from the lock file"
+    assert wanted - pinned == set(), (
+        "pyproject's dependencies missing from docker/requirements.lock: make it again with "
+        "the `uv pip compile` command written in docker/Dockerfile"
+    )
     entries = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.M)[1:]
     assert all("--hash=sha256:" in entry for entry in entries)
 
