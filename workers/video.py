@@ -54,8 +54,8 @@ DEFAULT_PRESET = "superfast"
 """x264 preset of the rendition, chosen with :data:`DEFAULT_CRF` by ``python -m bench.video``
 (bench/results/video.md) on three phone-like 1080p30 clips (H.264 handheld and tripod, HEVC
 handheld), beside ``veryfast`` CRF 28 in the same run: ``superfast`` CRF 30 keeps 2.4-4.9 % of
-the bytes at SSIM 0.956-0.960 for 0.64-0.76 of veryfast's CPU time. The old ``ultrafast``
-CRF 28 kept 9.7-16.8 % (no CABAC, no B-frames) for 0.66-0.94 of it."""
+the bytes at SSIM 0.956-0.960 for 0.84-0.89 of veryfast's CPU time. The old ``ultrafast``
+CRF 28 kept 9.7-16.8 % (no CABAC, no B-frames) for 0.69-0.78 of it."""
 DEFAULT_CRF = 30
 AUDIO_BITRATE = "96k"
 MAX_SIDE_PX = 1280
