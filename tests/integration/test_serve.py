@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,13 @@ def finish(client: httpx.Client, world: World, ids: list[int]) -> list[dict[str,
     return [wait_for_terminal(client, i, world.teacher_auth, timeout_s=120) for i in ids]
 
 
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.1)
+
+
 def wait_for_metrics(port: int, timeout_s: float = 30) -> str:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -85,16 +93,15 @@ def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
     )
     world = make_world(serve.client)
     ids = upload_photos(serve.client, world, 12)
+    wait_until(lambda: serve.client.get("/readyz").json()["live_workers"] == 2)
     # the first invocation serves the workers' metrics port: kill its worker
     victim = next(w for w in serve.workers() if w.ppid == serve.masters()[0].pid)
     os.kill(victim.pid, signal.SIGKILL)
 
     items = finish(serve.client, world, ids)
     assert {item["status"] for item in items} <= {"accepted", "flagged"}, items
-    deadline = time.monotonic() + 60
-    while len(serve.workers()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(serve.workers()) == 2 and victim.pid not in {w.pid for w in serve.workers()}
+    wait_until(lambda: len(serve.workers()) == 2)
+    assert victim.pid not in {w.pid for w in serve.workers()}
     assert "restarting it in 1 s" in serve.output()
     assert "restarted as pid" in serve.output()
     # one exposition server for every worker process of the host, back after the restart
@@ -111,32 +118,36 @@ def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
     assert alive(tree, within_s=30) == []
 
 
-def test_a_backlog_survives_ctrl_c_and_a_restart_and_sigterm_leaves_no_process(
+def test_a_backlog_survives_ctrl_c_and_restarts_and_sigterm_leaves_no_process(
     start_serve: ServeFactory, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    first = start_serve(data, "--workers", "1", **FAST_HEARTBEAT)
+    # the API alone: every upload waits in the queue
+    first = start_serve(data, "--no-workers")
     world = make_world(first.client)
-    ids = upload_photos(first.client, world, 16)
-    deadline = time.monotonic() + 60
-    while True:
-        before = statuses(first.client, world, ids)
-        if any(s in TERMINAL for s in before):
-            break
-        assert time.monotonic() < deadline, "nothing was processed"
-        time.sleep(0.05)
-    assert [s for s in before if s not in TERMINAL], "no backlog left to stop with"
+    ids = upload_photos(first.client, world, 12)
     tree = first.tree()
-    first.process.send_signal(signal.SIGINT)  # Ctrl-C, part-way through the backlog
+    first.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert first.process.wait(30) == 0
     assert alive(tree, within_s=30) == []
 
-    # the queue was kept on disk (Redis's append-only file): the next serve works it off
-    second = start_serve(data, "--workers", "2", **FAST_HEARTBEAT)
-    items = finish(second.client, world, ids)
+    # the queue was kept on disk (Redis's append-only file): a worker takes it up, and is
+    # stopped with Ctrl-C part-way through
+    second = start_serve(data, "--workers", "1", **FAST_HEARTBEAT)
+    deadline = time.monotonic() + 60
+    while not any(s in TERMINAL for s in statuses(second.client, world, ids)):
+        assert time.monotonic() < deadline, "nothing was processed"
+        time.sleep(0.05)
+    tree = second.tree()
+    second.process.send_signal(signal.SIGINT)
+    assert second.process.wait(30) == 0
+    assert alive(tree, within_s=30) == []
+
+    third = start_serve(data, "--workers", "2", **FAST_HEARTBEAT)
+    items = finish(third.client, world, ids)
     assert {item["status"] for item in items} <= {"accepted", "flagged"}, items
     assert all(item["archive"]["original_key"] for item in items)
-    tree = second.tree()
-    second.process.send_signal(signal.SIGTERM)
-    assert second.process.wait(30) == 0
+    tree = third.tree()
+    third.process.send_signal(signal.SIGTERM)
+    assert third.process.wait(30) == 0
     assert alive(tree, within_s=30) == []
