@@ -622,6 +622,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 host=settings.host,
                 port=settings.port,
                 log_level="info",
+                # uvicorn's own dictConfig would give its access lines a second format
+                log_config=None,
                 timeout_graceful_shutdown=_API_SHUTDOWN_TIMEOUT_S,
             )
             return 0

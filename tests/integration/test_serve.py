@@ -8,6 +8,7 @@ worker processes.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import time
@@ -130,6 +131,10 @@ def test_a_backlog_survives_ctrl_c_and_restarts_and_sigterm_leaves_no_process(
     first.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert first.process.wait(30) == 0
     assert alive(tree, within_s=30) == []
+    # one log format for every line, uvicorn's access lines included
+    access = [line for line in first.output().splitlines() if "POST /api/v1/evidence" in line]
+    assert len(access) == 12, first.output()[-2000:]
+    assert all(json.loads(line)["logger"] == "uvicorn.access" for line in access), access[:2]
 
     # the queue was kept on disk (Redis's append-only file): a worker takes it up, and is
     # stopped with Ctrl-C part-way through
