@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from fastapi import Request
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from workers.lifecycle import add_event
@@ -28,17 +29,36 @@ def queue_reverification(request: Request, db: Session, evidence_ids: Iterable[i
 
 
 def queue_items(enqueue: Enqueue, db: Session, evidence_ids: Iterable[int]) -> list[int]:
-    """Queue a re-verification of each item once; a broker outage is logged on the item.
+    """Queue a re-verification of each item once, when ``db``'s transaction has committed.
 
-    The record's change is already saved; an item whose job could not be queued keeps its
-    flags until the next change (the event says so). Returns the ids queued.
+    A worker quick to take the job before the commit would verify the item against the
+    record as it was; a change rolled back queues nothing. An item whose job could not be
+    queued (a broker outage) keeps its flags until the next change, and an event says so.
+    Returns the ids to be queued.
     """
-    queued: list[int] = []
-    for evidence_id in dict.fromkeys(evidence_ids):
+    ids = list(dict.fromkeys(evidence_ids))
+    if ids:
+        bind = db.get_bind()
+        event.listen(db, "after_commit", lambda _: _send(enqueue, bind, ids), once=True)
+    return ids
+
+
+def _send(enqueue: Enqueue, bind: Engine | Connection, evidence_ids: list[int]) -> None:
+    unqueued: list[int] = []
+    for evidence_id in evidence_ids:
         try:
             enqueue(evidence_id, REVERIFY_STEP)
-            queued.append(evidence_id)
         except Exception:
             log.exception("could not queue re-verification of evidence %s", evidence_id)
-            add_event(db, evidence_id, "verify", "not-queued", "the broker was unavailable")
-    return queued
+            unqueued.append(evidence_id)
+    if not unqueued:
+        return
+    # the change is committed and answered for: a failure to note it is logged, not raised
+    try:
+        with Session(bind) as session, session.begin():
+            for evidence_id in unqueued:
+                add_event(
+                    session, evidence_id, "verify", "not-queued", "the broker was unavailable"
+                )
+    except Exception:
+        log.exception("could not note the unqueued re-verification of %s", unqueued)

@@ -13,8 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.app import create_app
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from storage.models import Attendance
-from tests.fixtures.app import RecordingEnqueue, make_world
+from storage.models import Activity, Attendance
+from tests.fixtures.app import RecordingEnqueue, log_activity, make_world, small_jpeg
+from tests.fixtures.teacher import settle
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +56,41 @@ def test_a_created_record_is_committed_before_its_answer_is_sent(
 
     assert response.status_code == 201
     assert watcher.counts == [1]
+
+
+def test_a_reverification_is_queued_only_once_its_change_is_committed(
+    settings: Settings, services: Services
+) -> None:
+    """A worker that takes the job at once must verify against the changed activity."""
+    seen_starts: list[tuple[int, str, str]] = []
+
+    def enqueue(evidence_id: int, step: str = "validate") -> None:
+        if step != "reverify":
+            return
+        with services.sessions() as db:
+            activity = db.get(Activity, activity_id)
+            assert activity is not None
+            seen_starts.append((evidence_id, step, activity.start.strftime("%H:%M")))
+
+    with TestClient(create_app(settings, services, enqueue)) as client:
+        world = make_world(client)
+        activity_id = int(log_activity(client, world)["id"])
+        sent = client.post(
+            "/api/v1/evidence",
+            data={"activity_id": str(activity_id)},
+            files={"file": ("IMG_20261013_071502.jpg", small_jpeg(), "image/jpeg")},
+            headers=world.teacher_auth,
+        )
+        assert sent.status_code == 202, sent.text
+        evidence_id = int(sent.json()["id"])
+        settle(services, evidence_id)  # as the pipeline leaves it: verified, so re-verified
+
+        changed = client.patch(
+            f"/api/v1/activities/{activity_id}",
+            json={"start": "13:00", "end": "14:30"},
+            headers=world.teacher_auth,
+        )
+
+    assert changed.status_code == 200, changed.text
+    # queued after the commit: a worker taking the job at once reads the new 13:00
+    assert seen_starts == [(evidence_id, "reverify", "13:00")]
