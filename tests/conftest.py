@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.services",
+    "tests.fixtures.workers",
     "tests.fixtures.app",
     "tests.fixtures.photos",
     "tests.fixtures.documents",

@@ -34,6 +34,12 @@ def services() -> Services:
     return _services
 
 
+def use_services(given: Services | None) -> None:
+    """Run the actors on ``given`` (an in-process worker's, in tests); None: build on first use."""
+    global _services
+    _services = given
+
+
 # retried like any step (it is idempotent): an item must never stay `processing` for good
 @dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=1_000, max_backoff=300_000)
 def mark_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:

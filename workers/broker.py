@@ -30,9 +30,16 @@ def build_broker(settings: Settings) -> RedisBroker:
     return broker
 
 
-def install_broker(settings: Settings) -> RedisBroker:
-    """Build the broker and make it Dramatiq's global one (actors bind to it at import)."""
-    broker = build_broker(settings)
+def install_broker(settings: Settings, broker: dramatiq.Broker | None = None) -> dramatiq.Broker:
+    """Make a broker Dramatiq's global one (actors bind to it when declared).
+
+    By default the Redis broker of ``settings``; a test passes an in-memory one (Dramatiq's
+    ``StubBroker``), which gets the same message middleware.
+    """
+    if broker is None:
+        broker = build_broker(settings)
+    else:
+        broker.add_middleware(CurrentMessage())
     add_worker_observability(broker, settings)
     dramatiq.set_broker(broker)
     return broker
@@ -49,7 +56,7 @@ def step_actor_name(step: str) -> str:
 class Enqueuer:
     """Sends pipeline steps by name, so the API needs no actor imports (nor their settings)."""
 
-    def __init__(self, broker: RedisBroker) -> None:
+    def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
 
     def __call__(self, evidence_id: int, step: str = "validate") -> None:

@@ -1,5 +1,5 @@
 """A reviewer works through a school's flags in the browser, offline and in Indonesian;
-the teacher sees the decisions. Debian's Chromium, a real worker process, real photos."""
+the teacher sees the decisions. Debian's Chromium, the product's workers (in process), real photos."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ import httpx
 import pytest
 
 from bukti.settings import Settings
-from tests.fixtures.app import WorkerProcess, wait_for_terminal, worker_env
+from tests.fixtures.app import wait_for_terminal, worker_env
 from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from tests.fixtures.web import PASSWORD, People, make_activity, make_people
+from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.e2e
 
@@ -38,10 +39,10 @@ def upload(http: httpx.Client, auth: dict[str, str], path: Path, **fields: Any) 
 
 @pytest.fixture
 def school_day(
-    live_server: LiveServer, worker: WorkerProcess, make_photo: PhotoFactory
+    live_server: LiveServer, worker: InProcessWorker, make_photo: PhotoFactory
 ) -> tuple[People, dict[str, int]]:
     """A day of a school: a recycled photo, a photo without position, a clean one, and an
-    item of another school; all processed by a real worker."""
+    item of another school; all processed by the workers."""
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         people = make_people(http)
         world = people.world

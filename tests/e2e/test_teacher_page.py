@@ -1,7 +1,7 @@
 """A teacher's whole day from a phone on a slow network, in a real browser: sign in, check in
 with a selfie and the phone's position, send a day's six photos and a PDF in one batch through
 a dropped connection and a page reload, confirm the day drafted from the photos, and see which
-files the phone may delete. Real workers process every item."""
+files the phone may delete. The product's workers (in process) handle every item."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from bukti.settings import Settings
-from tests.fixtures.app import WorkerFactory, wait_for_terminal
+from tests.fixtures.app import wait_for_terminal
 from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
 from tests.fixtures.documents import DocumentFactory, lesson_pages
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from tests.fixtures.web import PASSWORD, make_people
+from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.e2e
 
@@ -121,13 +121,11 @@ def send_batch(page: Page, cdp: Any, base: str, day: date, files: list[Path]) ->
 def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     live_server: LiveServer,
     browser_page: PageFactory,
-    settings: Settings,
-    start_worker: WorkerFactory,
+    worker: InProcessWorker,
     make_photo: PhotoFactory,
     make_document: DocumentFactory,
     tmp_path: Path,
 ) -> None:
-    start_worker(settings)
     base = live_server.url
     shots = screenshot_dir(tmp_path)
     http = httpx.Client(base_url=base, timeout=30)

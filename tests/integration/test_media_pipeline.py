@@ -1,4 +1,4 @@
-"""Videos, documents and YouTube links through the API and a real worker process."""
+"""Videos, documents and YouTube links through the API and the workers (in process)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from tests.fixtures.app import WorkerFactory, WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.app import World, make_world, wait_for_terminal
+from tests.fixtures.workers import InProcessWorker, InProcessWorkers
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ def codes(item: dict[str, Any]) -> set[str]:
 
 
 def test_video_is_probed_transcoded_previewed_and_archived(
-    live_client: TestClient, worker: WorkerProcess, services: Services, make_video: Any
+    live_client: TestClient, worker: InProcessWorker, services: Services, make_video: Any
 ) -> None:
     world = make_world(live_client)
     clip = make_video(
@@ -91,7 +92,7 @@ def test_video_is_probed_transcoded_previewed_and_archived(
 
 
 def test_truncated_video_is_rejected(
-    live_client: TestClient, worker: WorkerProcess, make_video: Any
+    live_client: TestClient, worker: InProcessWorker, make_video: Any
 ) -> None:
     world = make_world(live_client)
     cut = make_video.truncated(make_video(duration_s=2))
@@ -104,7 +105,7 @@ def test_truncated_video_is_rejected(
 
 
 def test_short_monthly_video_is_flagged(
-    live_client: TestClient, worker: WorkerProcess, make_video: Any
+    live_client: TestClient, worker: InProcessWorker, make_video: Any
 ) -> None:
     world = make_world(live_client)
     clip = make_video(duration_s=3, crf=14)
@@ -123,7 +124,7 @@ def test_short_monthly_video_is_flagged(
 
 def test_pdf_is_sanitised_archived_and_duplicates_are_caught(
     live_client: TestClient,
-    worker: WorkerProcess,
+    worker: InProcessWorker,
     services: Services,
     make_document: Any,
     tmp_path: Path,
@@ -190,7 +191,7 @@ def test_pdf_is_sanitised_archived_and_duplicates_are_caught(
 
 
 def test_zip_bomb_is_rejected_without_inflating(
-    live_client: TestClient, worker: WorkerProcess, make_document: Any
+    live_client: TestClient, worker: InProcessWorker, make_document: Any
 ) -> None:
     world = make_world(live_client)
     bomb = make_document.lying_zip_bomb(inflated_gib=4)
@@ -208,9 +209,9 @@ def recorded_settings(settings: Settings) -> Settings:
 
 
 def test_youtube_links_get_their_flags_from_recorded_metadata(
-    recorded_settings: Settings, start_worker: WorkerFactory, live_client: TestClient
+    recorded_settings: Settings, start_inline_worker: InProcessWorkers, live_client: TestClient
 ) -> None:
-    start_worker(recorded_settings, "yt")
+    start_inline_worker(recorded_settings)
     world = make_world(live_client)
 
     def submit(video_id: str, month: str, requirement: str) -> dict[str, Any]:
@@ -252,7 +253,7 @@ def test_closing_a_month_flags_missing_videos_once(
 
 
 def test_scans_without_text_are_compared_by_their_first_page(
-    live_client: TestClient, worker: WorkerProcess, make_document: Any, tmp_path: Path
+    live_client: TestClient, worker: InProcessWorker, make_document: Any, tmp_path: Path
 ) -> None:
     from tests.fixtures.photos import sample
 
@@ -304,7 +305,7 @@ def test_scans_without_text_are_compared_by_their_first_page(
 
 def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
     settings: Settings,
-    start_worker: WorkerFactory,
+    start_inline_worker: InProcessWorkers,
     live_client: TestClient,
     services: Services,
     make_video: Any,
@@ -328,7 +329,7 @@ def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
                 "youtube_archive": True,
             }
         )
-        start_worker(archiving, "archiver")
+        start_inline_worker(archiving)
         world = make_world(live_client)
         response = live_client.post(
             "/api/v1/evidence",
@@ -354,7 +355,7 @@ def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
 
 
 def test_legacy_word_file_is_rejected_with_advice(
-    live_client: TestClient, worker: WorkerProcess, tmp_path: Path
+    live_client: TestClient, worker: InProcessWorker, tmp_path: Path
 ) -> None:
     world = make_world(live_client)
     legacy = tmp_path / "RPP.doc"

@@ -1,4 +1,5 @@
-"""A photo's way from upload to archive through a real worker process, Redis and the database."""
+"""A photo's way from upload to archive through the workers, Redis and the database (the
+worker in process, but where a worker process dies or outlives its retries)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from PIL import Image
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from tests.fixtures.app import WorkerFactory, WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.app import WorkerFactory, World, make_world, wait_for_terminal
 from tests.fixtures.photos import sample
+from tests.fixtures.workers import InProcessWorker
 from workers.pipeline import STEPS
 
 pytestmark = pytest.mark.integration
@@ -94,7 +96,7 @@ def stored_keys(services: Services) -> set[str]:
 
 
 def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
-    live_client: TestClient, worker: WorkerProcess, services: Services, settings: Settings
+    live_client: TestClient, worker: InProcessWorker, services: Services, settings: Settings
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg(size=1600)
@@ -133,7 +135,7 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
 
 
 def test_same_photo_for_another_activity_is_an_exact_duplicate(
-    live_client: TestClient, worker: WorkerProcess
+    live_client: TestClient, worker: InProcessWorker
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg()
@@ -157,7 +159,7 @@ def test_same_photo_for_another_activity_is_an_exact_duplicate(
 
 
 def test_recompressed_and_cropped_copies_are_near_duplicates(
-    live_client: TestClient, worker: WorkerProcess
+    live_client: TestClient, worker: InProcessWorker
 ) -> None:
     world = make_world(live_client)
     original = wait_for_terminal(
@@ -195,7 +197,7 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
 
 
 def test_photo_without_metadata_is_flagged_for_missing_time_and_place(
-    live_client: TestClient, worker: WorkerProcess
+    live_client: TestClient, worker: InProcessWorker
 ) -> None:
     world = make_world(live_client)
     item = wait_for_terminal(
@@ -235,7 +237,7 @@ def _disguised() -> bytes:
 )
 def test_unusable_files_are_rejected_with_a_reason_and_leave_nothing(
     live_client: TestClient,
-    worker: WorkerProcess,
+    worker: InProcessWorker,
     services: Services,
     settings: Settings,
     make: Any,

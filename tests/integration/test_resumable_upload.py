@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.app import World, make_world, wait_for_terminal
 from tests.fixtures.tus import TUS, create, metadata, patch
+from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def lesson(client: TestClient, world: World) -> int:
 
 
 def test_interrupted_video_upload_resumes_and_is_processed(
-    live_client: TestClient, worker: WorkerProcess, make_video: Any
+    live_client: TestClient, worker: InProcessWorker, make_video: Any
 ) -> None:
     world = make_world(live_client)
     content = make_video("VID_rapat.mp4", duration_s=3, crf=10).read_bytes()

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures.app import WorkerProcess, World, make_world, wait_for_terminal
+from tests.fixtures.app import World, make_world, wait_for_terminal
 from tests.fixtures.photos import GpsFix
+from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ def codes(item: dict[str, Any]) -> set[str]:
 
 
 def test_photo_flags_carry_reviewer_readable_details(
-    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client)
     lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
@@ -81,7 +82,7 @@ def test_photo_flags_carry_reviewer_readable_details(
 
 
 def test_changing_the_activity_reverifies_its_photo(
-    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client)
     lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
@@ -112,7 +113,7 @@ def test_changing_the_activity_reverifies_its_photo(
 
 
 def test_day_draft_proposes_blocks_and_confirms_them_in_one_request(
-    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client)
     shots = [(7, 5, "astronaut"), (7, 40, "coffee"), (10, 5, "chelsea"), (10, 30, "rocket")]
@@ -157,7 +158,7 @@ def test_day_draft_proposes_blocks_and_confirms_them_in_one_request(
 
 
 def test_attendance_selfie_is_verified_against_the_check_and_the_school(
-    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client)
     record = live_client.post(
@@ -200,7 +201,7 @@ def test_attendance_selfie_is_verified_against_the_check_and_the_school(
 
 
 def test_receipt_and_review_after_processing(
-    live_client: TestClient, worker: WorkerProcess, make_photo: Any
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client)
     lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
