@@ -23,7 +23,8 @@ from PIL import Image
 
 from evidence.duplicates import PerceptualHashes
 
-__all__ = ["PerceptualHashes", "perceptual_hashes"]  # the hash record lives in the pure domain
+# the hash record lives in the pure domain
+__all__ = ["PerceptualHashes", "grey_hashes", "perceptual_hashes", "reduced_grey"]
 
 WORK_LONG_SIDE_PX = 256  # reduce by the largest integer factor that keeps this much
 # A line (row or column) is part of a bar when 98 % of its pixels lie within 2 grey levels of
@@ -55,7 +56,11 @@ _DCT_32 = _dct_matrix(32)
 
 def perceptual_hashes(image: Image.Image) -> PerceptualHashes:
     """Hashes of an already orientation-corrected image (a rendition, at most ~2048 px)."""
-    grey = _reduced_grey(image)
+    return grey_hashes(reduced_grey(image))
+
+
+def grey_hashes(grey: Image.Image) -> PerceptualHashes:
+    """Hashes of the shrunk grey copy :func:`reduced_grey` makes of an image."""
     pixels = np.asarray(grey, dtype=np.float32)
     box = _inset(content_box(pixels), INSET_SHARE)
     thumb = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS, box=box), np.float64)
@@ -72,9 +77,11 @@ def perceptual_hashes(image: Image.Image) -> PerceptualHashes:
     )
 
 
-def _reduced_grey(image: Image.Image) -> Image.Image:
-    if image.mode not in ("L", "RGB"):
+def reduced_grey(image: Image.Image) -> Image.Image:
+    """The image box-averaged to 256-511 px on its long side, in grey (step 1 of the recipe)."""
+    if image.mode not in ("L", "RGB", "RGBX"):
         # Palette indexes cannot be averaged; alpha, CMYK and 16-bit modes are rare enough here.
+        # RGBX (a JPEG as Bukti decodes it) is RGB with a pad byte: averaged and greyed alike.
         image = image.convert("RGB")
     factor = max(image.size) // WORK_LONG_SIDE_PX
     if factor > 1:

@@ -469,7 +469,18 @@ def test_rendition_long_side_is_capped(make_photo: PhotoFactory, tmp_path) -> No
 
     rendition = render_photo(path, tmp_path / "r.jpg", max_side_px=1024)
 
-    assert (rendition.width, rendition.height) == (410, 1024)
+    # a box reduction by 3 (no Lanczos pass): within 10 % of the cap, never over it
+    assert (rendition.width, rendition.height) == (400, 1000)
+
+
+def test_rendition_of_a_photo_just_over_the_cap_is_resampled_to_it(
+    make_photo: PhotoFactory, tmp_path
+) -> None:
+    path = make_photo(format="png", size=(1200, 1600), source="rocket")
+
+    rendition = render_photo(path, tmp_path / "r.jpg", max_side_px=1024)
+
+    assert (rendition.width, rendition.height) == (768, 1024)
 
 
 @pytest.mark.parametrize(
@@ -586,6 +597,7 @@ def test_fast_path_agrees_with_the_separate_steps(
     assert result.checked == validate_photo(path, MAX_PIXELS)
     assert result.facts == extract_photo_facts(path)
     assert result.hashes == hash_photo(path)
+    assert result.exif_thumbnail_distance == result.hashes.exif_thumbnail_distance is not None
     assert result.rendition == render_photo(path, tmp_path / "slow.jpg")
     assert (tmp_path / "fast.jpg").read_bytes() == (tmp_path / "slow.jpg").read_bytes()
 
@@ -606,17 +618,26 @@ def test_heic_and_jpeg_of_one_picture_hash_alike(make_photo: PhotoFactory) -> No
     assert distance(jpeg.perceptual.phash, other.perceptual.phash) > 16
 
 
-def test_thumbnail_of_another_picture_hashes_apart(make_photo: PhotoFactory) -> None:
-    camera = hash_photo(make_photo(orientation=6, thumbnail=True))
-    edited = hash_photo(make_photo(thumbnail=sample("coffee", (640, 480))))
+def test_thumbnail_of_another_picture_hashes_apart(
+    make_photo: PhotoFactory, tmp_path: Path
+) -> None:
+    camera = make_photo(orientation=6, thumbnail=True)
+    edited = make_photo(thumbnail=sample("coffee", (640, 480)))
 
-    assert camera.exif_thumbnail is not None and edited.exif_thumbnail is not None
-    assert distance(camera.exif_thumbnail.phash, camera.perceptual.phash) <= 8
-    assert distance(edited.exif_thumbnail.phash, edited.perceptual.phash) > 16
+    own = process_photo(camera, tmp_path / "a.jpg", max_pixels=MAX_PIXELS)
+    other = process_photo(edited, tmp_path / "b.jpg", max_pixels=MAX_PIXELS)
+
+    assert own.exif_thumbnail_distance is not None and own.exif_thumbnail_distance <= 8
+    assert other.exif_thumbnail_distance is not None and other.exif_thumbnail_distance > 16
 
 
-def test_photo_without_thumbnail_has_no_thumbnail_hash(make_photo: PhotoFactory) -> None:
-    assert hash_photo(make_photo()).exif_thumbnail is None
+def test_photo_without_thumbnail_has_no_thumbnail_distance(
+    make_photo: PhotoFactory, tmp_path: Path
+) -> None:
+    result = process_photo(make_photo(), tmp_path / "r.jpg", max_pixels=MAX_PIXELS)
+
+    assert result.exif_thumbnail_distance is None
+    assert hash_photo(make_photo()).exif_thumbnail_distance is None
 
 
 def test_untouched_photo_with_flat_edges_matches_its_own_thumbnail(make_photo) -> None:  # type: ignore[no-untyped-def]
