@@ -22,6 +22,7 @@ import struct
 import tempfile
 import threading
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from workers.photos.metadata import (
     read_facts,
     written_orientation,
 )
+from workers.photos.png_bands import reduced_png
 
 # HEIC is what iPhones (and more and more Android phones) save by default. Registering at import
 # means once per worker process; Pillow keeps the opener in a global registry.
@@ -152,7 +154,7 @@ def validate_photo(path: Path, max_pixels: int) -> CheckedPhoto:
         checked = CheckedPhoto(sniffed, *image.size)
         if isinstance(image, JpegImagePlugin.JpegImageFile):
             _decode_jpeg_strictly(opened.data)
-        else:
+        elif _png_in_bands(opened, 2048) is None:
             _load(image, sniffed)
     return checked
 
@@ -523,8 +525,11 @@ def _decode(opened: _Opened, max_side_px: int) -> _Decoded:
             scale = _dct_scale(image.size, max_side_px)
             if scale > 1:
                 image.draft("RGB", (image.width // scale, image.height // scale))
-        _load(image, sniffed)
-        reduced = _reduced_to_rgb_or_l(image, _box_factor(image.size, max_side_px))
+        banded = _png_in_bands(opened, max_side_px)
+        if banded is None:
+            _load(image, sniffed)
+            banded = _reduced_to_rgb_or_l(image, _box_factor(image.size, max_side_px))
+        reduced = banded
     if max(reduced.size) > max_side_px:
         ratio = max_side_px / max(reduced.size)
         target = (max(1, round(reduced.width * ratio)), max(1, round(reduced.height * ratio)))
@@ -558,6 +563,24 @@ def _box_factor(size: tuple[int, int], max_side_px: int) -> int:
     while factor > 1 and -(-long_side // factor) < max_side_px * _DCT_SCALE_MIN_FILL:
         factor -= 1
     return factor
+
+
+#: PNGs of more pixels than this are decoded band by band (workers.photos.png_bands): whole,
+#: a 120 MP one took a worker from 190 to 730 MB.
+PNG_BAND_MIN_PIXELS = 16_000_000
+
+
+def _png_in_bands(opened: _Opened, max_side_px: int) -> Image.Image | None:
+    """A big PNG decoded a band at a time, reduced and flattened; None when decoded whole."""
+    width, height = opened.image.size
+    if opened.image.format != "PNG" or width * height <= PNG_BAND_MIN_PIXELS:
+        return None
+    try:
+        return reduced_png(
+            opened.data, _box_factor((width, height), max_side_px), _reduced_to_rgb_or_l
+        )
+    except (*_DECODE_ERRORS, zlib.error) as exc:
+        raise _decode_failure(exc, "PNG") from None
 
 
 # Modes Image.reduce averages as they are; others (palette, bilevel, 16-bit) are converted first.

@@ -706,3 +706,169 @@ def test_png_exif_after_the_image_data_is_read_and_the_picture_still_decodes(
     assert facts.captured_local is not None
     assert facts.captured_local.value == datetime(2024, 3, 5, 7, 12)
     assert facts.make is not None and facts.make.value == "samsung"
+
+
+# --- big PNGs, decoded band by band -----------------------------------------------------------
+
+
+def _png_in_mode(path: Path, mode: str, size: tuple[int, int] = (999, 700)) -> Path:
+    """A real picture saved as a PNG in ``mode`` (Pillow picks each row's filter: all five)."""
+    picture = sample("coffee", size)
+    if mode == "P+tRNS":
+        picture.quantize(64).save(path, transparency=3)
+    elif mode in ("RGBA", "LA"):
+        alpha = Image.linear_gradient("L").resize(size).point(lambda v: 255 - v // 2)
+        converted = picture.convert(mode)
+        converted.putalpha(alpha)
+        converted.save(path)
+    else:
+        picture.convert(mode).save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P+tRNS", "L", "LA"])
+@pytest.mark.parametrize("factor", [1, 3])
+def test_png_decoded_in_bands_is_the_whole_decode(tmp_path: Path, mode: str, factor: int) -> None:
+    from workers.photo import _reduced_to_rgb_or_l
+    from workers.photos.png_bands import reduced_png
+
+    path = _png_in_mode(tmp_path / "big.png", mode)
+    with Image.open(path) as whole:
+        whole.load()
+        expected = _reduced_to_rgb_or_l(whole, factor)
+
+    # bands of a few rows each: dozens of band boundaries, and a short band at the bottom
+    stride = 999 * {"RGB": 3, "RGBA": 4, "P+tRNS": 1, "L": 1, "LA": 2}[mode] + 1
+    banded = reduced_png(path.read_bytes(), factor, _reduced_to_rgb_or_l, band_bytes=stride * 7)
+
+    assert banded is not None
+    assert (banded.mode, banded.size) == (expected.mode, expected.size)
+    assert banded.tobytes() == expected.tobytes()
+
+
+def test_big_png_gives_the_same_rendition_and_hashes_in_bands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workers.photo
+
+    path = _png_in_mode(tmp_path / "big.png", "RGBA", size=(2600, 1950))
+    whole = process_photo(path, tmp_path / "whole.jpg", max_pixels=MAX_PIXELS)
+    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+    banded = process_photo(path, tmp_path / "banded.jpg", max_pixels=MAX_PIXELS)
+
+    assert banded == whole
+    assert (tmp_path / "banded.jpg").read_bytes() == (tmp_path / "whole.jpg").read_bytes()
+    assert validate_photo(path, MAX_PIXELS) == whole.checked
+
+
+def test_png_whose_image_data_ends_early_is_truncated_in_bands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    import workers.photo
+
+    path = _png_in_mode(tmp_path / "big.png", "RGB")
+    data = path.read_bytes()
+    start = data.index(b"IDAT") - 4
+    end = data.index(b"IEND") - 4
+    rows = zlib.decompress(b"".join(_idat_bodies(data)))
+    short = zlib.compress(rows[: len(rows) // 2])  # a whole zlib stream, half the rows
+    chunk = len(short).to_bytes(4, "big") + b"IDAT" + short
+    chunk += zlib.crc32(b"IDAT" + short).to_bytes(4, "big")
+    path.write_bytes(data[:start] + chunk + data[end:])
+    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+
+    assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("truncated:")
+    out = tmp_path / "r.jpg"
+    reason = reason_of(lambda: process_photo(path, out, max_pixels=MAX_PIXELS))
+    assert reason.startswith("truncated:")
+
+
+def _idat_bodies(data: bytes) -> list[bytes]:
+    bodies, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            bodies.append(data[pos + 8 : pos + 8 + length])
+        pos += 12 + length
+    return bodies
+
+
+def test_corrupt_png_data_is_not_decodable_in_bands(
+    make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workers.photo
+
+    path = make_photo(format="png")
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 200
+    data[start : start + 200] = bytes(range(200))
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+
+    assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("not decodable:")
+
+
+@pytest.mark.parametrize("kind", ["interlaced", "16-bit", "1-bit"])
+def test_pngs_that_cannot_be_cut_into_bands_are_decoded_whole(tmp_path: Path, kind: str) -> None:
+    import zlib
+
+    from workers.photo import _reduced_to_rgb_or_l
+    from workers.photos.png_bands import reduced_png
+
+    path = tmp_path / "p.png"
+    picture = sample("coffee", (64, 48))
+    if kind == "interlaced":  # Pillow writes no Adam7: the header says so, which is what counts
+        picture.save(path)
+        data = bytearray(path.read_bytes())
+        data[28] = 1  # IHDR's interlace method
+        data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+        path.write_bytes(bytes(data))
+    elif kind == "16-bit":
+        picture.convert("I;16").save(path)
+    else:
+        picture.convert("1").save(path)
+
+    assert reduced_png(path.read_bytes(), 2, _reduced_to_rgb_or_l) is None
+
+
+def test_png_at_the_pixel_limit_is_rendered_in_bounded_memory(make_photo: PhotoFactory) -> None:
+    """Whole, a 100 MP RGB PNG is 400 MB in Pillow; in bands the worker grows by a fraction."""
+    import subprocess
+    import sys
+    import zlib
+
+    width, height = 10_000, 10_000
+    row = b"\x01" + bytes(range(256)) * (width * 3 // 256) + bytes(width * 3 % 256)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    path = make_photo.directory / "huge.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from workers.photo import process_photo\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "made = process_photo(Path(sys.argv[1]), Path(sys.argv[2]), max_pixels=120_000_000)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(made.rendition.width, made.rendition.height, (after - before) // 1024)\n"
+    )
+    out = make_photo.directory / "huge.jpg"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    width_px, height_px, growth_mb = map(int, done.stdout.split())
+    assert (width_px, height_px) == (2000, 2000)
+    assert growth_mb < 120, done.stdout
