@@ -61,8 +61,7 @@ def perceptual_hashes(image: Image.Image) -> PerceptualHashes:
 
 def grey_hashes(grey: Image.Image) -> PerceptualHashes:
     """Hashes of the shrunk grey copy :func:`reduced_grey` makes of an image."""
-    pixels = np.asarray(grey, dtype=np.float32)
-    box = _inset(content_box(pixels), INSET_SHARE)
+    box = _inset(content_box(np.asarray(grey, dtype=np.uint8)), INSET_SHARE)
     thumb = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS, box=box), np.float64)
     grid = np.asarray(grey.resize((9, 9), Image.Resampling.LANCZOS, box=box), np.float64)
     mirrored_thumb, mirrored_grid = thumb[:, ::-1], grid[:, ::-1]
@@ -89,7 +88,7 @@ def reduced_grey(image: Image.Image) -> Image.Image:
     return image if image.mode == "L" else image.convert("L")
 
 
-def content_box(pixels: npt.NDArray[np.float32]) -> Box:
+def content_box(pixels: npt.NDArray[np.uint8]) -> Box:
     """Left, top, right, bottom of the picture inside bars and screenshot furniture."""
     height, width = pixels.shape
     top, bottom, left, right = 0, height, 0, width
@@ -109,11 +108,16 @@ def content_box(pixels: npt.NDArray[np.float32]) -> Box:
     return float(left), float(top), float(right), float(bottom)
 
 
-def _is_content(lines: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    if lines.shape[1] == 0:
+def _is_content(lines: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    count = lines.shape[1]
+    if count == 0:
         return np.zeros(lines.shape[0], dtype=bool)
-    median = np.median(lines, axis=1, keepdims=True)
-    flat_share = (np.abs(lines - median) <= FLAT_TOLERANCE).mean(axis=1)
+    # Each line's median as np.median gives it (the mean of the middle two values for an even
+    # count), from numpy's radix sort of 8-bit values: a third of np.median's time.
+    ordered = np.sort(lines, axis=1, kind="stable")
+    middle = ordered[:, (count - 1) // 2 : count // 2 + 1].astype(np.float32)
+    median = middle.mean(axis=1, keepdims=True)
+    flat_share = (np.abs(lines.astype(np.float32) - median) <= FLAT_TOLERANCE).mean(axis=1)
     return np.asarray(flat_share < FLAT_SHARE)
 
 
