@@ -27,6 +27,7 @@ from api.routes import (
     media,
     receipts,
     review,
+    storage_admin,
     tokens,
 )
 from api.routes.resumable import mount_resumable_uploads
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(receipts.router)
     app.include_router(media.router)
     app.include_router(review.router)
+    app.include_router(storage_admin.router)
     mount_resumable_uploads(app, services)
     install_pages(app, settings.public_docs)
     document_problems(app)

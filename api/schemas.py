@@ -441,11 +441,25 @@ class ReviewOut(BaseModel):
 
 
 class Sizes(BaseModel):
-    """Bytes received and bytes kept: ``stored_bytes`` is the rendition kept as the evidence."""
+    """Bytes received and bytes kept: ``stored_bytes`` is the sum of every copy the archive
+    holds for the item now (original, rendition, preview, sanitised copy); retention lowers it."""
 
     original_bytes: int
     stored_bytes: int | None
     rendition_bytes: int | None
+
+
+class ArchiveCopy(BaseModel):
+    """One copy of an item in the archive: held now, or released by retention (the SHA-256
+    stays on record, so a receipt of the original stays valid after it is gone)."""
+
+    klass: str
+    key: str
+    size_bytes: int
+    sha256: str
+    held: bool
+    released_at: datetime | None
+    restorable_until: datetime | None
 
 
 class Archive(BaseModel):
@@ -456,6 +470,8 @@ class Archive(BaseModel):
     preview_key: str | None = None
     archived_at: datetime | None
     backend: str
+    #: every copy the item has had and whether it is held now (one item's view only)
+    copies: list[ArchiveCopy] | None = None
 
 
 class Sourced(BaseModel):

@@ -148,7 +148,13 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("--month", help="YYYY-MM (default: the month that closed last)")
     close.set_defaults(run=cmd_close_month)
 
-    usage = sub.add_parser("usage", help="report items and bytes by status and kind")
+    usage = sub.add_parser(
+        "usage", help="bytes received, held, saved and removed by school, teacher, kind, ..."
+    )
+    usage.add_argument(
+        "--by", choices=["school", "teacher", "kind", "month", "class"], default="kind"
+    )
+    usage.add_argument("--json", action="store_true", help="print JSON instead of a table")
     usage.set_defaults(run=cmd_usage)
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(title="audit commands")
@@ -467,32 +473,33 @@ def cmd_close_month(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
-    """Print items and bytes by kind and status, as JSON."""
-    from storage.models import Evidence
+    """Print usage and savings by one dimension: a table, or JSON with --json."""
+    from storage.usage import usage
 
     services = _services(settings)
     with services.sessions() as session:
-        rows = session.execute(
-            select(
-                Evidence.kind,
-                Evidence.status,
-                func.count(Evidence.id),
-                func.coalesce(func.sum(Evidence.original_bytes), 0),
-                func.coalesce(func.sum(Evidence.stored_bytes), 0),
-            ).group_by(Evidence.kind, Evidence.status)
-        ).all()
-    report = [
-        {
-            "kind": kind,
-            "status": status,
-            "items": count,
-            "original_bytes": int(original or 0),
-            "stored_bytes": int(stored or 0),
-        }
-        for kind, status, count, original, stored in rows
-    ]
-    print(json.dumps(report, indent=2))
+        rows, total = usage(session, args.by)
+    if args.json:
+        report = {"by": args.by, "rows": [r.to_json() for r in rows], "total": total.to_json()}
+        print(json.dumps(report, indent=2))
+        return 0
+    columns = ("items", "received", "held", "dedup saved", "renditions saved", "removed")
+    print(f"{args.by:<32} " + " ".join(f"{c:>16}" for c in columns))
+    for row in [*rows, total]:
+        figures = (
+            row.items,
+            _megabytes(row.received_bytes),
+            _megabytes(row.held_bytes),
+            _megabytes(row.saved_by_dedup_bytes),
+            _megabytes(row.saved_by_renditions_bytes),
+            _megabytes(row.removed_bytes),
+        )
+        print(f"{row.label[:32]:<32} " + " ".join(f"{f:>16}" for f in figures))
     return 0
+
+
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1_000_000:.1f} MB"
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from a request can reach the file system or the bucket.
 from __future__ import annotations
 
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ class ObjectStore(ABC):
         except FileNotFoundError:
             return False
         return True
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Copy an object to another key (trash, restore); :class:`FileNotFoundError` if the
+        source is missing. This default goes through a temporary file; backends do better."""
+        with tempfile.TemporaryDirectory(prefix="bukti-copy-") as scratch:
+            path = Path(scratch) / "object"
+            self.get_to_file(source_key, path)
+            self.put_file(target_key, path, "application/octet-stream")
 
     def get_to_file(self, key: str, path: Path, chunk_bytes: int = 1024 * 1024) -> int:
         """Copy the object into ``path``; returns the bytes written."""

@@ -387,3 +387,143 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ArchiveObject(Base):
+    """One object the archive holds (or held): identical bytes are one object, whatever
+    number of items use it (see :class:`EvidenceObject` and storage.objects)."""
+
+    __tablename__ = "archive_objects"
+    __table_args__ = (
+        CheckConstraint(
+            "klass in ('original', 'rendition', 'sanitised', 'preview', 'poster')",
+            name="ck_archive_objects_klass",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    #: original | rendition | sanitised (a document's cleaned copy) | preview | poster
+    klass: Mapped[str] = mapped_column(String(16), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when its bytes were last read back and matched (at the write, then by scrubs)
+    verified_at: Mapped[datetime | None] = mapped_column()
+    #: what the last scrub found wrong ("missing", "altered"); None when it was intact
+    damage: Mapped[str | None] = mapped_column(String(200))
+    #: when the archive stopped holding it (no item uses it any more); None while held
+    removed_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: where a removed object waits until ``trash_until``, so a mistake can be undone
+    trash_key: Mapped[str | None] = mapped_column(String(512))
+    trash_until: Mapped[datetime | None] = mapped_column()
+    #: S3 Object Lock applied to it: mode and until when; legal hold flag mirrored
+    lock_mode: Mapped[str | None] = mapped_column(String(16))
+    locked_until: Mapped[datetime | None] = mapped_column()
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class EvidenceObject(Base):
+    """An item's use of an archived object; released (not deleted) when retention ends it."""
+
+    __tablename__ = "evidence_objects"
+    __table_args__ = (
+        UniqueConstraint("evidence_id", "object_id", name="uq_evidence_objects"),
+        Index("ix_evidence_objects_object", "object_id", "released_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("archive_objects.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column()
+    #: the retention run that released it, when one did
+    released_by_run_id: Mapped[int | None] = mapped_column(Integer)
+
+    object: Mapped[ArchiveObject] = relationship(lazy="joined")
+
+
+class RetentionPolicy(Base):
+    """One rule of a retention policy version: how long an outcome's copies are kept.
+
+    The policy in force is every row of the highest version; an edit writes a new version,
+    so what any past run applied stays on record. ``None`` keeps for ever.
+    """
+
+    __tablename__ = "retention_policies"
+    __table_args__ = (
+        UniqueConstraint("version", "kind", "outcome", name="uq_retention_policy_rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    keep_original_days: Mapped[int | None] = mapped_column(Integer)
+    keep_copies_years: Mapped[int | None] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LegalHold(Base):
+    """A legal hold: while not released, nothing it covers is removed by retention."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (
+        CheckConstraint(
+            "scope in ('evidence', 'teacher', 'school', 'dates')", name="ck_legal_holds_scope"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: evidence | teacher | school | dates (every item of those days, optionally one school's)
+    scope: Mapped[str] = mapped_column(String(16))
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None] = mapped_column(index=True)
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RetentionRun(Base):
+    """A retention run: planned as a dry run (its removals are the report), then applied
+    once confirmed; applying again continues where it stopped."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: planned -> applying -> applied; or cancelled
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    planned_by: Mapped[str] = mapped_column(String(200))
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    #: what was held back when planning: {"held_items": n, "held_bytes": n}
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RetentionRemoval(Base):
+    """One line of a run's report: an item's copy that the policy lets go, and why."""
+
+    __tablename__ = "retention_removals"
+    __table_args__ = (Index("ix_retention_removals_run", "run_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("retention_runs.id"))
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("archive_objects.id"))
+    klass: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column()
+    #: removed | shared (another item still uses the bytes) | held | gone (already released)
+    outcome: Mapped[str | None] = mapped_column(String(16))

@@ -24,6 +24,7 @@ from evidence.document_facts import DocumentType
 from evidence.flags import Code, Flag, needs_review
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind, Status
+from storage import objects
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, PerceptualHashRow, utcnow
 from workers import youtube_links
@@ -202,25 +203,43 @@ def _archive(services: Services, session: Session, item: Evidence) -> str:
         return "nothing to archive: a link"
     staged = staged_path(services, item.id)
     made = read_outputs(work_dir(services, item.id))
-    original_key = object_key("originals", item.sha256, _extension(item.mime))
-    stored = services.store.put_file(original_key, staged, item.mime)
+    original_key = _store_copy(
+        services, session, item, staged, item.mime, objects.ORIGINAL, item.sha256
+    )
     rendition_key = original_key
     if made.rendition is not None:
-        rendition_key = object_key(
-            "renditions", sha256_file(made.rendition), _extension(made.rendition_mime)
+        klass = objects.rendition_class(item.kind)
+        rendition_key = _store_copy(
+            services, session, item, made.rendition, made.rendition_mime, klass
         )
-        services.store.put_file(rendition_key, made.rendition, made.rendition_mime)
     if made.preview is not None:
-        preview_key = object_key(
-            "previews", sha256_file(made.preview), _extension(made.preview_mime)
+        klass = objects.preview_class(item.kind)
+        item.preview_key = _store_copy(
+            services, session, item, made.preview, made.preview_mime, klass
         )
-        services.store.put_file(preview_key, made.preview, made.preview_mime)
-        item.preview_key = preview_key
     item.original_key = original_key
     item.rendition_key = rendition_key
-    item.stored_bytes = item.rendition_bytes
     item.archived_at = utcnow()
-    return f"{original_key} ({stored.size_bytes} bytes), {rendition_key}"
+    return f"{original_key} ({staged.stat().st_size} bytes), {rendition_key}"
+
+
+def _store_copy(
+    services: Services,
+    session: Session,
+    item: Evidence,
+    path: Path,
+    mime: str,
+    klass: str,
+    sha256: str | None = None,
+) -> str:
+    """Put one copy of the item in the archive under its content-addressed key, verify it
+    and put it on record; returns the key."""
+    sha256 = sha256 or sha256_file(path)
+    area = {objects.ORIGINAL: "originals", objects.PREVIEW: "previews", objects.POSTER: "previews"}
+    key = object_key(area.get(klass, "renditions"), sha256, _extension(mime))
+    services.store.put_file(key, path, mime)
+    objects.record(session, services.store, item, key, klass, path.stat().st_size, sha256)
+    return key
 
 
 def _record(services: Services, session: Session, item: Evidence) -> str:

@@ -27,6 +27,7 @@ from api.routes.attendance import visible_attendance
 from api.routes.directory import visible_teacher
 from api.schemas import (
     Archive,
+    ArchiveCopy,
     EventOut,
     EvidenceOut,
     LinkIn,
@@ -52,6 +53,7 @@ from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
 from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
+from storage.objects import copies_of
 from workers import lifecycle
 from workers.sweeper import mark_queued
 
@@ -435,8 +437,11 @@ def _enqueue(request: Request, evidence_id: int) -> None:
 def get_evidence(
     evidence_id: RecordId, db: DbDep, who: PrincipalDep, services: ServicesDep
 ) -> EvidenceOut:
-    """One item with its status, facts, hashes, flags, sizes, archive and review."""
-    return evidence_out(visible_evidence(db, who, evidence_id), services.store.name, who)
+    """One item with its status, facts, hashes, flags, sizes, archive (with each copy held or
+    released) and review."""
+    out = evidence_out(visible_evidence(db, who, evidence_id), services.store.name, who)
+    out.archive.copies = [ArchiveCopy(**vars(copy)) for copy in copies_of(db, evidence_id)]
+    return out
 
 
 @router.get("/evidence/{evidence_id}/events", response_model=list[EventOut])

@@ -74,6 +74,12 @@ class LocalStore(ObjectStore):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def copy(self, source_key: str, target_key: str) -> None:
+        source = self._path(source_key)
+        if not source.is_file():
+            raise FileNotFoundError(f"no object {source_key!r}")
+        self.put_file(target_key, source, "application/octet-stream")
+
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
     from typing_extensions import Buffer
 
 # S3 answers a missing key with NoSuchKey on GET but only a bare 404 on HEAD
@@ -139,6 +140,12 @@ class S3Store(ObjectStore):
         with _vendor_errors(f"stat {key!r}", missing_key=key):
             head = self._client.head_object(Bucket=self.bucket, Key=full_key)
         return StoredObject(key, head["ContentLength"], head.get("ETag"))
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": self._full_key(source_key)}
+        with _vendor_errors(f"copy {source_key!r}", missing_key=source_key):
+            # managed copy: server side, in parts above the multipart threshold
+            self._client.copy(source, self.bucket, self._full_key(target_key), Config=_TRANSFER)
 
     def delete(self, key: str) -> None:
         full_key = self._full_key(key)

@@ -74,7 +74,9 @@ def test_video_is_probed_transcoded_previewed_and_archived(
     assert item["facts"]["video"]["duration_s"] == pytest.approx(4, abs=0.2)
     assert item["archive"]["rendition_key"].endswith(".mp4")
     assert item["archive"]["preview_key"].endswith(".jpg")
-    assert item["sizes"]["stored_bytes"] < item["sizes"]["original_bytes"]
+    assert item["sizes"]["rendition_bytes"] < item["sizes"]["original_bytes"]
+    # original, rendition and poster are all held, and counted
+    assert item["sizes"]["stored_bytes"] > item["sizes"]["original_bytes"]
     assert services.store.exists(item["archive"]["preview_key"])
     copy = make_video.reencoded(clip, scale=0.5, trim_start_s=1.0)
     again = wait_for_terminal(

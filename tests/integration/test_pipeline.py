@@ -118,7 +118,9 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
     assert facts["make"]["value"] == "samsung"
     assert len(item["hashes"]["sha256"]) == 64 and item["hashes"]["phash"]
     assert item["sizes"]["original_bytes"] == len(content)
-    assert 0 < item["sizes"]["stored_bytes"] < len(content)
+    # the archive holds the original and its rendition, and says so
+    assert 0 < item["sizes"]["rendition_bytes"] < len(content)
+    assert item["sizes"]["stored_bytes"] == len(content) + item["sizes"]["rendition_bytes"]
     archive = item["archive"]
     assert archive["original_key"].startswith("originals/")
     assert archive["rendition_key"].startswith("renditions/")

@@ -1,0 +1,248 @@
+"""The archive's objects on record: what is held, for which items, and verified writes.
+
+Keys are content-addressed, so identical bytes land on one key and are one
+:class:`ArchiveObject`; each item's use of it is an :class:`EvidenceObject` link. An object
+is removed from the store only when its last link is released, so purging one item never
+takes bytes another item still uses. ``Evidence.stored_bytes`` is always the sum of the
+objects an item holds now (:func:`refresh_stored_bytes`).
+
+A removed object first goes to the trash (``trash/<key>``) for a grace period: a removal
+made by mistake is undone by :func:`restore` until :func:`purge_trash` empties it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from evidence.status import Kind
+from storage.backend import ObjectStore, StorageError
+from storage.integrity import object_sha256
+from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
+
+ORIGINAL = "original"
+RENDITION = "rendition"
+SANITISED = "sanitised"
+PREVIEW = "preview"
+POSTER = "poster"
+#: every class, in the order an item's copies are listed
+CLASSES: tuple[str, ...] = (ORIGINAL, RENDITION, SANITISED, PREVIEW, POSTER)
+TRASH_PREFIX = "trash/"
+
+
+def rendition_class(kind: str) -> str:
+    """The class of an item's rendition: a document's is its sanitised copy."""
+    return SANITISED if kind == Kind.DOCUMENT else RENDITION
+
+
+def preview_class(kind: str) -> str:
+    """The class of an item's preview: a video's is its poster frame."""
+    return POSTER if kind in (Kind.VIDEO, Kind.YOUTUBE) else PREVIEW
+
+
+def verify_write(store: ObjectStore, key: str, size_bytes: int, sha256: str) -> None:
+    """Read back what the store holds under ``key``; raise :class:`StorageError` (retried:
+    the write is repeated) unless its size and SHA-256 are those written."""
+    try:
+        held = store.stat(key)
+    except FileNotFoundError:
+        raise StorageError(f"the store lost {key} right after it was written") from None
+    if held.size_bytes != size_bytes:
+        raise StorageError(f"{key} holds {held.size_bytes} bytes, {size_bytes} were written")
+    actual = object_sha256(store, key)
+    if actual != sha256:
+        raise StorageError(f"{key} reads back as {actual[:12]}…, {sha256[:12]}… was written")
+
+
+def record(
+    session: Session,
+    store: ObjectStore,
+    item: Evidence,
+    key: str,
+    klass: str,
+    size_bytes: int,
+    sha256: str,
+) -> ArchiveObject:
+    """Note that ``item`` uses the object just written under ``key``, once its bytes are
+    verified; idempotent. Updates the item's ``stored_bytes``."""
+    _insert_missing(session, key, klass, size_bytes, sha256)
+    # locked: a retention run removing the same bytes at this moment waits, or we wait
+    held = session.scalars(
+        select(ArchiveObject).where(ArchiveObject.key == key).with_for_update()
+    ).one()
+    verify_write(store, key, size_bytes, sha256)
+    now = utcnow()
+    held.verified_at = now
+    if held.removed_at is not None:
+        # written again after a removal: the bytes are back
+        held.removed_at = held.trash_key = held.trash_until = None
+    link = session.scalars(
+        select(EvidenceObject).where(
+            EvidenceObject.evidence_id == item.id, EvidenceObject.object_id == held.id
+        )
+    ).one_or_none()
+    if link is None:
+        session.add(EvidenceObject(evidence_id=item.id, object_id=held.id, created_at=now))
+    else:
+        link.released_at = link.released_by_run_id = None
+    session.flush()
+    refresh_stored_bytes(session, item)
+    return held
+
+
+def _insert_missing(session: Session, key: str, klass: str, size_bytes: int, sha256: str) -> None:
+    values = {
+        "key": key,
+        "klass": klass,
+        "size_bytes": size_bytes,
+        "sha256": sha256,
+        "created_at": utcnow(),
+        "legal_hold": False,
+    }
+    # two items with the same bytes may be archived at once: the second insert is a no-op
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(ArchiveObject).values(values)
+        session.execute(pg.on_conflict_do_nothing(index_elements=["key"]))
+    else:
+        lite = sqlite.insert(ArchiveObject).values(values)
+        session.execute(lite.on_conflict_do_nothing(index_elements=["key"]))
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One copy of an item: its class, key and size, and whether the archive holds it now."""
+
+    klass: str
+    key: str
+    size_bytes: int
+    sha256: str
+    held: bool
+    released_at: datetime | None
+    restorable_until: datetime | None
+
+
+def copies_of(session: Session, evidence_id: int) -> list[Copy]:
+    """Every copy the item has had, held or released, originals first."""
+    rows = session.execute(
+        select(EvidenceObject, ArchiveObject)
+        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+        .where(EvidenceObject.evidence_id == evidence_id)
+    ).all()
+    copies = [
+        Copy(
+            obj.klass,
+            obj.key,
+            obj.size_bytes,
+            obj.sha256,
+            link.released_at is None and obj.removed_at is None,
+            link.released_at or obj.removed_at,
+            obj.trash_until if obj.trash_key else None,
+        )
+        for link, obj in rows
+    ]
+    return sorted(copies, key=lambda c: CLASSES.index(c.klass))
+
+
+def held_bytes(session: Session, evidence_id: int) -> int:
+    """The bytes the archive holds for one item now."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(ArchiveObject.size_bytes), 0))
+        .join(EvidenceObject, EvidenceObject.object_id == ArchiveObject.id)
+        .where(
+            EvidenceObject.evidence_id == evidence_id,
+            EvidenceObject.released_at.is_(None),
+            ArchiveObject.removed_at.is_(None),
+        )
+    )
+    return int(total or 0)
+
+
+def refresh_stored_bytes(session: Session, item: Evidence) -> None:
+    """Set ``item.stored_bytes`` to what the archive holds for it now."""
+    session.flush()
+    item.stored_bytes = held_bytes(session, item.id)
+
+
+def users_of(session: Session, object_id: int) -> int:
+    """How many items hold the object now (its reference count)."""
+    count = session.scalar(
+        select(func.count(EvidenceObject.id)).where(
+            EvidenceObject.object_id == object_id, EvidenceObject.released_at.is_(None)
+        )
+    )
+    return int(count or 0)
+
+
+def release(
+    session: Session,
+    store: ObjectStore,
+    link: EvidenceObject,
+    now: datetime,
+    trash_days: int,
+    run_id: int | None = None,
+) -> bool:
+    """End one item's use of an object; when no item uses it any more, move it to the trash.
+    Returns True when the object left the store's live keys."""
+    held = session.scalars(
+        select(ArchiveObject).where(ArchiveObject.id == link.object_id).with_for_update()
+    ).one()
+    link.released_at = now
+    link.released_by_run_id = run_id
+    session.flush()
+    if users_of(session, held.id) > 0 or held.removed_at is not None:
+        return False
+    trash_key = TRASH_PREFIX + held.key
+    store.copy(held.key, trash_key)
+    store.delete(held.key)
+    held.removed_at = now
+    held.trash_key = trash_key
+    held.trash_until = now + timedelta(days=trash_days)
+    return True
+
+
+def restore(session: Session, store: ObjectStore, evidence_id: int, now: datetime) -> list[Copy]:
+    """Bring back every copy of an item released while its bytes are still held or in the
+    trash; returns the copies restored. The bytes are verified before they count again."""
+    restored: list[Copy] = []
+    links = session.scalars(
+        select(EvidenceObject).where(
+            EvidenceObject.evidence_id == evidence_id, EvidenceObject.released_at.is_not(None)
+        )
+    ).all()
+    for link in links:
+        held = session.scalars(
+            select(ArchiveObject).where(ArchiveObject.id == link.object_id).with_for_update()
+        ).one()
+        if held.removed_at is not None:
+            if held.trash_key is None or (held.trash_until and held.trash_until < now):
+                continue
+            store.copy(held.trash_key, held.key)
+            verify_write(store, held.key, held.size_bytes, held.sha256)
+            store.delete(held.trash_key)
+            held.removed_at = held.trash_key = held.trash_until = None
+            held.verified_at = now
+        link.released_at = link.released_by_run_id = None
+        restored.append(Copy(held.klass, held.key, held.size_bytes, held.sha256, True, None, None))
+    item = session.get(Evidence, evidence_id)
+    if item is not None:
+        refresh_stored_bytes(session, item)
+    return restored
+
+
+def purge_trash(session: Session, store: ObjectStore, now: datetime) -> list[ArchiveObject]:
+    """Delete for good the trashed objects whose grace period has ended."""
+    due = session.scalars(
+        select(ArchiveObject)
+        .where(ArchiveObject.trash_key.is_not(None), ArchiveObject.trash_until <= now)
+        .with_for_update()
+    ).all()
+    for held in due:
+        assert held.trash_key is not None
+        store.delete(held.trash_key)
+        held.trash_key = None
+        held.trash_until = None
+    return list(due)
