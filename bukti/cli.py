@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from types import FrameType
 
@@ -157,10 +158,54 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="print JSON instead of a table")
     usage.set_defaults(run=cmd_usage)
 
+    _storage_admin_parsers(sub)
+
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(title="audit commands")
     verify = audit.add_parser("verify", help="walk the hash chain and report the first break")
     verify.set_defaults(run=cmd_audit_verify)
     return parser
+
+
+def _storage_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    retention = sub.add_parser(
+        "retention", help="retention policy, runs (dry run, then confirm) and restores"
+    ).add_subparsers(title="retention commands")
+    policy = retention.add_parser("policy", help="print the policy in force, or set a new one")
+    policy.add_argument(
+        "--set",
+        type=Path,
+        metavar="FILE",
+        help="a JSON list of rules {kind, outcome, keep_original_days, keep_copies_years}",
+    )
+    policy.set_defaults(run=cmd_retention_policy)
+    run = retention.add_parser("run", help="plan a dry run, or apply a planned run")
+    mode = run.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="report what would go, remove nothing")
+    mode.add_argument("--confirm", type=int, metavar="RUN_ID", help="apply a planned run")
+    run.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    run.add_argument("--report", type=Path, help="also write the dry run's report as CSV here")
+    run.set_defaults(run=cmd_retention_run)
+    runs = retention.add_parser("runs", help="list retention runs and their progress")
+    runs.set_defaults(run=cmd_retention_runs)
+    restore = retention.add_parser("restore", help="bring back an item's removed copies")
+    restore.add_argument("evidence_id", type=int)
+    restore.set_defaults(run=cmd_retention_restore)
+
+    hold = sub.add_parser("hold", help="legal holds").add_subparsers(title="hold commands")
+    place = hold.add_parser("place", help="place a legal hold")
+    target = place.add_mutually_exclusive_group(required=True)
+    target.add_argument("--evidence-id", type=int)
+    target.add_argument("--teacher-id", type=int)
+    target.add_argument("--school-id", type=int)
+    target.add_argument("--dates", metavar="FROM..TO", help="YYYY-MM-DD..YYYY-MM-DD")
+    place.add_argument("--reason", required=True)
+    place.set_defaults(run=cmd_hold_place)
+    release = hold.add_parser("release", help="release a legal hold")
+    release.add_argument("hold_id", type=int)
+    release.add_argument("--reason", required=True)
+    release.set_defaults(run=cmd_hold_release)
+    holds = hold.add_parser("list", help="the holds in force")
+    holds.set_defaults(run=cmd_hold_list)
 
 
 def _services(settings: Settings) -> Services:
@@ -500,6 +545,206 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
 
 def _megabytes(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.1f} MB"
+
+
+def _cli_actor() -> Actor:
+    return acting_as.get() or Actor.system("cli")
+
+
+def cmd_retention_policy(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the retention policy in force, or put a new version in force."""
+    from evidence.retention import Outcome, Rule
+    from storage.db import transaction
+    from storage.retention import active_policy, set_policy
+
+    services = _services(settings)
+    if args.set is not None:
+        try:
+            raw = json.loads(args.set.read_text())
+            rules = [
+                Rule(
+                    str(r["kind"]),
+                    Outcome(r["outcome"]),
+                    r.get("keep_original_days"),
+                    r.get("keep_copies_years"),
+                )
+                for r in raw
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"{args.set}: not a list of rules ({exc})") from None
+        with transaction(services.sessions) as session:
+            set_policy(session, rules, _cli_actor())
+    with services.sessions() as session:
+        version, active = active_policy(session)
+    print(f"retention policy v{version} (kinds and outcomes not listed keep everything)")
+    for rule in sorted(active.values(), key=lambda r: (r.kind, r.outcome)):
+        original = (
+            "as long as the copies"
+            if rule.keep_original_days is None
+            else (f"{rule.keep_original_days} days")
+        )
+        copies = "for ever" if rule.keep_copies_years is None else f"{rule.keep_copies_years} years"
+        print(f"  {rule.outcome.value} {rule.kind}: original {original}, copies {copies}")
+    return 0
+
+
+def cmd_retention_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Plan a dry run and print its report, or apply a confirmed run with a progress bar."""
+    from datetime import date as date_type
+
+    from storage.db import transaction
+    from storage.models import RetentionRemoval
+    from storage.retention import apply_run, confirm_run, plan_run, run_progress
+
+    services = _services(settings)
+    actor = _cli_actor()
+    if args.dry_run:
+        with transaction(services.sessions) as session:
+            run = plan_run(session, args.as_of or date_type.today(), actor)
+            figures = run_progress(session, run.id)
+            summary = dict(run.summary)
+            removals = session.scalars(
+                select(RetentionRemoval).where(RetentionRemoval.run_id == run.id)
+            ).all()
+            lines = [(r.evidence_id, r.klass, r.size_bytes, r.reason) for r in removals]
+            run_id = run.id
+        if args.report is not None:
+            with args.report.open("w", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(["evidence_id", "class", "bytes", "reason"])
+                writer.writerows(lines)
+        print(
+            f"dry run {run_id}: {figures['planned']} copies of {figures['items']} items, "
+            f"{_megabytes(figures['planned_bytes'])} "
+            f"({_megabytes(summary['freed_bytes'])} freed; the rest is shared); "
+            f"{summary['held_items']} items held back by legal holds "
+            f"({_megabytes(summary['held_bytes'])})"
+        )
+        print(f"nothing was removed; to apply it: bukti retention run --confirm {run_id}")
+        return 0
+    with transaction(services.sessions) as session:
+        confirm_run(session, args.confirm, actor)
+    run = apply_run(
+        services.sessions,
+        services.store,
+        args.confirm,
+        settings.trash_days,
+        actor,
+        progress=_progress_bar,
+    )
+    with services.sessions() as session:
+        figures = run_progress(session, run.id)
+    print(
+        f"run {run.id} {run.status}: {figures.get('removed', 0)} copies removed "
+        f"({_megabytes(figures.get('removed_bytes', 0))}), {figures.get('shared', 0)} released "
+        f"but still used by other items, {figures.get('held', 0)} held back by legal holds"
+    )
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total if total else width
+    end = "\n" if done >= total else ""
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} items", end=end, file=sys.stderr
+    )
+
+
+def cmd_retention_runs(settings: Settings, args: argparse.Namespace) -> int:
+    """List runs with their progress."""
+    from storage.models import RetentionRun
+    from storage.retention import run_progress
+
+    services = _services(settings)
+    with services.sessions() as session:
+        for run in session.scalars(select(RetentionRun).order_by(RetentionRun.id.desc())):
+            figures = run_progress(session, run.id)
+            print(
+                f"{run.id:>5} {run.status:<10} as of {run.as_of} policy v{run.policy_version} "
+                f"{figures['done']}/{figures['planned']} copies, "
+                f"{_megabytes(figures['planned_bytes'])}, planned by {run.planned_by}"
+            )
+    return 0
+
+
+def cmd_retention_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Restore an item's removed copies from the trash."""
+    from storage.db import transaction
+    from storage.retention import restore_item
+
+    services = _services(settings)
+    with transaction(services.sessions) as session:
+        copies = restore_item(session, services.store, args.evidence_id, _cli_actor())
+    for copy in copies:
+        print(f"restored {copy.klass} {copy.key} ({copy.size_bytes} bytes)")
+    return 0
+
+
+def cmd_hold_place(settings: Settings, args: argparse.Namespace) -> int:
+    """Place a legal hold."""
+    from evidence.retention import HoldScope
+    from storage.db import transaction
+    from storage.retention import HoldRequest, place_hold
+
+    if args.dates is not None:
+        start, _, end = args.dates.partition("..")
+        try:
+            date_from = date.fromisoformat(start) if start else None
+            date_to = date.fromisoformat(end) if end else None
+        except ValueError:
+            raise CommandError(f"--dates is FROM..TO in YYYY-MM-DD, not {args.dates!r}") from None
+        request = HoldRequest(HoldScope.DATES, args.reason, date_from=date_from, date_to=date_to)
+    elif args.evidence_id is not None:
+        request = HoldRequest(HoldScope.EVIDENCE, args.reason, evidence_id=args.evidence_id)
+    elif args.teacher_id is not None:
+        request = HoldRequest(HoldScope.TEACHER, args.reason, teacher_id=args.teacher_id)
+    else:
+        request = HoldRequest(HoldScope.SCHOOL, args.reason, school_id=args.school_id)
+    services = _services(settings)
+    try:
+        with transaction(services.sessions) as session:
+            hold = place_hold(session, request, _cli_actor())
+            hold_id = hold.id
+    except BuktiError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"hold {hold_id} placed")
+    return 0
+
+
+def cmd_hold_release(settings: Settings, args: argparse.Namespace) -> int:
+    """Release a legal hold."""
+    from storage.db import transaction
+    from storage.retention import release_hold
+
+    services = _services(settings)
+    try:
+        with transaction(services.sessions) as session:
+            release_hold(session, args.hold_id, args.reason, _cli_actor())
+    except BuktiError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"hold {args.hold_id} released")
+    return 0
+
+
+def cmd_hold_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the holds in force."""
+    from storage.models import LegalHold
+
+    services = _services(settings)
+    with services.sessions() as session:
+        for hold in session.scalars(
+            select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.id)
+        ):
+            target = {
+                "evidence": f"evidence {hold.evidence_id}",
+                "teacher": f"teacher {hold.teacher_id}",
+                "school": f"school {hold.school_id}",
+            }.get(hold.scope, f"days {hold.date_from or '…'}..{hold.date_to or '…'}")
+            print(
+                f"{hold.id:>5} {target}: {hold.reason} (by {hold.placed_by}, {hold.placed_at:%Y-%m-%d})"
+            )
+    return 0
 
 
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:

@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     )
     s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
     s3_create_bucket: bool = Field(False, description="Create the bucket at start-up if missing.")
+    s3_object_lock: Literal["off", "GOVERNANCE", "COMPLIANCE"] = Field(
+        "off",
+        description="S3 Object Lock on archived originals for their retention window, and "
+        "legal holds mirrored onto them; the bucket must have been created with object lock.",
+    )
+
+    # retention (the storage admin's)
+    trash_days: int = Field(
+        30, description="Days a copy removed by retention can still be restored from the trash."
+    )
 
     # uploads
     max_photo_bytes: int = Field(50 * MB, description="Largest photo accepted.")

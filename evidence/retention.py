@@ -97,6 +97,18 @@ class Expiry:
     reason: str
 
 
+#: the policy until an admin sets one (version 0): accepted photos and videos keep their
+#: original 90 days, then their rendition and poster; every copy of an accepted item is kept
+#: 5 years (the TRK record's retention); documents keep their original beside the sanitised
+#: copy; flagged, rejected and undecided items keep everything
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("photo", Outcome.ACCEPTED, 90, 5),
+    Rule("video", Outcome.ACCEPTED, 90, 5),
+    Rule("youtube", Outcome.ACCEPTED, 90, 5),
+    Rule("document", Outcome.ACCEPTED, None, 5),
+)
+
+
 def outcome_of(status: str, last_decision: str | None) -> Outcome | None:
     """The outcome retention reads from an item's status and its reviewer's last decision:
     a reviewer's word wins; a flagged item nobody decided on is still under review."""

@@ -147,6 +147,16 @@ def copies_of(session: Session, evidence_id: int) -> list[Copy]:
     return sorted(copies, key=lambda c: CLASSES.index(c.klass))
 
 
+def is_released(session: Session, evidence_id: int, key: str) -> bool:
+    """True when the item used the object under ``key`` and holds it no more."""
+    row = session.execute(
+        select(EvidenceObject.released_at, ArchiveObject.removed_at)
+        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+        .where(EvidenceObject.evidence_id == evidence_id, ArchiveObject.key == key)
+    ).one_or_none()
+    return row is not None and (row[0] is not None or row[1] is not None)
+
+
 def held_bytes(session: Session, evidence_id: int) -> int:
     """The bytes the archive holds for one item now."""
     total = session.scalar(

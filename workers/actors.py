@@ -14,9 +14,16 @@ from dramatiq import Actor
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
 from bukti.settings import get_settings
+from storage.audit import Actor as AuditActor
 from storage.db import transaction
 from workers import lifecycle, pipeline
-from workers.broker import QUEUE, install_broker, step_actor_name
+from workers.broker import (
+    QUEUE,
+    RETENTION_APPLY,
+    STORAGE_QUEUE,
+    install_broker,
+    step_actor_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +106,25 @@ def _log_attempt(evidence_id: int, step: str, exc: Exception) -> None:
 def evidence_reverify(evidence_id: int) -> None:
     """Verify a finished item again after its activity or attendance record changed."""
     pipeline.reverify(services(), evidence_id)
+
+
+# resumable and idempotent: a retry continues where the last attempt stopped
+@dramatiq.actor(
+    actor_name=RETENTION_APPLY,
+    queue_name=STORAGE_QUEUE,
+    max_retries=settings.max_retries,
+    min_backoff=settings.retry_min_backoff_ms,
+    max_backoff=settings.retry_max_backoff_ms,
+    time_limit=24 * 3600 * 1000,
+)
+def storage_retention_apply(run_id: int) -> None:
+    """Apply a confirmed retention run."""
+    from storage.retention import apply_run
+
+    built = services()
+    apply_run(
+        built.sessions, built.store, run_id, settings.trash_days, AuditActor.system("retention")
+    )
 
 
 STEP_ACTORS: dict[str, Actor[[int], None]] = {

@@ -46,6 +46,10 @@ def install_broker(settings: Settings, broker: dramatiq.Broker | None = None) ->
 
 
 QUEUE = "evidence"
+#: the storage admin's jobs, on a queue of their own so a long run never delays uploads
+STORAGE_QUEUE = "storage"
+RETENTION_APPLY = "storage_retention_apply"
+SCRUB = "storage_scrub"
 
 
 def step_actor_name(step: str) -> str:
@@ -66,6 +70,18 @@ class Enqueuer:
                 queue_name=QUEUE,
                 actor_name=step_actor_name(step),
                 args=(evidence_id,),
+                kwargs={},
+                options={},
+            )
+        )
+
+    def job(self, actor_name: str, *args: int) -> None:
+        """Queue one of the storage admin's jobs (``RETENTION_APPLY``, ``SCRUB``)."""
+        self.broker.enqueue(
+            dramatiq.Message(
+                queue_name=STORAGE_QUEUE,
+                actor_name=actor_name,
+                args=args,
                 kwargs={},
                 options={},
             )

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import object_session
 
 from api.auth import Principal
 from api.deps import PrincipalDep, ServicesDep
@@ -30,6 +31,7 @@ from storage.backend import ObjectStore
 from storage.db import transaction
 from storage.integrity import VerifiedObjects, expected_sha256
 from storage.models import Evidence
+from storage.objects import is_released
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,12 @@ def media_of(item: Evidence, copy: Copy) -> Media:
     }[copy]
     if key is None:
         raise NotFoundError(f"evidence {item.id} has no archived {copy.value}")
+    db = object_session(item)
+    if db is not None and is_released(db, item.id, key):
+        raise NotFoundError(
+            f"the {copy.value} of evidence {item.id} was removed by retention; "
+            f"GET /api/v1/evidence/{item.id} lists the copies held"
+        )
     extension = key.rsplit(".", 1)[-1]
     if key == item.original_key:
         # an item without a rendition of its own serves its original: treated as one

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bukti.bootstrap import Services
-from bukti.cli import main
-from bukti.settings import get_settings
 from storage import objects
 from storage.db import transaction
 from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
-from tests.fixtures.app import World, assert_problem, make_world
+from tests.fixtures.app import OperatorCli, World, assert_problem, make_world
 from tests.fixtures.web import archive_item
 
 pytestmark = pytest.mark.integration
@@ -97,24 +94,13 @@ def test_usage_is_for_admins_only(client: TestClient, who: str) -> None:
 
 
 def test_bukti_usage_prints_a_table_and_json(
-    client: TestClient,
-    services: Services,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    database_url: str,
-    tmp_path: Path,
+    client: TestClient, services: Services, operator_cli: OperatorCli
 ) -> None:
     _month_of_evidence(client, services)
-    monkeypatch.setenv("BUKTI_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.setenv("BUKTI_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    try:
-        assert main(["usage", "--by", "school"]) == 0
-        table = capsys.readouterr().out
-        assert main(["usage", "--by", "month", "--json"]) == 0
-        report = capsys.readouterr().out
-    finally:
-        get_settings.cache_clear()
+    code, table, _ = operator_cli("usage", "--by", "school")
+    assert code == 0
+    code, report, _ = operator_cli("usage", "--by", "month", "--json")
+    assert code == 0
     assert "SMKN 1 Cianjur" in table and "total" in table
-    assert "5.0 MB" not in table and "0.0 MB" in table
+    assert "0.0 MB" in table
     assert '"by": "month"' in report

@@ -9,10 +9,8 @@ Reviewed by hand. The storage admin's records:
   verification, removal and trash, S3 Object Lock state); evidence_objects links items to
   them, so identical bytes are one object and purging one item never removes bytes another
   still uses;
-- retention_policies: versioned rules (kind, outcome, how long originals and copies are kept),
-  seeded with version 1: accepted photos and videos keep their original 90 days and their
-  copies 5 years, accepted documents keep original and sanitised copy 5 years; anything
-  flagged, rejected or under review keeps everything;
+- retention_policies: versioned rules (kind, outcome, how long originals and copies are kept);
+  empty until an admin sets one, the defaults of evidence.retention (version 0) apply;
 - legal_holds, retention_runs, retention_removals.
 Backfill: every archived item gets its objects from its keys (original: the item's SHA-256
 and bytes; rendition: the digest in its key and ``rendition_bytes``; preview: the digest in
@@ -35,14 +33,6 @@ branch_labels = None
 depends_on = None
 
 _DIGEST = re.compile(r"/([0-9a-f]{64})\.[a-z0-9]+$")
-
-#: (kind, outcome, keep_original_days, keep_copies_years)
-DEFAULT_POLICY: tuple[tuple[str, str, int | None, int | None], ...] = (
-    ("photo", "accepted", 90, 5),
-    ("video", "accepted", 90, 5),
-    ("youtube", "accepted", 90, 5),
-    ("document", "accepted", None, 5),
-)
 
 
 def upgrade() -> None:
@@ -87,7 +77,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_evidence_objects_evidence_id", "evidence_objects", ["evidence_id"])
     op.create_index("ix_evidence_objects_object", "evidence_objects", ["object_id", "released_at"])
-    policies = op.create_table(
+    op.create_table(
         "retention_policies",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -158,21 +148,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_retention_removals_run", "retention_removals", ["run_id", "done_at"])
     now = datetime.now(UTC)
-    op.bulk_insert(
-        policies,
-        [
-            {
-                "version": 1,
-                "kind": kind,
-                "outcome": outcome,
-                "keep_original_days": original_days,
-                "keep_copies_years": copies_years,
-                "set_by": "migration 0013 (defaults)",
-                "set_at": now,
-            }
-            for kind, outcome, original_days, copies_years in DEFAULT_POLICY
-        ],
-    )
     _backfill_objects(now)
 
 

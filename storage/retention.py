@@ -1,0 +1,570 @@
+"""Retention as the storage admin runs it: policies as versioned data, legal holds, and runs.
+
+A run is planned first (:func:`plan_run`, the dry run): its removals are the report of what
+would go, how many bytes, and why. Nothing is removed until it is confirmed
+(:func:`confirm_run`) and applied (:func:`apply_run`), one item per transaction: a run that
+stops is applied again from where it stopped, and applying it twice removes nothing twice.
+Holds are read again for each item as it is applied, so a hold placed after the dry run
+still wins. The rules themselves are pure, in :mod:`evidence.retention`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
+from evidence.retention import (
+    DEFAULT_RULES,
+    HeldCopy,
+    Hold,
+    HoldScope,
+    Outcome,
+    RetainedItem,
+    Rule,
+    expired_copies,
+    holds_covering,
+    outcome_of,
+)
+from storage import objects
+from storage.audit import Actor, Entry, append, append_many
+from storage.backend import ObjectStore
+from storage.db import transaction
+from storage.models import (
+    Activity,
+    ArchiveObject,
+    Attendance,
+    Evidence,
+    EvidenceObject,
+    LegalHold,
+    RetentionPolicy,
+    RetentionRemoval,
+    RetentionRun,
+    Review,
+    Teacher,
+    utcnow,
+)
+
+PLANNED = "planned"
+APPLYING = "applying"
+APPLIED = "applied"
+CANCELLED = "cancelled"
+
+Progress = Callable[[int, int], None]
+
+
+# --- policies -------------------------------------------------------------------------------
+
+
+def active_policy(session: Session) -> tuple[int, dict[tuple[str, Outcome], Rule]]:
+    """The policy in force: its version and its rules by (kind, outcome); version 0 is the
+    built-in default, in force until an admin sets a policy."""
+    version = session.scalar(select(func.max(RetentionPolicy.version))) or 0
+    if version == 0:
+        return 0, {(rule.kind, rule.outcome): rule for rule in DEFAULT_RULES}
+    rows = session.scalars(select(RetentionPolicy).where(RetentionPolicy.version == version))
+    rules = {
+        (row.kind, Outcome(row.outcome)): Rule(
+            row.kind, Outcome(row.outcome), row.keep_original_days, row.keep_copies_years
+        )
+        for row in rows
+    }
+    return version, rules
+
+
+def set_policy(session: Session, rules: Iterable[Rule], actor: Actor) -> int:
+    """Put a new version of the policy in force; the old versions stay on record."""
+    before, old_rules = active_policy(session)
+    version = before + 1
+    new_rules = list(rules)
+    seen: set[tuple[str, Outcome]] = set()
+    for rule in new_rules:
+        if (rule.kind, rule.outcome) in seen:
+            raise InvalidRequestError(f"two rules for {rule.outcome.value} {rule.kind}")
+        seen.add((rule.kind, rule.outcome))
+        session.add(
+            RetentionPolicy(
+                version=version,
+                kind=rule.kind,
+                outcome=rule.outcome.value,
+                keep_original_days=rule.keep_original_days,
+                keep_copies_years=rule.keep_copies_years,
+                set_by=actor.name,
+                set_at=utcnow(),
+            )
+        )
+    session.flush()
+    append(
+        session,
+        actor,
+        "retention.policy_set",
+        f"retention_policy:{version}",
+        data={
+            "old": [_rule_json(r) for r in old_rules.values()],
+            "new": [_rule_json(r) for r in new_rules],
+        },
+    )
+    return version
+
+
+def _rule_json(rule: Rule) -> dict[str, object]:
+    return {
+        "kind": rule.kind,
+        "outcome": rule.outcome.value,
+        "keep_original_days": rule.keep_original_days,
+        "keep_copies_years": rule.keep_copies_years,
+    }
+
+
+# --- holds ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """What a new hold covers: exactly the fields its scope needs."""
+
+    scope: HoldScope
+    reason: str
+    evidence_id: int | None = None
+    teacher_id: int | None = None
+    school_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def place_hold(session: Session, request: HoldRequest, actor: Actor) -> LegalHold:
+    """Place a legal hold; an audit event says who, what and why."""
+    _check_hold(request)
+    hold = LegalHold(
+        scope=request.scope.value,
+        evidence_id=request.evidence_id,
+        teacher_id=request.teacher_id,
+        school_id=request.school_id,
+        date_from=request.date_from,
+        date_to=request.date_to,
+        reason=request.reason,
+        placed_by=actor.name,
+        placed_at=utcnow(),
+    )
+    session.add(hold)
+    session.flush()
+    append(
+        session,
+        actor,
+        "hold.placed",
+        f"legal_hold:{hold.id}",
+        evidence_id=request.evidence_id,
+        school_id=request.school_id,
+        data=_hold_json(hold),
+    )
+    return hold
+
+
+def _check_hold(request: HoldRequest) -> None:
+    if not request.reason.strip():
+        raise InvalidRequestError("a hold needs a reason")
+    needs = {
+        HoldScope.EVIDENCE: ("evidence_id", request.evidence_id),
+        HoldScope.TEACHER: ("teacher_id", request.teacher_id),
+        HoldScope.SCHOOL: ("school_id", request.school_id),
+    }
+    if request.scope in needs:
+        name, value = needs[request.scope]
+        if value is None:
+            raise InvalidRequestError(f"a hold on a {request.scope.value} needs {name}")
+        return
+    if request.date_from is None and request.date_to is None:
+        raise InvalidRequestError("a hold on dates needs date_from, date_to or both")
+    if request.date_from and request.date_to and request.date_from > request.date_to:
+        raise InvalidRequestError("date_from is after date_to")
+
+
+def release_hold(session: Session, hold_id: int, reason: str, actor: Actor) -> LegalHold:
+    """Release a hold: what it covered may be removed again by the next run."""
+    hold = session.get(LegalHold, hold_id, with_for_update=True)
+    if hold is None:
+        raise NotFoundError(f"legal hold {hold_id} not found")
+    if hold.released_at is not None:
+        raise ConflictError(f"legal hold {hold_id} was released already")
+    if not reason.strip():
+        raise InvalidRequestError("releasing a hold needs a reason")
+    hold.released_at = utcnow()
+    hold.released_by = actor.name
+    hold.release_reason = reason
+    session.flush()
+    append(
+        session,
+        actor,
+        "hold.released",
+        f"legal_hold:{hold.id}",
+        evidence_id=hold.evidence_id,
+        school_id=hold.school_id,
+        data={**_hold_json(hold), "release_reason": reason},
+    )
+    return hold
+
+
+def _hold_json(hold: LegalHold) -> dict[str, object]:
+    return {
+        "scope": hold.scope,
+        "evidence_id": hold.evidence_id,
+        "teacher_id": hold.teacher_id,
+        "school_id": hold.school_id,
+        "date_from": hold.date_from,
+        "date_to": hold.date_to,
+        "reason": hold.reason,
+    }
+
+
+def holds_in_force(session: Session) -> list[Hold]:
+    """Every hold not released."""
+    rows = session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None)))
+    return [
+        Hold(
+            row.id,
+            HoldScope(row.scope),
+            row.evidence_id,
+            row.teacher_id,
+            row.school_id,
+            row.date_from,
+            row.date_to,
+        )
+        for row in rows
+    ]
+
+
+def is_item_held(session: Session, evidence_id: int) -> bool:
+    """True when a hold in force covers the item."""
+    found = retained_items(session, [evidence_id], with_copies=False)
+    return bool(found) and bool(holds_covering(found[0], holds_in_force(session)))
+
+
+# --- the items retention looks at -----------------------------------------------------------
+
+
+def retained_items(
+    session: Session, evidence_ids: list[int] | None = None, with_copies: bool = True
+) -> list[RetainedItem]:
+    """Finished items with what retention needs of them; all of them, or ``evidence_ids``."""
+    day = func.coalesce(Evidence.local_date, Evidence.claimed_date, Activity.date, Attendance.date)
+    query = (
+        select(
+            Evidence.id,
+            Evidence.teacher_id,
+            Teacher.school_id,
+            Evidence.kind,
+            Evidence.status,
+            Evidence.month,
+            day,
+            Evidence.received_at,
+        )
+        .join(Teacher, Teacher.id == Evidence.teacher_id)
+        .outerjoin(Activity, Activity.id == Evidence.activity_id)
+        .outerjoin(Attendance, Attendance.id == Evidence.attendance_id)
+        .order_by(Evidence.id)
+    )
+    if evidence_ids is not None:
+        query = query.where(Evidence.id.in_(evidence_ids))
+    rows = session.execute(query).all()
+    ids = [row[0] for row in rows]
+    decisions = _last_decisions(session, ids if evidence_ids is not None else None)
+    copies = _held_copies(session, ids if evidence_ids is not None else None) if with_copies else {}
+    items = []
+    for evidence_id, teacher_id, school_id, kind, status, month, item_day, received_at in rows:
+        decision, decided_at = decisions.get(evidence_id, (None, None))
+        items.append(
+            RetainedItem(
+                evidence_id,
+                teacher_id,
+                school_id,
+                kind,
+                outcome_of(status, decision),
+                item_day or _day_of(month, received_at),
+                decided_at.date() if decided_at else None,
+                tuple(copies.get(evidence_id, ())),
+            )
+        )
+    return items
+
+
+def _day_of(month: str | None, received_at: datetime) -> date:
+    # a monthly video without a capture date belongs to its month
+    if month:
+        return date(int(month[:4]), int(month[5:7]), 1)
+    return received_at.date()
+
+
+def _last_decisions(session: Session, ids: list[int] | None) -> dict[int, tuple[str, datetime]]:
+    query = select(Review.evidence_id, Review.decision, Review.at).order_by(Review.id)
+    if ids is not None:
+        query = query.where(Review.evidence_id.in_(ids))
+    return {evidence_id: (decision, at) for evidence_id, decision, at in session.execute(query)}
+
+
+def _held_copies(session: Session, ids: list[int] | None) -> dict[int, list[HeldCopy]]:
+    query = (
+        select(
+            EvidenceObject.evidence_id,
+            ArchiveObject.id,
+            ArchiveObject.klass,
+            ArchiveObject.size_bytes,
+        )
+        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+        .where(EvidenceObject.released_at.is_(None), ArchiveObject.removed_at.is_(None))
+    )
+    if ids is not None:
+        query = query.where(EvidenceObject.evidence_id.in_(ids))
+    found: dict[int, list[HeldCopy]] = defaultdict(list)
+    for evidence_id, object_id, klass, size_bytes in session.execute(query):
+        found[evidence_id].append(HeldCopy(object_id, klass, size_bytes))
+    return found
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def plan_run(session: Session, as_of: date, actor: Actor) -> RetentionRun:
+    """The dry run: record what the policy in force lets go on ``as_of``, and why; nothing is
+    removed. Held items are left out and counted."""
+    version, rules = active_policy(session)
+    holds = holds_in_force(session)
+    run = RetentionRun(
+        status=PLANNED,
+        as_of=as_of,
+        policy_version=version,
+        planned_by=actor.name,
+        planned_at=utcnow(),
+        summary={},
+    )
+    session.add(run)
+    session.flush()
+    held_items = held_bytes = 0
+    planned_by_object: dict[int, int] = defaultdict(int)
+    sizes: dict[int, int] = {}
+    for item in retained_items(session):
+        expired = expired_copies(item, rules, as_of, version)
+        if not expired:
+            continue
+        if holds_covering(item, holds):
+            held_items += 1
+            held_bytes += sum(e.copy.size_bytes for e in expired)
+            continue
+        for expiry in expired:
+            planned_by_object[expiry.copy.object_id] += 1
+            sizes[expiry.copy.object_id] = expiry.copy.size_bytes
+            session.add(
+                RetentionRemoval(
+                    run_id=run.id,
+                    evidence_id=item.evidence_id,
+                    object_id=expiry.copy.object_id,
+                    klass=expiry.copy.klass,
+                    size_bytes=expiry.copy.size_bytes,
+                    reason=expiry.reason,
+                )
+            )
+    session.flush()
+    # bytes actually freed: objects whose every user is in this run
+    freed = sum(
+        sizes[object_id]
+        for object_id, count in planned_by_object.items()
+        if objects.users_of(session, object_id) <= count
+    )
+    run.summary = {"held_items": held_items, "held_bytes": held_bytes, "freed_bytes": freed}
+    append(
+        session,
+        actor,
+        "retention.planned",
+        f"retention_run:{run.id}",
+        data={"as_of": as_of, "policy_version": version, **run.summary},
+    )
+    return run
+
+
+def confirm_run(session: Session, run_id: int, actor: Actor) -> RetentionRun:
+    """Confirm a planned run: from now on it may be applied."""
+    run = session.get(RetentionRun, run_id, with_for_update=True)
+    if run is None:
+        raise NotFoundError(f"retention run {run_id} not found")
+    if run.status == APPLIED or run.status == CANCELLED:
+        raise ConflictError(f"retention run {run_id} is {run.status}")
+    if run.status == PLANNED:
+        run.status = APPLYING
+        run.confirmed_by = actor.name
+        run.confirmed_at = utcnow()
+        append(session, actor, "retention.confirmed", f"retention_run:{run.id}")
+    return run
+
+
+def apply_run(
+    sessions: sessionmaker[Session],
+    store: ObjectStore,
+    run_id: int,
+    trash_days: int,
+    actor: Actor,
+    progress: Progress | None = None,
+) -> RetentionRun:
+    """Apply a confirmed run, one item per transaction; resumes where it stopped."""
+    with sessions() as session:
+        run = session.get(RetentionRun, run_id)
+        if run is None:
+            raise NotFoundError(f"retention run {run_id} not found")
+        if run.status not in (APPLYING, APPLIED):
+            raise ConflictError(f"retention run {run_id} is {run.status}: confirm it first")
+        pending = list(
+            session.scalars(
+                select(RetentionRemoval.evidence_id)
+                .where(RetentionRemoval.run_id == run_id, RetentionRemoval.done_at.is_(None))
+                .distinct()
+                .order_by(RetentionRemoval.evidence_id)
+            )
+        )
+        total_items = _count_items(session, run_id)
+    done_items = total_items - len(pending)
+    if progress:
+        progress(done_items, total_items)
+    for evidence_id in pending:
+        with transaction(sessions) as session:
+            _apply_item(session, store, run_id, evidence_id, trash_days, actor)
+        done_items += 1
+        if progress:
+            progress(done_items, total_items)
+    with transaction(sessions) as session:
+        run = session.get_one(RetentionRun, run_id, with_for_update=True)
+        if run.status != APPLIED:
+            run.status = APPLIED
+            run.finished_at = utcnow()
+            purged = objects.purge_trash(session, store, utcnow())
+            append(
+                session,
+                actor,
+                "retention.applied",
+                f"retention_run:{run.id}",
+                data={**run_progress(session, run_id), "trash_purged": [o.key for o in purged]},
+            )
+        session.flush()
+        session.expunge(run)
+    return run
+
+
+def _count_items(session: Session, run_id: int) -> int:
+    count = session.scalar(
+        select(func.count(func.distinct(RetentionRemoval.evidence_id))).where(
+            RetentionRemoval.run_id == run_id
+        )
+    )
+    return int(count or 0)
+
+
+def _apply_item(
+    session: Session,
+    store: ObjectStore,
+    run_id: int,
+    evidence_id: int,
+    trash_days: int,
+    actor: Actor,
+) -> None:
+    item = session.get_one(Evidence, evidence_id, with_for_update=True)
+    removals = session.scalars(
+        select(RetentionRemoval).where(
+            RetentionRemoval.run_id == run_id,
+            RetentionRemoval.evidence_id == evidence_id,
+            RetentionRemoval.done_at.is_(None),
+        )
+    ).all()
+    now = utcnow()
+    held = is_item_held(session, evidence_id)
+    entries: list[Entry] = []
+    school_id = session.scalar(select(Teacher.school_id).where(Teacher.id == item.teacher_id))
+    for removal in removals:
+        removal.done_at = now
+        if held:
+            removal.outcome = "held"
+            continue
+        link = session.scalars(
+            select(EvidenceObject).where(
+                EvidenceObject.evidence_id == evidence_id,
+                EvidenceObject.object_id == removal.object_id,
+                EvidenceObject.released_at.is_(None),
+            )
+        ).one_or_none()
+        if link is None:
+            removal.outcome = "gone"
+            continue
+        freed = objects.release(session, store, link, now, trash_days, run_id)
+        removal.outcome = "removed" if freed else "shared"
+        key = session.get_one(ArchiveObject, removal.object_id).key
+        entries.append(
+            Entry(
+                actor,
+                "retention.removed",
+                f"evidence:{evidence_id}",
+                evidence_id,
+                school_id,
+                {
+                    "run": run_id,
+                    "key": key,
+                    "class": removal.klass,
+                    "bytes": removal.size_bytes,
+                    "reason": removal.reason,
+                    "object_removed": freed,
+                },
+            )
+        )
+    objects.refresh_stored_bytes(session, item)
+    append_many(session, entries)
+
+
+def run_progress(session: Session, run_id: int) -> dict[str, int]:
+    """How far a run is: removals planned and done, bytes planned and removed, by outcome."""
+    rows = session.execute(
+        select(
+            RetentionRemoval.outcome,
+            func.count(RetentionRemoval.id),
+            func.coalesce(func.sum(RetentionRemoval.size_bytes), 0),
+        )
+        .where(RetentionRemoval.run_id == run_id)
+        .group_by(RetentionRemoval.outcome)
+    ).all()
+    figures = {"planned": 0, "planned_bytes": 0, "done": 0}
+    for outcome, count, size_bytes in rows:
+        figures["planned"] += count
+        figures["planned_bytes"] += int(size_bytes)
+        if outcome is not None:
+            figures["done"] += count
+            figures[str(outcome)] = count
+            figures[f"{outcome}_bytes"] = int(size_bytes)
+    figures["items"] = _count_items(session, run_id)
+    return figures
+
+
+def restore_item(
+    session: Session, store: ObjectStore, evidence_id: int, actor: Actor
+) -> list[objects.Copy]:
+    """Bring back an item's copies released by retention, while the trash still has them."""
+    item = session.get(Evidence, evidence_id, with_for_update=True)
+    if item is None:
+        raise NotFoundError(f"evidence {evidence_id} not found")
+    restored = objects.restore(session, store, evidence_id, utcnow())
+    if not restored:
+        raise ConflictError(
+            f"evidence {evidence_id} has no released copy left to restore "
+            "(none was removed, or the trash was emptied)"
+        )
+    school_id = session.scalar(select(Teacher.school_id).where(Teacher.id == item.teacher_id))
+    append(
+        session,
+        actor,
+        "retention.restored",
+        f"evidence:{evidence_id}",
+        evidence_id=evidence_id,
+        school_id=school_id,
+        data={
+            "copies": [{"class": c.klass, "key": c.key, "bytes": c.size_bytes} for c in restored]
+        },
+    )
+    return restored
