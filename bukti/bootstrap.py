@@ -38,6 +38,7 @@ def build_store(settings: Settings) -> ObjectStore:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
             create_bucket=settings.s3_create_bucket,
+            object_lock=settings.s3_object_lock,
         )
     from storage.backends.local import LocalStore
 

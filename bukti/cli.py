@@ -704,7 +704,7 @@ def cmd_hold_place(settings: Settings, args: argparse.Namespace) -> int:
     services = _services(settings)
     try:
         with transaction(services.sessions) as session:
-            hold = place_hold(session, request, _cli_actor())
+            hold = place_hold(session, request, _cli_actor(), services.store)
             hold_id = hold.id
     except BuktiError as exc:
         raise CommandError(str(exc)) from None
@@ -720,7 +720,7 @@ def cmd_hold_release(settings: Settings, args: argparse.Namespace) -> int:
     services = _services(settings)
     try:
         with transaction(services.sessions) as session:
-            release_hold(session, args.hold_id, args.reason, _cli_actor())
+            release_hold(session, args.hold_id, args.reason, _cli_actor(), services.store)
     except BuktiError as exc:
         raise CommandError(str(exc)) from None
     print(f"hold {args.hold_id} released")

@@ -12,6 +12,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -100,6 +101,20 @@ class ObjectStore(ABC):
             path = Path(scratch) / "object"
             self.get_to_file(source_key, path)
             self.put_file(target_key, path, "application/octet-stream")
+
+    @property
+    def has_object_lock(self) -> bool:
+        """True when the store can lock objects against deletion (S3 Object Lock)."""
+        return False
+
+    def lock(self, key: str, until: datetime) -> str:
+        """Keep the object from deletion until ``until`` (S3 Object Lock's retention);
+        returns the lock's mode."""
+        raise NotImplementedError(f"the {self.name} store has no object lock")
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Set or clear the object's legal hold flag (S3 Object Lock's legal hold)."""
+        raise NotImplementedError(f"the {self.name} store has no object lock")
 
     def get_to_file(self, key: str, path: Path, chunk_bytes: int = 1024 * 1024) -> int:
         """Copy the object into ``path``; returns the bytes written."""

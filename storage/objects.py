@@ -91,6 +91,10 @@ def record(
         link.released_at = link.released_by_run_id = None
     session.flush()
     refresh_stored_bytes(session, item)
+    if klass == ORIGINAL and store.has_object_lock:
+        from storage.retention import protect_original  # retention builds on this module
+
+        protect_original(session, store, item, held)
     return held
 
 

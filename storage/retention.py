@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,8 +27,11 @@ from evidence.retention import (
     Outcome,
     RetainedItem,
     Rule,
+    add_years,
     expired_copies,
     holds_covering,
+    is_covered,
+    month_closed_on,
     outcome_of,
 )
 from storage import objects
@@ -137,8 +140,11 @@ class HoldRequest:
     date_to: date | None = None
 
 
-def place_hold(session: Session, request: HoldRequest, actor: Actor) -> LegalHold:
-    """Place a legal hold; an audit event says who, what and why."""
+def place_hold(
+    session: Session, request: HoldRequest, actor: Actor, store: ObjectStore | None = None
+) -> LegalHold:
+    """Place a legal hold; an audit event says who, what and why. With ``store``, the
+    legal hold flag is mirrored onto the objects it covers (S3 Object Lock)."""
     _check_hold(request)
     hold = LegalHold(
         scope=request.scope.value,
@@ -153,6 +159,7 @@ def place_hold(session: Session, request: HoldRequest, actor: Actor) -> LegalHol
     )
     session.add(hold)
     session.flush()
+    mirrored = mirror_legal_holds(session, store, items_covered(session, hold)) if store else 0
     append(
         session,
         actor,
@@ -160,7 +167,7 @@ def place_hold(session: Session, request: HoldRequest, actor: Actor) -> LegalHol
         f"legal_hold:{hold.id}",
         evidence_id=request.evidence_id,
         school_id=request.school_id,
-        data=_hold_json(hold),
+        data={**_hold_json(hold), "objects_flagged": mirrored},
     )
     return hold
 
@@ -184,7 +191,13 @@ def _check_hold(request: HoldRequest) -> None:
         raise InvalidRequestError("date_from is after date_to")
 
 
-def release_hold(session: Session, hold_id: int, reason: str, actor: Actor) -> LegalHold:
+def release_hold(
+    session: Session,
+    hold_id: int,
+    reason: str,
+    actor: Actor,
+    store: ObjectStore | None = None,
+) -> LegalHold:
     """Release a hold: what it covered may be removed again by the next run."""
     hold = session.get(LegalHold, hold_id, with_for_update=True)
     if hold is None:
@@ -197,6 +210,7 @@ def release_hold(session: Session, hold_id: int, reason: str, actor: Actor) -> L
     hold.released_by = actor.name
     hold.release_reason = reason
     session.flush()
+    mirrored = mirror_legal_holds(session, store, items_covered(session, hold)) if store else 0
     append(
         session,
         actor,
@@ -204,7 +218,7 @@ def release_hold(session: Session, hold_id: int, reason: str, actor: Actor) -> L
         f"legal_hold:{hold.id}",
         evidence_id=hold.evidence_id,
         school_id=hold.school_id,
-        data={**_hold_json(hold), "release_reason": reason},
+        data={**_hold_json(hold), "release_reason": reason, "objects_unflagged": mirrored},
     )
     return hold
 
@@ -568,3 +582,87 @@ def restore_item(
         },
     )
     return restored
+
+
+# --- S3 Object Lock -------------------------------------------------------------------------
+
+
+def protect_original(
+    session: Session, store: ObjectStore, item: Evidence, held: ArchiveObject
+) -> None:
+    """Lock a just-archived original (S3 Object Lock) until the first day the policy in force
+    could let it go, and mirror the legal holds that already cover the item; nothing when the
+    store has no object lock or the policy keeps originals for ever."""
+    if not store.has_object_lock:
+        return
+    _, rules = active_policy(session)
+    [retained] = retained_items(session, [item.id], with_copies=False)
+    rule = rules.get((retained.kind, Outcome.ACCEPTED))
+    if rule is not None:
+        start = month_closed_on(retained.day)
+        if rule.keep_original_days is not None:
+            due = start + timedelta(days=rule.keep_original_days)
+        elif rule.keep_copies_years is not None:
+            due = add_years(start, rule.keep_copies_years)
+        else:
+            due = None
+        until = datetime.combine(due, time(), UTC) if due else None
+        # a lock can only be lengthened: S3 refuses to shorten one without a bypass
+        if until and until > utcnow() and (held.locked_until is None or until > held.locked_until):
+            held.lock_mode = store.lock(held.key, until)
+            held.locked_until = until
+    mirror_legal_holds(session, store, [item.id])
+
+
+def mirror_legal_holds(session: Session, store: ObjectStore, evidence_ids: list[int]) -> int:
+    """Set the legal hold flag of these items' objects to whether any hold in force covers
+    any item that uses them; returns how many flags changed."""
+    if not store.has_object_lock or not evidence_ids:
+        return 0
+    holds = holds_in_force(session)
+    held_objects = session.scalars(
+        select(ArchiveObject)
+        .join(EvidenceObject, EvidenceObject.object_id == ArchiveObject.id)
+        .where(
+            EvidenceObject.evidence_id.in_(evidence_ids),
+            EvidenceObject.released_at.is_(None),
+            ArchiveObject.removed_at.is_(None),
+        )
+        .distinct()
+    ).all()
+    changed = 0
+    for held in held_objects:
+        users = list(
+            session.scalars(
+                select(EvidenceObject.evidence_id).where(
+                    EvidenceObject.object_id == held.id, EvidenceObject.released_at.is_(None)
+                )
+            )
+        )
+        should_hold = any(
+            holds_covering(user, holds)
+            for user in retained_items(session, users, with_copies=False)
+        )
+        if should_hold != held.legal_hold:
+            store.set_legal_hold(held.key, should_hold)
+            held.legal_hold = should_hold
+            changed += 1
+    return changed
+
+
+def items_covered(session: Session, hold: LegalHold) -> list[int]:
+    """The items a hold covers."""
+    rule = Hold(
+        hold.id,
+        HoldScope(hold.scope),
+        hold.evidence_id,
+        hold.teacher_id,
+        hold.school_id,
+        hold.date_from,
+        hold.date_to,
+    )
+    if rule.scope is HoldScope.EVIDENCE and rule.evidence_id is not None:
+        return [rule.evidence_id]
+    return [
+        i.evidence_id for i in retained_items(session, with_copies=False) if is_covered(i, rule)
+    ]

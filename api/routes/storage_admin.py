@@ -284,7 +284,7 @@ def place_hold(body: HoldIn, db: DbDep, who: AdminDep, services: ServicesDep) ->
     """Place a legal hold: no retention run removes what it covers until it is released."""
     request = retention.HoldRequest(**body.model_dump())
     _check_targets(db, request)
-    hold = retention.place_hold(db, request, _actor(who))
+    hold = retention.place_hold(db, request, _actor(who), services.store)
     return _hold_out(hold)
 
 
@@ -312,9 +312,12 @@ def list_holds(
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldOut)
-def release_hold(hold_id: RecordId, body: ReleaseIn, db: DbDep, who: AdminDep) -> HoldOut:
+def release_hold(
+    hold_id: RecordId, body: ReleaseIn, db: DbDep, who: AdminDep, services: ServicesDep
+) -> HoldOut:
     """Release a hold, saying why; an audit event."""
-    return _hold_out(retention.release_hold(db, hold_id, body.reason, _actor(who)))
+    released = retention.release_hold(db, hold_id, body.reason, _actor(who), services.store)
+    return _hold_out(released)
 
 
 # --- restore --------------------------------------------------------------------------------

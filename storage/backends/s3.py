@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -19,7 +20,7 @@ from storage.backend import ObjectStore, StorageError, StoredObject, check_key
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.literals import BucketLocationConstraintType, ObjectLockRetentionModeType
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
     from typing_extensions import Buffer
 
@@ -52,12 +53,17 @@ class S3Store(ObjectStore):
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         create_bucket: bool = False,
+        object_lock: str = "off",
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 60.0,
         max_attempts: int = 5,
     ) -> None:
         self.bucket = bucket
         self.create_bucket = create_bucket
+        if object_lock not in ("off", "GOVERNANCE", "COMPLIANCE"):
+            raise ValueError(f"object lock is off, GOVERNANCE or COMPLIANCE, not {object_lock!r}")
+        #: the Object Lock mode archived originals get; "off" locks nothing
+        self.object_lock = object_lock
         self.prefix = prefix.strip("/")
         # every key of this store sits under "<prefix>/" in the bucket
         self._prefix = f"{self.prefix}/" if self.prefix else ""
@@ -147,6 +153,28 @@ class S3Store(ObjectStore):
             # managed copy: server side, in parts above the multipart threshold
             self._client.copy(source, self.bucket, self._full_key(target_key), Config=_TRANSFER)
 
+    @property
+    def has_object_lock(self) -> bool:
+        return self.object_lock != "off"
+
+    def lock(self, key: str, until: datetime) -> str:
+        mode = cast("ObjectLockRetentionModeType", self.object_lock)
+        with _vendor_errors(f"lock {key!r}", missing_key=key):
+            self._client.put_object_retention(
+                Bucket=self.bucket,
+                Key=self._full_key(key),
+                Retention={"Mode": mode, "RetainUntilDate": until},
+            )
+        return mode
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        with _vendor_errors(f"legal hold {key!r}", missing_key=key):
+            self._client.put_object_legal_hold(
+                Bucket=self.bucket,
+                Key=self._full_key(key),
+                LegalHold={"Status": "ON" if on else "OFF"},
+            )
+
     def delete(self, key: str) -> None:
         full_key = self._full_key(key)
         with _vendor_errors(f"delete {key!r}"):
@@ -166,6 +194,8 @@ class S3Store(ObjectStore):
         """Head the bucket (creating it when allowed), then write and delete a probe."""
         with _vendor_errors(f"check bucket {self.bucket!r}"):
             self._ensure_bucket()
+            if self.has_object_lock:
+                self._check_object_lock()
             # head_bucket proves the bucket is visible, not that our credentials may write
             probe = self._prefix + _PROBE_NAME
             self._client.put_object(Bucket=self.bucket, Key=probe, Body=b"ok")
@@ -179,6 +209,18 @@ class S3Store(ObjectStore):
                 raise
             self._create_bucket()
 
+    def _check_object_lock(self) -> None:
+        try:
+            found = self._client.get_object_lock_configuration(Bucket=self.bucket)
+            enabled = found["ObjectLockConfiguration"].get("ObjectLockEnabled") == "Enabled"
+        except ClientError:
+            enabled = False
+        if not enabled:
+            raise StorageError(
+                f"BUKTI_S3_OBJECT_LOCK is {self.object_lock} but bucket {self.bucket!r} has no "
+                "object lock: S3 turns it on only when a bucket is created"
+            )
+
     def _create_bucket(self) -> None:
         try:
             # us-east-1 is the one region that refuses an explicit LocationConstraint
@@ -187,9 +229,12 @@ class S3Store(ObjectStore):
                 self._client.create_bucket(
                     Bucket=self.bucket,
                     CreateBucketConfiguration={"LocationConstraint": region},
+                    ObjectLockEnabledForBucket=self.has_object_lock,
                 )
             else:
-                self._client.create_bucket(Bucket=self.bucket)
+                self._client.create_bucket(
+                    Bucket=self.bucket, ObjectLockEnabledForBucket=self.has_object_lock
+                )
         except ClientError as exc:
             # another worker's readiness check may have created it a moment ago
             if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
