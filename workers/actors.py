@@ -20,6 +20,7 @@ from workers import lifecycle, pipeline
 from workers.broker import (
     QUEUE,
     RETENTION_APPLY,
+    SCRUB,
     STORAGE_QUEUE,
     install_broker,
     step_actor_name,
@@ -125,6 +126,15 @@ def storage_retention_apply(run_id: int) -> None:
     apply_run(
         built.sessions, built.store, run_id, settings.trash_days, AuditActor.system("retention")
     )
+
+
+@dramatiq.actor(actor_name=SCRUB, queue_name=STORAGE_QUEUE, time_limit=24 * 3600 * 1000)
+def storage_scrub(sample: int) -> None:
+    """Verify ``sample`` archived objects (0: all of them), least recently verified first."""
+    from storage.scrub import scrub
+
+    built = services()
+    scrub(built.sessions, built.store, AuditActor.system("scrub"), sample or None)
 
 
 STEP_ACTORS: dict[str, Actor[[int], None]] = {

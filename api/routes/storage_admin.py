@@ -21,7 +21,7 @@ from storage.audit import Actor
 from storage.db import transaction
 from storage.models import LegalHold, RetentionRemoval, RetentionRun
 from storage.usage import DIMENSIONS, Dimension, usage
-from workers.broker import RETENTION_APPLY
+from workers.broker import RETENTION_APPLY, SCRUB
 
 router = APIRouter(prefix="/api/v1/storage", tags=["storage"])
 
@@ -343,3 +343,54 @@ def restore(evidence_id: RecordId, db: DbDep, who: AdminDep, services: ServicesD
         restored=[{"klass": c.klass, "key": c.key, "size_bytes": c.size_bytes} for c in copies],
         stored_bytes=item.stored_bytes,
     )
+
+
+# --- integrity ------------------------------------------------------------------------------
+
+
+class ScrubIn(BaseModel):
+    """How many objects to verify, least recently verified first (0: all)."""
+
+    sample: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class DamagedOut(BaseModel):
+    """An archived object the last scrub found missing or altered."""
+
+    key: str
+    klass: str
+    size_bytes: int
+    damage: str
+    evidence_ids: list[int]
+
+
+@router.post("/scrub", status_code=202)
+def start_scrub(body: ScrubIn, request: Request, who: AdminDep) -> dict[str, int]:
+    """Queue a scrub: the workers read objects back and compare them with their SHA-256."""
+    request.app.state.enqueue.job(SCRUB, body.sample)
+    return {"sample": body.sample}
+
+
+@router.get("/damaged", response_model=list[DamagedOut])
+def list_damaged(db: DbDep, who: AdminDep) -> list[DamagedOut]:
+    """Objects found missing or altered, with the items that use them."""
+    from storage.models import EvidenceObject
+    from storage.scrub import damaged
+
+    found = []
+    for held in damaged(db):
+        users = db.scalars(
+            select(EvidenceObject.evidence_id).where(
+                EvidenceObject.object_id == held.id, EvidenceObject.released_at.is_(None)
+            )
+        )
+        found.append(
+            DamagedOut(
+                key=held.key,
+                klass=held.klass,
+                size_bytes=held.size_bytes,
+                damage=held.damage or "",
+                evidence_ids=list(users),
+            )
+        )
+    return found

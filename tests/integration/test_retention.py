@@ -355,7 +355,7 @@ def test_the_command_line_plans_reports_applies_with_progress_and_holds(
     assert f"evidence {ids['accepted']}: BPK" in listed
     assert "1 items held back by legal holds" in planned and "nothing was removed" in planned
     assert report.read_text().count("\n") == 2  # the header and the shared original
-    assert "[##############################] 1/1 items" in progress
+    assert "[##############################] 1/1" in progress
     assert "0 copies removed" in applied and "1 released but still used" in applied
     assert f"{run_id} applied" in runs
     assert services.store.exists(_key(services, ids["accepted"]))
