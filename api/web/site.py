@@ -18,12 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.web import account, items, review, teacher
+from api.web import account, admin_storage, items, review, teacher
 from api.web.deps import SignInRequiredError, WrongRoleError
 from api.web.render import STATIC_DIR, here, render, static_url
 
 #: the pages' routers, in the order they are matched
-ROUTERS = [account.router, review.router, items.router, teacher.router]
+ROUTERS = [account.router, review.router, items.router, teacher.router, admin_storage.router]
 
 #: paths that answer machines (problem+json), never pages
 _MACHINE_PREFIXES = ("/api/", "/static/", "/docs", "/openapi.json", "/healthz", "/readyz")
