@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import func, select
@@ -30,6 +31,9 @@ from bukti.settings import Settings, get_settings
 from bukti.supervisor import Supervisor, stop_process_group
 from storage.audit import Actor
 from storage.audit_hook import acting_as
+
+if TYPE_CHECKING:
+    from workers.broker import Enqueuer
 
 log = logging.getLogger("bukti")
 
@@ -1012,8 +1016,26 @@ def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
             requeue_unqueued(services, enqueue, older_than_s=60)
             # the reporting month that ended last is closed once; reruns raise nothing new
             close_month(services, previous_month(date.today()))
+            _daily_storage_jobs(settings, services, enqueue, date.today())
         except Exception:
             log.exception("requeue sweep failed; trying again in 30 s")
+
+
+def _daily_storage_jobs(
+    settings: Settings, services: Services, enqueue: Enqueuer, today: date
+) -> None:
+    """The storage admin's daily jobs: a dry run to review, and a scrub of a sample."""
+    from storage.db import transaction
+    from storage.retention import plan_scheduled_run
+    from workers.broker import SCRUB
+
+    if settings.retention_daily_dry_run:
+        with transaction(services.sessions) as session:
+            plan_scheduled_run(session, today)
+    # once a day across every `bukti serve` sharing this Redis
+    first = enqueue.broker.client.set(f"bukti:scrub:{today}", 1, nx=True, ex=2 * 86400)
+    if settings.scrub_daily_sample and first:
+        enqueue.job(SCRUB, settings.scrub_daily_sample)
 
 
 if __name__ == "__main__":

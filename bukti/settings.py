@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     trash_days: int = Field(
         30, description="Days a copy removed by retention can still be restored from the trash."
     )
+    retention_daily_dry_run: bool = Field(
+        False,
+        description="`bukti serve` plans a retention dry run each day for an admin to review "
+        "and confirm; it is never applied by itself.",
+    )
+    scrub_daily_sample: int = Field(
+        0,
+        description="Archived objects `bukti serve` has the workers verify each day, least "
+        "recently verified first; 0 turns the daily scrub off.",
+    )
 
     # uploads
     max_photo_bytes: int = Field(50 * MB, description="Largest photo accepted.")

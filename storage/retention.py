@@ -399,6 +399,22 @@ def plan_run(session: Session, as_of: date, actor: Actor) -> RetentionRun:
     return run
 
 
+SCHEDULE = Actor.system("schedule")
+
+
+def plan_scheduled_run(session: Session, today: date) -> RetentionRun | None:
+    """The day's scheduled dry run, once a day (None when it is planned already); an admin
+    reviews and confirms it like any other."""
+    planned = session.scalar(
+        select(RetentionRun.id).where(
+            RetentionRun.as_of == today, RetentionRun.planned_by == SCHEDULE.name
+        )
+    )
+    if planned is not None:
+        return None
+    return plan_run(session, today, SCHEDULE)
+
+
 def confirm_run(session: Session, run_id: int, actor: Actor) -> RetentionRun:
     """Confirm a planned run: from now on it may be applied."""
     run = session.get(RetentionRun, run_id, with_for_update=True)

@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bukti.bootstrap import Services
+from bukti.settings import Settings
 from storage import objects
 from storage.audit import Actor, verify_chain
 from storage.backend import ObjectStore
 from storage.db import transaction
-from storage.models import AuditEntry, Evidence, RetentionRemoval
+from storage.models import AuditEntry, Evidence, RetentionRemoval, RetentionRun
 from storage.retention import apply_run, confirm_run, plan_run
 from tests.fixtures.app import (
     OperatorCli,
@@ -359,3 +360,22 @@ def test_the_command_line_plans_reports_applies_with_progress_and_holds(
     assert "0 copies removed" in applied and "1 released but still used" in applied
     assert f"{run_id} applied" in runs
     assert services.store.exists(_key(services, ids["accepted"]))
+
+
+def test_serve_plans_one_dry_run_and_queues_one_scrub_a_day(
+    client: TestClient, services: Services, settings: Settings
+) -> None:
+    from bukti.cli import _daily_storage_jobs
+    from workers.broker import STORAGE_QUEUE, Enqueuer, build_broker
+
+    world = make_world(client)
+    _items(services, world)
+    daily = settings.model_copy(update={"retention_daily_dry_run": True, "scrub_daily_sample": 50})
+    broker = build_broker(daily)
+    enqueue = Enqueuer(broker)
+    for _ in range(3):
+        _daily_storage_jobs(daily, services, enqueue, DUE)
+    with services.sessions() as db:
+        runs = db.scalars(select(RetentionRun)).all()
+    assert [(r.planned_by, r.status, r.as_of) for r in runs] == [("schedule", "planned", DUE)]
+    assert broker.client.llen(f"dramatiq:{STORAGE_QUEUE}") == 1
