@@ -697,6 +697,8 @@ def cmd_scrub(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("--sample is a number of objects, 1 or more")
     services = _services(settings)
     report = scrub(services.sessions, services.store, _cli_actor(), args.sample, _progress_bar)
+    for key in report.repaired:
+        print(f"repaired from an earlier version: {key}")
     for finding in report.findings:
         users = ", ".join(str(i) for i in finding.evidence_ids) or "none"
         print(f"{finding.problem}: {finding.klass} {finding.key} (evidence {users})")

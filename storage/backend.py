@@ -116,6 +116,18 @@ class ObjectStore(ABC):
         """Set or clear the object's legal hold flag (S3 Object Lock's legal hold)."""
         raise NotImplementedError(f"the {self.name} store has no object lock")
 
+    def earlier_versions(self, key: str) -> list[str]:
+        """Ids of the object's earlier versions, newest first (S3 versioning); none here."""
+        return []
+
+    def open_version(self, key: str, version: str) -> BinaryIO:
+        """A readable stream of one earlier version of the object."""
+        raise NotImplementedError(f"the {self.name} store keeps no versions")
+
+    def restore_version(self, key: str, version: str) -> None:
+        """Make an earlier version the object's current bytes again."""
+        raise NotImplementedError(f"the {self.name} store keeps no versions")
+
     def get_to_file(self, key: str, path: Path, chunk_bytes: int = 1024 * 1024) -> int:
         """Copy the object into ``path``; returns the bytes written."""
         written = 0

@@ -26,10 +26,10 @@ def expected_sha256(key: str) -> str | None:
     return found.group(1) if found else None
 
 
-def object_sha256(store: ObjectStore, key: str) -> str:
-    """The SHA-256 of an object's bytes, read as a stream."""
+def object_sha256(store: ObjectStore, key: str, version: str | None = None) -> str:
+    """The SHA-256 of an object's bytes (or of one earlier version), read as a stream."""
     digest = hashlib.sha256()
-    with store.open(key) as stream:
+    with store.open(key) if version is None else store.open_version(key, version) as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -3,7 +3,9 @@
 Objects are read least recently verified first, so a scrub of a sample each night walks the
 whole archive in turn. A missing or altered object is marked on its record (``damage``), on
 each item that uses it (an event in its log) and in the audit trail; an object that reads
-back right again is cleared. Objects recorded without a size (previews backfilled by
+back right again is cleared. Where the store keeps versions (an S3 bucket with versioning, as
+every bucket with object lock has), a damaged object is put right from the newest earlier
+version that still has the recorded bytes, and the repair is audited. Objects recorded without a size (previews backfilled by
 migration 0013) get their size from the store.
 """
 
@@ -40,6 +42,8 @@ class ScrubReport:
     checked: int = 0
     bytes_read: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: keys put right from an earlier version that still had the recorded bytes
+    repaired: list[str] = field(default_factory=list)
 
 
 def scrub(
@@ -84,6 +88,17 @@ def _check(
         problem = None if actual == held.sha256 else f"altered: reads as {actual[:12]}…"
     except FileNotFoundError:
         problem = "missing"
+    if problem is not None and _repair(store, held):
+        append(
+            session,
+            actor,
+            "archive.repaired",
+            f"object:{held.id}",
+            data={"key": held.key, "class": held.klass, "problem": problem},
+        )
+        report.repaired.append(held.key)
+        problem = None
+        size_bytes = held.size_bytes
     users = tuple(
         session.scalars(
             select(EvidenceObject.evidence_id).where(
@@ -120,6 +135,15 @@ def _check(
             data={"key": held.key, "class": held.klass, "problem": problem, "items": users},
         )
     return Finding(held.key, held.klass, problem, users)
+
+
+def _repair(store: ObjectStore, held: ArchiveObject) -> bool:
+    """Put back the newest earlier version whose bytes match the record (S3 versioning)."""
+    for version in store.earlier_versions(held.key):
+        if object_sha256(store, held.key, version) == held.sha256:
+            store.restore_version(held.key, version)
+            return object_sha256(store, held.key) == held.sha256
+    return False
 
 
 def damaged(session: Session) -> list[ArchiveObject]:

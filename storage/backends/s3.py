@@ -175,6 +175,27 @@ class S3Store(ObjectStore):
                 LegalHold={"Status": "ON" if on else "OFF"},
             )
 
+    def earlier_versions(self, key: str) -> list[str]:
+        full_key = self._full_key(key)
+        with _vendor_errors(f"list versions of {key!r}"):
+            found = self._client.list_object_versions(Bucket=self.bucket, Prefix=full_key)
+        versions = [v for v in found.get("Versions", []) if v["Key"] == full_key]
+        versions.sort(key=lambda v: v["LastModified"], reverse=True)
+        return [v["VersionId"] for v in versions if not v.get("IsLatest")]
+
+    def open_version(self, key: str, version: str) -> BinaryIO:
+        with _vendor_errors(f"get {key!r} version {version}", missing_key=key):
+            body = self._client.get_object(
+                Bucket=self.bucket, Key=self._full_key(key), VersionId=version
+            )["Body"]
+        return io.BufferedReader(_ObjectStream(key, body), buffer_size=256 * 1024)
+
+    def restore_version(self, key: str, version: str) -> None:
+        full_key = self._full_key(key)
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": full_key, "VersionId": version}
+        with _vendor_errors(f"restore {key!r} version {version}", missing_key=key):
+            self._client.copy(source, self.bucket, full_key, Config=_TRANSFER)
+
     def delete(self, key: str) -> None:
         full_key = self._full_key(key)
         with _vendor_errors(f"delete {key!r}"):

@@ -15,6 +15,7 @@ from storage.backends.local import LocalStore
 from storage.models import ArchiveObject, AuditEntry, Evidence, EvidenceEvent
 from storage.scrub import scrub
 from tests.fixtures.app import OperatorCli, RecordingEnqueue, make_world
+from tests.fixtures.s3 import S3Endpoint, unique_bucket_name
 from tests.fixtures.web import archive_item
 
 pytestmark = pytest.mark.integration
@@ -92,3 +93,33 @@ def test_the_api_queues_a_scrub_for_the_workers(
     response = client.post("/api/v1/storage/scrub", json={"sample": 100}, headers=world.admin)
     assert response.status_code == 202
     assert queued.jobs == [("storage_scrub", (100,))]
+
+
+def test_with_s3_versioning_a_damaged_object_is_put_right_from_an_earlier_version(
+    client: TestClient, services: Services, seaweedfs_s3_endpoint: S3Endpoint
+) -> None:
+    # a bucket of its own, left with the test server: its old versions keep it from deletion
+    store = seaweedfs_s3_endpoint.make_store(unique_bucket_name(), create_bucket=True)
+    store.check()
+    s3 = seaweedfs_s3_endpoint.client()
+    s3.put_bucket_versioning(Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"})
+    services.__dict__["store"] = store
+    world = make_world(client)
+    altered = archive_item(services, world.teacher["id"], b"altered" * 50, rendition=b"a")
+    lost = archive_item(services, world.teacher["id"], b"lost" * 50, rendition=b"l")
+    with services.sessions() as db:
+        altered_key = str(db.get_one(Evidence, altered).original_key)
+        lost_key = str(db.get_one(Evidence, lost).original_key)
+    s3.put_object(Bucket=store.bucket, Key=altered_key, Body=b"overwritten by mistake")
+    s3.delete_object(Bucket=store.bucket, Key=lost_key)
+
+    report = scrub(services.sessions, store, SYSTEM)
+    assert report.findings == []
+    assert sorted(report.repaired) == sorted([altered_key, lost_key])
+    with store.open(altered_key) as fh:
+        assert fh.read() == b"altered" * 50
+    with store.open(lost_key) as fh:
+        assert fh.read() == b"lost" * 50
+    with services.sessions() as db:
+        repaired = db.scalars(select(AuditEntry).where(AuditEntry.action == "archive.repaired"))
+        assert len(list(repaired)) == 2
