@@ -33,6 +33,7 @@ from bukti.errors import BuktiError, InvalidRequestError
 from evidence.review import DUPLICATE_CODES, Decision, ReasonCode
 from evidence.status import Kind, Role
 from storage.models import Activity, Attendance, AuditEntry, Evidence, School, Teacher
+from storage.objects import is_released
 
 router = APIRouter(include_in_schema=False)
 
@@ -297,6 +298,8 @@ def render_item(
         error=error,
         form=form or {},
         queue=QueueParams.from_query_string(request.query_params.get("queue", "")).query_string(),
+        original_removed=item.original_key is not None
+        and is_released(db, item.id, item.original_key),
         **context,
     )
 

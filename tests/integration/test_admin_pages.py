@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bukti.bootstrap import Services
+from storage.audit import Actor
+from storage.db import transaction
 from storage.models import LegalHold, RetentionPolicy, RetentionRun
+from storage.retention import apply_run, confirm_run, plan_run
 from tests.fixtures.app import RecordingEnqueue
 from tests.fixtures.web import People, archive_item, sign_in
 
@@ -115,3 +118,21 @@ def test_the_admin_previews_applies_holds_and_sets_the_policy_from_the_page(
     scrub = client.post("/admin/storage/scrub", data={"sample": "50", "csrf_token": csrf})
     assert "Pemeriksaan arsip sudah diantrekan" in scrub.text
     assert queued.jobs[-1] == ("storage_scrub", (50,))
+
+
+def test_an_items_page_says_its_original_was_removed_instead_of_linking_it(
+    client: TestClient, people: People, services: Services
+) -> None:
+    evidence_id = archive_item(
+        services, people.world.teacher["id"], b"o" * 3000, rendition=b"r" * 300,
+        status="accepted", received_at=JANUARY,
+    )  # fmt: skip
+    actor = Actor.system("test")
+    with transaction(services.sessions) as db:
+        run_id = plan_run(db, date(2026, 5, 2), actor).id
+        confirm_run(db, run_id, actor)
+    apply_run(services.sessions, services.store, run_id, 30, actor)
+    sign_in(client, people.reviewer_login)
+    page = client.get(f"/items/{evidence_id}").text
+    assert "sudah dihapus sesuai kebijakan retensi" in page
+    assert f"/api/v1/evidence/{evidence_id}/original" not in page
