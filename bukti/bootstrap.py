@@ -39,6 +39,8 @@ def build_store(settings: Settings) -> ObjectStore:
             secret_access_key=secret.get_secret_value() if secret else None,
             create_bucket=settings.s3_create_bucket,
             object_lock=settings.s3_object_lock,
+            cold_storage_class=settings.s3_cold_storage_class,
+            cold_after_days=settings.s3_cold_after_days,
         )
     from storage.backends.local import LocalStore
 

@@ -1034,9 +1034,14 @@ def _daily_storage_jobs(
     if settings.retention_daily_dry_run:
         with transaction(services.sessions) as session:
             plan_scheduled_run(session, today)
+    if not settings.scrub_daily_sample:
+        return
+    import redis
+
     # once a day across every `bukti serve` sharing this Redis
-    first = enqueue.broker.client.set(f"bukti:scrub:{today}", 1, nx=True, ex=2 * 86400)
-    if settings.scrub_daily_sample and first:
+    with redis.Redis.from_url(settings.redis_url) as client:
+        first = client.set(f"bukti:scrub:{today}", 1, nx=True, ex=2 * 86400)
+    if first:
         enqueue.job(SCRUB, settings.scrub_daily_sample)
 
 

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
         description="S3 Object Lock on archived originals for their retention window, and "
         "legal holds mirrored onto them; the bucket must have been created with object lock.",
     )
+    s3_cold_storage_class: str | None = Field(
+        None,
+        description="A colder S3 storage class (STANDARD_IA, GLACIER_IR, ...) that renditions, "
+        "previews and posters move to after s3_cold_after_days, by a bucket lifecycle rule.",
+    )
+    s3_cold_after_days: int = Field(
+        90, description="Days after which renditions move to s3_cold_storage_class."
+    )
 
     # retention (the storage admin's)
     trash_days: int = Field(

@@ -20,7 +20,11 @@ from storage.backend import ObjectStore, StorageError, StoredObject, check_key
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.literals import BucketLocationConstraintType, ObjectLockRetentionModeType
+    from mypy_boto3_s3.literals import (
+        BucketLocationConstraintType,
+        ObjectLockRetentionModeType,
+        TransitionStorageClassType,
+    )
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
     from typing_extensions import Buffer
 
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
 _PROBE_NAME = ".bukti-ready-probe"
+#: the bucket lifecycle rules Bukti writes start with this; others are left as they are
+_RULE_PREFIX = "bukti-cold-"
 _MIB = 1024 * 1024
 # Parts of 8 MiB, at most 4 in flight: an upload holds ~32 MiB whatever the file size,
 # and 2 cores gain nothing from more threads.
@@ -54,6 +60,8 @@ class S3Store(ObjectStore):
         secret_access_key: str | None = None,
         create_bucket: bool = False,
         object_lock: str = "off",
+        cold_storage_class: str | None = None,
+        cold_after_days: int = 90,
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 60.0,
         max_attempts: int = 5,
@@ -64,6 +72,9 @@ class S3Store(ObjectStore):
             raise ValueError(f"object lock is off, GOVERNANCE or COMPLIANCE, not {object_lock!r}")
         #: the Object Lock mode archived originals get; "off" locks nothing
         self.object_lock = object_lock
+        self.cold_storage_class = cold_storage_class
+        self.cold_after_days = cold_after_days
+        self._lifecycle_set = False
         self.prefix = prefix.strip("/")
         # every key of this store sits under "<prefix>/" in the bucket
         self._prefix = f"{self.prefix}/" if self.prefix else ""
@@ -217,6 +228,9 @@ class S3Store(ObjectStore):
             self._ensure_bucket()
             if self.has_object_lock:
                 self._check_object_lock()
+            if self.cold_storage_class and not self._lifecycle_set:
+                self._set_lifecycle()
+                self._lifecycle_set = True
             # head_bucket proves the bucket is visible, not that our credentials may write
             probe = self._prefix + _PROBE_NAME
             self._client.put_object(Bucket=self.bucket, Key=probe, Body=b"ok")
@@ -229,6 +243,38 @@ class S3Store(ObjectStore):
             if not self.create_bucket or _error_code(exc) not in _MISSING_BUCKET_CODES:
                 raise
             self._create_bucket()
+
+    def _set_lifecycle(self) -> None:
+        """Rules moving renditions and previews to the cold class; other rules are kept."""
+        assert self.cold_storage_class is not None
+        try:
+            found = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+            rules = [r for r in found["Rules"] if not r.get("ID", "").startswith(_RULE_PREFIX)]
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchLifecycleConfiguration":
+                raise
+            rules = []
+        storage_class = cast("TransitionStorageClassType", self.cold_storage_class)
+        for area in ("renditions", "previews"):
+            rules.append(
+                {
+                    "ID": f"{_RULE_PREFIX}{self.prefix or 'root'}-{area}",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": f"{self._prefix}{area}/"},
+                    "Transitions": [{"Days": self.cold_after_days, "StorageClass": storage_class}],
+                }
+            )
+        try:
+            self._client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "NotImplemented":
+                raise StorageError(
+                    f"the S3 server of bucket {self.bucket!r} has no lifecycle transitions "
+                    f"({exc}): unset BUKTI_S3_COLD_STORAGE_CLASS"
+                ) from exc
+            raise
 
     def _check_object_lock(self) -> None:
         try:

@@ -119,3 +119,35 @@ def test_a_bucket_without_object_lock_is_refused_when_lock_is_asked_for(
     asking = seaweedfs_s3_endpoint.make_store(plain.bucket, plain.prefix, object_lock="GOVERNANCE")
     with pytest.raises(StorageError, match="has no object lock"):
         asking.check()
+
+
+def test_renditions_move_to_a_colder_class_by_a_lifecycle_rule_where_the_server_has_them(
+    moto_s3_endpoint: S3Endpoint, seaweedfs_s3_endpoint: S3Endpoint
+) -> None:
+    store = moto_s3_endpoint.make_store(
+        unique_bucket_name(), "bukti", create_bucket=True, cold_storage_class="STANDARD_IA",
+        cold_after_days=60,
+    )  # fmt: skip
+    s3 = moto_s3_endpoint.client()
+    s3.create_bucket(Bucket=store.bucket)
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=store.bucket,
+        LifecycleConfiguration={"Rules": [{"ID": "theirs", "Status": "Enabled",
+                                           "Filter": {"Prefix": "other/"},
+                                           "Expiration": {"Days": 7}}]},
+    )  # fmt: skip
+    store.check()
+    rules = {
+        r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+    }
+    assert set(rules) == {"theirs", "bukti-cold-bukti-renditions", "bukti-cold-bukti-previews"}
+    assert rules["bukti-cold-bukti-renditions"]["Filter"] == {"Prefix": "bukti/renditions/"}
+    assert rules["bukti-cold-bukti-renditions"]["Transitions"] == [
+        {"Days": 60, "StorageClass": "STANDARD_IA"}
+    ]
+    # SeaweedFS's gateway answers NotImplemented to lifecycle transitions: said at start-up
+    weed = seaweedfs_s3_endpoint.make_store(
+        unique_bucket_name(), create_bucket=True, cold_storage_class="STANDARD_IA"
+    )
+    with pytest.raises(StorageError, match="no lifecycle transitions"):
+        weed.check()

@@ -378,4 +378,7 @@ def test_serve_plans_one_dry_run_and_queues_one_scrub_a_day(
     with services.sessions() as db:
         runs = db.scalars(select(RetentionRun)).all()
     assert [(r.planned_by, r.status, r.as_of) for r in runs] == [("schedule", "planned", DUE)]
-    assert broker.client.llen(f"dramatiq:{STORAGE_QUEUE}") == 1
+    import redis
+
+    with redis.Redis.from_url(daily.redis_url) as queue:
+        assert queue.llen(f"dramatiq:{STORAGE_QUEUE}") == 1
