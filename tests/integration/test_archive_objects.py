@@ -267,3 +267,24 @@ def _link(db: object, evidence_id: int, key: str) -> EvidenceObject:
         .join(ArchiveObject)
         .where(EvidenceObject.evidence_id == evidence_id, ArchiveObject.key == key)
     ).one()
+
+
+@pytest.mark.both_databases
+def test_the_same_bytes_archived_at_once_by_two_items_are_one_object_used_twice(
+    client: TestClient, services: Services
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    world = make_world(client)
+    teachers = [world.teacher["id"], world.other_teacher["id"]] * 3
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(
+            pool.map(lambda t: archive_item(services, t, b"one photo", rendition=b"r"), teachers)
+        )
+    with services.sessions() as db:
+        held = db.scalars(select(ArchiveObject).order_by(ArchiveObject.klass)).all()
+        assert [(o.klass, objects.users_of(db, o.id)) for o in held] == [
+            ("original", 6),
+            ("rendition", 6),
+        ]
+        assert {db.get_one(Evidence, i).stored_bytes for i in ids} == {len(b"one photo") + 1}
