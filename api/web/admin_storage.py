@@ -253,6 +253,22 @@ def release_submit(
     return see_other("/admin/storage?notice=released#holds")
 
 
+@router.post("/admin/storage/restore")
+def restore_submit(
+    services: ServicesDep,
+    session: FormDep,
+    evidence_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Bring back an item's copies removed by retention, while the trash holds them."""
+    _admin(session)
+    try:
+        with transaction(services.sessions) as db:
+            retention.restore_item(db, services.store, evidence_id, _actor(session))
+    except BuktiError:
+        return see_other("/admin/storage?notice=not-restored#runs")
+    return see_other("/admin/storage?notice=restored#runs")
+
+
 @router.post("/admin/storage/scrub")
 def scrub_submit(
     request: Request, session: FormDep, sample: Annotated[int, Form(ge=0, le=10_000_000)] = 0

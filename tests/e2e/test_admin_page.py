@@ -64,7 +64,7 @@ def test_the_admin_previews_and_applies_a_retention_run_then_places_a_hold(
 
     page.get_by_role("link", name="Penyimpanan").first.click()
     page.get_by_label("Mencakup").select_option("teacher")
-    page.get_by_label("Nomor").fill(str(erni))
+    page.get_by_label("Nomor", exact=True).fill(str(erni))
     page.get_by_label("Alasan", exact=True).fill("Pemeriksaan BPK 2026")
     page.get_by_role("button", name="Buat penahanan").click()
     page.wait_for_load_state("networkidle")

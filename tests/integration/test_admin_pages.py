@@ -120,9 +120,8 @@ def test_the_admin_previews_applies_holds_and_sets_the_policy_from_the_page(
     assert queued.jobs[-1] == ("storage_scrub", (50,))
 
 
-def test_an_items_page_says_its_original_was_removed_instead_of_linking_it(
-    client: TestClient, people: People, services: Services
-) -> None:
+def _item_whose_original_was_removed(services: Services, people: People) -> int:
+    """An accepted photo of January, whose original a run as of 2 May removed."""
     evidence_id = archive_item(
         services, people.world.teacher["id"], b"o" * 3000, rendition=b"r" * 300,
         status="accepted", received_at=JANUARY,
@@ -132,7 +131,33 @@ def test_an_items_page_says_its_original_was_removed_instead_of_linking_it(
         run_id = plan_run(db, date(2026, 5, 2), actor).id
         confirm_run(db, run_id, actor)
     apply_run(services.sessions, services.store, run_id, 30, actor)
+    return evidence_id
+
+
+def test_an_items_page_says_its_original_was_removed_instead_of_linking_it(
+    client: TestClient, people: People, services: Services
+) -> None:
+    evidence_id = _item_whose_original_was_removed(services, people)
     sign_in(client, people.reviewer_login)
     page = client.get(f"/items/{evidence_id}").text
     assert "sudah dihapus sesuai kebijakan retensi" in page
     assert f"/api/v1/evidence/{evidence_id}/original" not in page
+
+
+def test_the_admin_restores_an_items_removed_copies_from_the_page(
+    client: TestClient, people: People, services: Services
+) -> None:
+    evidence_id = _item_whose_original_was_removed(services, people)
+    csrf = sign_in(client, people.admin_login)
+    back = client.post(
+        "/admin/storage/restore", data={"evidence_id": str(evidence_id), "csrf_token": csrf}
+    )
+    assert "Salinan berkas yang dihapus sudah kembali" in back.text
+    again = client.post(
+        "/admin/storage/restore", data={"evidence_id": str(evidence_id), "csrf_token": csrf}
+    )
+    assert "Tidak ada yang dipulihkan" in again.text
+    with services.sessions() as db:
+        from storage.models import Evidence
+
+        assert db.get_one(Evidence, evidence_id).stored_bytes == 3300
