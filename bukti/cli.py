@@ -713,7 +713,7 @@ def cmd_hold_place(settings: Settings, args: argparse.Namespace) -> int:
     """Place a legal hold."""
     from evidence.retention import HoldScope
     from storage.db import transaction
-    from storage.retention import HoldRequest, place_hold
+    from storage.holds import HoldRequest, place_hold
 
     if args.dates is not None:
         start, _, end = args.dates.partition("..")
@@ -743,7 +743,7 @@ def cmd_hold_place(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_hold_release(settings: Settings, args: argparse.Namespace) -> int:
     """Release a legal hold."""
     from storage.db import transaction
-    from storage.retention import release_hold
+    from storage.holds import release_hold
 
     services = _services(settings)
     try:

@@ -92,7 +92,7 @@ def record(
     session.flush()
     refresh_stored_bytes(session, item)
     if klass == ORIGINAL and store.has_object_lock:
-        from storage.retention import protect_original  # retention builds on this module
+        from storage.object_lock import protect_original  # it builds on this module
 
         protect_original(session, store, item, held)
     return held

@@ -1,4 +1,4 @@
-"""Retention as the storage admin runs it: policies as versioned data, legal holds, and runs.
+"""Retention as the storage admin runs it: policies as versioned data, runs, restores.
 
 A run is planned first (:func:`plan_run`, the dry run): its removals are the report of what
 would go, how many bytes, and why. Nothing is removed until it is confirmed
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,37 +20,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
 from evidence.retention import (
     DEFAULT_RULES,
-    HeldCopy,
-    Hold,
-    HoldScope,
     Outcome,
-    RetainedItem,
     Rule,
-    add_years,
     expired_copies,
     holds_covering,
-    is_covered,
-    month_closed_on,
-    outcome_of,
 )
 from storage import objects
 from storage.audit import Actor, Entry, append, append_many
 from storage.backend import ObjectStore
 from storage.db import transaction
+from storage.holds import holds_in_force, is_item_held
 from storage.models import (
-    Activity,
     ArchiveObject,
-    Attendance,
     Evidence,
     EvidenceObject,
-    LegalHold,
     RetentionPolicy,
     RetentionRemoval,
     RetentionRun,
-    Review,
     Teacher,
     utcnow,
 )
+from storage.retained import retained_items
 
 PLANNED = "planned"
 APPLYING = "applying"
@@ -122,221 +111,6 @@ def _rule_json(rule: Rule) -> dict[str, object]:
         "keep_original_days": rule.keep_original_days,
         "keep_copies_years": rule.keep_copies_years,
     }
-
-
-# --- holds ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HoldRequest:
-    """What a new hold covers: exactly the fields its scope needs."""
-
-    scope: HoldScope
-    reason: str
-    evidence_id: int | None = None
-    teacher_id: int | None = None
-    school_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-
-def place_hold(
-    session: Session, request: HoldRequest, actor: Actor, store: ObjectStore | None = None
-) -> LegalHold:
-    """Place a legal hold; an audit event says who, what and why. With ``store``, the
-    legal hold flag is mirrored onto the objects it covers (S3 Object Lock)."""
-    _check_hold(request)
-    hold = LegalHold(
-        scope=request.scope.value,
-        evidence_id=request.evidence_id,
-        teacher_id=request.teacher_id,
-        school_id=request.school_id,
-        date_from=request.date_from,
-        date_to=request.date_to,
-        reason=request.reason,
-        placed_by=actor.name,
-        placed_at=utcnow(),
-    )
-    session.add(hold)
-    session.flush()
-    mirrored = mirror_legal_holds(session, store, items_covered(session, hold)) if store else 0
-    append(
-        session,
-        actor,
-        "hold.placed",
-        f"legal_hold:{hold.id}",
-        evidence_id=request.evidence_id,
-        school_id=request.school_id,
-        data={**_hold_json(hold), "objects_flagged": mirrored},
-    )
-    return hold
-
-
-def _check_hold(request: HoldRequest) -> None:
-    if not request.reason.strip():
-        raise InvalidRequestError("a hold needs a reason")
-    needs = {
-        HoldScope.EVIDENCE: ("evidence_id", request.evidence_id),
-        HoldScope.TEACHER: ("teacher_id", request.teacher_id),
-        HoldScope.SCHOOL: ("school_id", request.school_id),
-    }
-    if request.scope in needs:
-        name, value = needs[request.scope]
-        if value is None:
-            raise InvalidRequestError(f"a hold on a {request.scope.value} needs {name}")
-        return
-    if request.date_from is None and request.date_to is None:
-        raise InvalidRequestError("a hold on dates needs date_from, date_to or both")
-    if request.date_from and request.date_to and request.date_from > request.date_to:
-        raise InvalidRequestError("date_from is after date_to")
-
-
-def release_hold(
-    session: Session,
-    hold_id: int,
-    reason: str,
-    actor: Actor,
-    store: ObjectStore | None = None,
-) -> LegalHold:
-    """Release a hold: what it covered may be removed again by the next run."""
-    hold = session.get(LegalHold, hold_id, with_for_update=True)
-    if hold is None:
-        raise NotFoundError(f"legal hold {hold_id} not found")
-    if hold.released_at is not None:
-        raise ConflictError(f"legal hold {hold_id} was released already")
-    if not reason.strip():
-        raise InvalidRequestError("releasing a hold needs a reason")
-    hold.released_at = utcnow()
-    hold.released_by = actor.name
-    hold.release_reason = reason
-    session.flush()
-    mirrored = mirror_legal_holds(session, store, items_covered(session, hold)) if store else 0
-    append(
-        session,
-        actor,
-        "hold.released",
-        f"legal_hold:{hold.id}",
-        evidence_id=hold.evidence_id,
-        school_id=hold.school_id,
-        data={**_hold_json(hold), "release_reason": reason, "objects_unflagged": mirrored},
-    )
-    return hold
-
-
-def _hold_json(hold: LegalHold) -> dict[str, object]:
-    return {
-        "scope": hold.scope,
-        "evidence_id": hold.evidence_id,
-        "teacher_id": hold.teacher_id,
-        "school_id": hold.school_id,
-        "date_from": hold.date_from,
-        "date_to": hold.date_to,
-        "reason": hold.reason,
-    }
-
-
-def holds_in_force(session: Session) -> list[Hold]:
-    """Every hold not released."""
-    rows = session.scalars(select(LegalHold).where(LegalHold.released_at.is_(None)))
-    return [
-        Hold(
-            row.id,
-            HoldScope(row.scope),
-            row.evidence_id,
-            row.teacher_id,
-            row.school_id,
-            row.date_from,
-            row.date_to,
-        )
-        for row in rows
-    ]
-
-
-def is_item_held(session: Session, evidence_id: int) -> bool:
-    """True when a hold in force covers the item."""
-    found = retained_items(session, [evidence_id], with_copies=False)
-    return bool(found) and bool(holds_covering(found[0], holds_in_force(session)))
-
-
-# --- the items retention looks at -----------------------------------------------------------
-
-
-def retained_items(
-    session: Session, evidence_ids: list[int] | None = None, with_copies: bool = True
-) -> list[RetainedItem]:
-    """Finished items with what retention needs of them; all of them, or ``evidence_ids``."""
-    day = func.coalesce(Evidence.local_date, Evidence.claimed_date, Activity.date, Attendance.date)
-    query = (
-        select(
-            Evidence.id,
-            Evidence.teacher_id,
-            Teacher.school_id,
-            Evidence.kind,
-            Evidence.status,
-            Evidence.month,
-            day,
-            Evidence.received_at,
-        )
-        .join(Teacher, Teacher.id == Evidence.teacher_id)
-        .outerjoin(Activity, Activity.id == Evidence.activity_id)
-        .outerjoin(Attendance, Attendance.id == Evidence.attendance_id)
-        .order_by(Evidence.id)
-    )
-    if evidence_ids is not None:
-        query = query.where(Evidence.id.in_(evidence_ids))
-    rows = session.execute(query).all()
-    ids = [row[0] for row in rows]
-    decisions = _last_decisions(session, ids if evidence_ids is not None else None)
-    copies = _held_copies(session, ids if evidence_ids is not None else None) if with_copies else {}
-    items = []
-    for evidence_id, teacher_id, school_id, kind, status, month, item_day, received_at in rows:
-        decision, decided_at = decisions.get(evidence_id, (None, None))
-        items.append(
-            RetainedItem(
-                evidence_id,
-                teacher_id,
-                school_id,
-                kind,
-                outcome_of(status, decision),
-                item_day or _day_of(month, received_at),
-                decided_at.date() if decided_at else None,
-                tuple(copies.get(evidence_id, ())),
-            )
-        )
-    return items
-
-
-def _day_of(month: str | None, received_at: datetime) -> date:
-    # a monthly video without a capture date belongs to its month
-    if month:
-        return date(int(month[:4]), int(month[5:7]), 1)
-    return received_at.date()
-
-
-def _last_decisions(session: Session, ids: list[int] | None) -> dict[int, tuple[str, datetime]]:
-    query = select(Review.evidence_id, Review.decision, Review.at).order_by(Review.id)
-    if ids is not None:
-        query = query.where(Review.evidence_id.in_(ids))
-    return {evidence_id: (decision, at) for evidence_id, decision, at in session.execute(query)}
-
-
-def _held_copies(session: Session, ids: list[int] | None) -> dict[int, list[HeldCopy]]:
-    query = (
-        select(
-            EvidenceObject.evidence_id,
-            ArchiveObject.id,
-            ArchiveObject.klass,
-            ArchiveObject.size_bytes,
-        )
-        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
-        .where(EvidenceObject.released_at.is_(None), ArchiveObject.removed_at.is_(None))
-    )
-    if ids is not None:
-        query = query.where(EvidenceObject.evidence_id.in_(ids))
-    found: dict[int, list[HeldCopy]] = defaultdict(list)
-    for evidence_id, object_id, klass, size_bytes in session.execute(query):
-        found[evidence_id].append(HeldCopy(object_id, klass, size_bytes))
-    return found
 
 
 # --- runs -----------------------------------------------------------------------------------
@@ -598,87 +372,3 @@ def restore_item(
         },
     )
     return restored
-
-
-# --- S3 Object Lock -------------------------------------------------------------------------
-
-
-def protect_original(
-    session: Session, store: ObjectStore, item: Evidence, held: ArchiveObject
-) -> None:
-    """Lock a just-archived original (S3 Object Lock) until the first day the policy in force
-    could let it go, and mirror the legal holds that already cover the item; nothing when the
-    store has no object lock or the policy keeps originals for ever."""
-    if not store.has_object_lock:
-        return
-    _, rules = active_policy(session)
-    [retained] = retained_items(session, [item.id], with_copies=False)
-    rule = rules.get((retained.kind, Outcome.ACCEPTED))
-    if rule is not None:
-        start = month_closed_on(retained.day)
-        if rule.keep_original_days is not None:
-            due = start + timedelta(days=rule.keep_original_days)
-        elif rule.keep_copies_years is not None:
-            due = add_years(start, rule.keep_copies_years)
-        else:
-            due = None
-        until = datetime.combine(due, time(), UTC) if due else None
-        # a lock can only be lengthened: S3 refuses to shorten one without a bypass
-        if until and until > utcnow() and (held.locked_until is None or until > held.locked_until):
-            held.lock_mode = store.lock(held.key, until)
-            held.locked_until = until
-    mirror_legal_holds(session, store, [item.id])
-
-
-def mirror_legal_holds(session: Session, store: ObjectStore, evidence_ids: list[int]) -> int:
-    """Set the legal hold flag of these items' objects to whether any hold in force covers
-    any item that uses them; returns how many flags changed."""
-    if not store.has_object_lock or not evidence_ids:
-        return 0
-    holds = holds_in_force(session)
-    held_objects = session.scalars(
-        select(ArchiveObject)
-        .join(EvidenceObject, EvidenceObject.object_id == ArchiveObject.id)
-        .where(
-            EvidenceObject.evidence_id.in_(evidence_ids),
-            EvidenceObject.released_at.is_(None),
-            ArchiveObject.removed_at.is_(None),
-        )
-        .distinct()
-    ).all()
-    changed = 0
-    for held in held_objects:
-        users = list(
-            session.scalars(
-                select(EvidenceObject.evidence_id).where(
-                    EvidenceObject.object_id == held.id, EvidenceObject.released_at.is_(None)
-                )
-            )
-        )
-        should_hold = any(
-            holds_covering(user, holds)
-            for user in retained_items(session, users, with_copies=False)
-        )
-        if should_hold != held.legal_hold:
-            store.set_legal_hold(held.key, should_hold)
-            held.legal_hold = should_hold
-            changed += 1
-    return changed
-
-
-def items_covered(session: Session, hold: LegalHold) -> list[int]:
-    """The items a hold covers."""
-    rule = Hold(
-        hold.id,
-        HoldScope(hold.scope),
-        hold.evidence_id,
-        hold.teacher_id,
-        hold.school_id,
-        hold.date_from,
-        hold.date_to,
-    )
-    if rule.scope is HoldScope.EVIDENCE and rule.evidence_id is not None:
-        return [rule.evidence_id]
-    return [
-        i.evidence_id for i in retained_items(session, with_copies=False) if is_covered(i, rule)
-    ]

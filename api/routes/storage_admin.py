@@ -16,7 +16,7 @@ from api.deps import AdminDep, DbDep, ServicesDep
 from api.schemas import RecordId, Text
 from bukti.errors import NotFoundError
 from evidence.retention import HoldScope, Outcome, Rule
-from storage import retention
+from storage import holds, retention
 from storage.audit import Actor
 from storage.db import transaction
 from storage.models import LegalHold, RetentionRemoval, RetentionRun
@@ -282,13 +282,13 @@ def _hold_out(hold: LegalHold) -> HoldOut:
 @router.post("/holds", status_code=201, response_model=HoldOut)
 def place_hold(body: HoldIn, db: DbDep, who: AdminDep, services: ServicesDep) -> HoldOut:
     """Place a legal hold: no retention run removes what it covers until it is released."""
-    request = retention.HoldRequest(**body.model_dump())
+    request = holds.HoldRequest(**body.model_dump())
     _check_targets(db, request)
-    hold = retention.place_hold(db, request, _actor(who), services.store)
+    hold = holds.place_hold(db, request, _actor(who), services.store)
     return _hold_out(hold)
 
 
-def _check_targets(db: DbDep, request: retention.HoldRequest) -> None:
+def _check_targets(db: DbDep, request: holds.HoldRequest) -> None:
     from storage.models import Evidence, School, Teacher
 
     for model, value, name in (
@@ -316,7 +316,7 @@ def release_hold(
     hold_id: RecordId, body: ReleaseIn, db: DbDep, who: AdminDep, services: ServicesDep
 ) -> HoldOut:
     """Release a hold, saying why; an audit event."""
-    released = retention.release_hold(db, hold_id, body.reason, _actor(who), services.store)
+    released = holds.release_hold(db, hold_id, body.reason, _actor(who), services.store)
     return _hold_out(released)
 
 

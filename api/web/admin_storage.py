@@ -22,7 +22,7 @@ from api.web.words import word
 from bukti.errors import BuktiError
 from evidence.retention import HoldScope, Outcome, Rule
 from evidence.status import Role
-from storage import retention
+from storage import holds, retention
 from storage.audit import Actor
 from storage.db import transaction
 from storage.models import LegalHold, RetentionRemoval, RetentionRun
@@ -78,7 +78,7 @@ def storage_page(
     rows, total = usage(db, dimension)
     version, rules = retention.active_policy(db)
     runs = db.scalars(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(10)).all()
-    holds = db.scalars(
+    in_force = db.scalars(
         select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.id.desc())
     ).all()
     names = {"class": CLASS_NAMES, "kind": KIND_WORDS}.get(dimension)
@@ -106,7 +106,7 @@ def storage_page(
             for kind in KINDS
         ],
         runs=[_run_view(db, run, t.gettext) for run in runs],
-        holds=holds,
+        holds=in_force,
         damaged=damaged(db),
         today=date.today().isoformat(),
         kind_name=lambda k: word(KIND_WORDS, k, t),
@@ -231,8 +231,8 @@ def hold_submit(
             },
         }
         fields = choices[scope]
-        retention.place_hold(
-            db, retention.HoldRequest(scope, reason, **fields), _actor(session), services.store
+        holds.place_hold(
+            db, holds.HoldRequest(scope, reason, **fields), _actor(session), services.store
         )
     except (ValueError, BuktiError):
         return see_other("/admin/storage?notice=bad-hold#holds")
@@ -249,7 +249,7 @@ def release_submit(
 ) -> Response:
     """Release a legal hold."""
     _admin(session)
-    retention.release_hold(db, hold_id, reason, _actor(session), services.store)
+    holds.release_hold(db, hold_id, reason, _actor(session), services.store)
     return see_other("/admin/storage?notice=released#holds")
 
 
