@@ -19,7 +19,16 @@ from evidence.retention import HoldScope, Outcome, Rule
 from storage import holds, retention
 from storage.audit import Actor
 from storage.db import transaction
-from storage.models import LegalHold, RetentionRemoval, RetentionRun
+from storage.models import (
+    Evidence,
+    EvidenceObject,
+    LegalHold,
+    RetentionRemoval,
+    RetentionRun,
+    School,
+    Teacher,
+)
+from storage.scrub import damaged
 from storage.usage import DIMENSIONS, Dimension, usage
 from workers.broker import RETENTION_APPLY, SCRUB
 
@@ -289,8 +298,6 @@ def place_hold(body: HoldIn, db: DbDep, who: AdminDep, services: ServicesDep) ->
 
 
 def _check_targets(db: DbDep, request: holds.HoldRequest) -> None:
-    from storage.models import Evidence, School, Teacher
-
     for model, value, name in (
         (Evidence, request.evidence_id, "evidence"),
         (Teacher, request.teacher_id, "teacher"),
@@ -334,8 +341,6 @@ class RestoredOut(BaseModel):
 @router.post("/evidence/{evidence_id}/restore", response_model=RestoredOut)
 def restore(evidence_id: RecordId, db: DbDep, who: AdminDep, services: ServicesDep) -> RestoredOut:
     """Bring back an item's copies that retention removed, while the trash holds them."""
-    from storage.models import Evidence
-
     copies = retention.restore_item(db, services.store, evidence_id, _actor(who))
     item = db.get_one(Evidence, evidence_id)
     return RestoredOut(
@@ -374,9 +379,6 @@ def start_scrub(body: ScrubIn, request: Request, who: AdminDep) -> dict[str, int
 @router.get("/damaged", response_model=list[DamagedOut])
 def list_damaged(db: DbDep, who: AdminDep) -> list[DamagedOut]:
     """Objects found missing or altered, with the items that use them."""
-    from storage.models import EvidenceObject
-    from storage.scrub import damaged
-
     found = []
     for held in damaged(db):
         users = db.scalars(
