@@ -41,12 +41,26 @@ def _actor(who: Principal) -> Actor:
     return Actor(who.user_id, who.name)
 
 
+class UsageRowOut(BaseModel):
+    """One group's figures (see storage.usage): ``group`` is its id or name."""
+
+    group: str
+    label: str
+    items: int
+    received_bytes: int
+    held_bytes: int
+    referenced_bytes: int
+    saved_by_dedup_bytes: int
+    saved_by_renditions_bytes: int
+    removed_bytes: int
+
+
 class UsageOut(BaseModel):
     """Usage and savings by one dimension, with the total over every item."""
 
     by: str
-    rows: list[dict[str, Any]]
-    total: dict[str, Any]
+    rows: list[UsageRowOut]
+    total: UsageRowOut
 
 
 @router.get("/usage", response_model=UsageOut)
@@ -58,7 +72,11 @@ def get_usage(
     """Bytes received, held, saved by deduplication and by renditions, and removed, per
     school, teacher, kind, month or object class."""
     rows, total = usage(db, by)
-    return UsageOut(by=by, rows=[row.to_json() for row in rows], total=total.to_json())
+    return UsageOut(
+        by=by,
+        rows=[UsageRowOut(**row.to_json()) for row in rows],
+        total=UsageRowOut(**total.to_json()),
+    )
 
 
 # --- policy ---------------------------------------------------------------------------------
