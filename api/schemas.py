@@ -453,7 +453,9 @@ class ArchiveCopy(BaseModel):
     """One copy of an item in the archive: held now, or released by retention (the SHA-256
     stays on record, so a receipt of the original stays valid after it is gone)."""
 
-    klass: str
+    klass: str = Field(
+        serialization_alias="class", description="original, rendition, sanitised, preview or poster"
+    )
     key: str
     size_bytes: int
     sha256: str

@@ -164,7 +164,7 @@ class RemovalOut(BaseModel):
     """One line of a run's report."""
 
     evidence_id: int
-    klass: str
+    klass: str = Field(serialization_alias="class")
     size_bytes: int
     reason: str
     outcome: str | None
@@ -363,7 +363,7 @@ def restore(evidence_id: RecordId, db: DbDep, who: AdminDep, services: ServicesD
     item = db.get_one(Evidence, evidence_id)
     return RestoredOut(
         evidence_id=evidence_id,
-        restored=[{"klass": c.klass, "key": c.key, "size_bytes": c.size_bytes} for c in copies],
+        restored=[{"class": c.klass, "key": c.key, "size_bytes": c.size_bytes} for c in copies],
         stored_bytes=item.stored_bytes,
     )
 
@@ -381,7 +381,7 @@ class DamagedOut(BaseModel):
     """An archived object the last scrub found missing or altered."""
 
     key: str
-    klass: str
+    klass: str = Field(serialization_alias="class")
     size_bytes: int
     damage: str
     evidence_ids: list[int]

@@ -49,7 +49,7 @@ def test_an_archived_photo_counts_its_original_and_rendition_and_lists_them(
         pipeline.run_step(services, mine, step)
     item = live_client.get(f"/api/v1/evidence/{mine}", headers=world.teacher_auth).json()
     sizes, copies = item["sizes"], item["archive"]["copies"]
-    assert [c["klass"] for c in copies] == ["original", "rendition"]
+    assert [c["class"] for c in copies] == ["original", "rendition"]
     assert all(c["held"] for c in copies)
     assert copies[0]["sha256"] == hashlib.sha256(content).hexdigest()
     assert copies[0]["size_bytes"] == len(content)

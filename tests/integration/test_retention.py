@@ -128,7 +128,7 @@ def test_a_dry_run_removes_nothing_and_the_confirmed_run_removes_what_it_said(
 
     item = client.get(f"/api/v1/evidence/{ids['accepted']}", headers=world.teacher_auth).json()
     assert item["sizes"]["stored_bytes"] == 100
-    assert [(c["klass"], c["held"]) for c in item["archive"]["copies"]] == [
+    assert [(c["class"], c["held"]) for c in item["archive"]["copies"]] == [
         ("original", False),
         ("rendition", True),
     ]
@@ -289,7 +289,7 @@ def test_the_api_plans_confirms_restores_and_keeps_policy_versions(
         f"/api/v1/storage/evidence/{ids['accepted']}/restore", headers=world.admin
     )
     assert restored.status_code == 200, restored.text
-    assert restored.json()["restored"][0]["klass"] == "original"
+    assert restored.json()["restored"][0]["class"] == "original"
     assert services.store.exists(_key(services, ids["accepted"]))
     assert len(_audit(services, "retention.restored")) == 1
     assert_problem(
