@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shlex
 import signal
@@ -192,3 +193,9 @@ def test_the_readmes_walk_through_runs_as_written(start_service: Start) -> None:
     assert receipt.json()["sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     assert f"{receipt.json()['sha256']}  samples/{photo.name}" in run.stdout
     assert '"monthly_videos":{"learning":"accepted","problem_solving":"accepted"}' in run.stdout
+    # the storage admin's dry run lets the accepted photos' originals go, nothing else
+    planned = json.loads(run.stdout.splitlines()[-len(_WALK_THROUGH_IDS) - 1])
+    assert sorted(p["evidence_id"] for p in planned) == sorted(
+        int(ids[name]) for name in ("SELFIE", "PHOTO", "NEW")
+    )
+    assert {p["class"] for p in planned} == {"original"}
