@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from bukti import logs
 from bukti.bootstrap import Services
-from bukti.errors import BuktiError
+from bukti.errors import BuktiError, ConflictError, InvalidRequestError, NotFoundError
 from bukti.settings import Settings, get_settings
 from bukti.supervisor import Supervisor, stop_process_group
 from storage.audit import Actor
@@ -55,7 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         acting_as.set(Actor(None, f"cli ({getpass.getuser()})"))
         result: int = args.run(settings, args)
         return result
-    except (CommandError, ValidationError) as exc:
+    except (
+        CommandError,
+        ValidationError,
+        NotFoundError,
+        ConflictError,
+        InvalidRequestError,
+    ) as exc:
+        # what the operator asked for cannot be done as asked: one line, exit 2
         print(f"bukti: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -353,6 +353,14 @@ def test_the_command_line_plans_reports_applies_with_progress_and_holds(
     assert operator_cli("hold", "release", "1", "--reason", "selesai")[0] == 0
     assert operator_cli("hold", "release", "1", "--reason", "again")[0] == 2
     runs = operator_cli("retention", "runs")[1]
+    assert operator_cli("retention", "run", "--confirm", "99")[1:] == (
+        "",
+        "bukti: retention run 99 not found\n",
+    )
+    code, _, again = operator_cli("retention", "run", "--confirm", str(run_id))
+    assert code == 2 and again == f"bukti: retention run {run_id} is applied\n"
+    code, _, err = operator_cli("retention", "restore", accepted)
+    assert code == 2 and "no released copy left to restore" in err
     assert f"evidence {ids['accepted']}: BPK" in listed
     assert "1 items held back by legal holds" in planned and "nothing was removed" in planned
     assert report.read_text().count("\n") == 2  # the header and the shared original
