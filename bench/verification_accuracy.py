@@ -16,7 +16,7 @@ app) would write, and states the set of flag codes it must get: that set is the 
 Every photo then goes the pipeline's way: :func:`workers.photo.extract_photo_facts` and
 :func:`workers.photo.hash_photo` on the written file, :func:`evidence.verification.verify_photo`
 with the records of its scenario and the teacher's history so far, and the duplicate checks of
-``workers/dedup.py`` (same SHA-256, or a :class:`storage.hash_index.HashIndex` match, in another
+``workers/dedup.py`` (same SHA-256, or a ``storage.near_index`` lookup match, in another
 activity), in upload order.
 """
 
@@ -74,7 +74,7 @@ from evidence.verification import (
     verify_photo,
 )
 from evidence.video_facts import VideoFacts, capture_facts
-from storage.hash_index import HashIndex
+from storage import near_index
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from workers.phash import perceptual_hashes
 from workers.photo import PhotoHashes, extract_photo_facts, hash_photo
@@ -1609,13 +1609,13 @@ def build_shots(
 class DuplicateLedger:
     """The decisions of workers/dedup.py's DuplicateFinder.find over earlier uploads.
 
-    Same SHA-256 in another context is an exact duplicate; a HashIndex match in another
+    Same SHA-256 in another context is an exact duplicate; a near_index match in another
     context (not already an exact duplicate) a near duplicate. A context is the activity an
     item proves, or the item itself.
     """
 
     def __init__(self) -> None:
-        self.index = HashIndex(DEFAULT_POLICY)
+        self.index = near_index.memory_index()
         self.by_sha: dict[str, list[int]] = defaultdict(list)
         self.context: dict[int, tuple[str, int]] = {}
 
@@ -1630,7 +1630,9 @@ class DuplicateLedger:
                 Flag.raise_(Code.EXACT_DUPLICATE, f"same SHA-256 as #{exact[0]}", exact[0])
             )
         seen = {*exact, evidence_id}
-        matches = self.index.query(hashes.perceptual, exclude_ids=seen, limit=20)
+        matches = near_index.lookup(
+            self.index, hashes.perceptual, policy=DEFAULT_POLICY, exclude_ids=seen, limit=20
+        )
         near = [m for m in matches if self.context[m.evidence_id] != context]
         if near:
             flags.append(
@@ -1642,7 +1644,7 @@ class DuplicateLedger:
             )
         self.by_sha[hashes.sha256].append(evidence_id)
         self.context[evidence_id] = context
-        self.index.add(evidence_id, hashes.perceptual)
+        near_index.register(self.index, evidence_id, hashes.perceptual)
         return flags
 
 
@@ -2054,7 +2056,7 @@ def _split_report(result: Run, quick: bool) -> list[str]:
         f"({'each scenario once' if quick else f'each scenario {FULL_REPEATS} times'}), "
         f"written as {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} camera JPEGs unless the scenario says "
         "otherwise, run through `extract_photo_facts`, `hash_photo`, `verify_photo` and the "
-        "dedup step's rules (SHA-256, HashIndex) in upload order; the days through "
+        "dedup step's rules (SHA-256, the banded near-duplicate index) in upload order; the days through "
         "`day_totals` with their selfies' capture times.",
         "",
         "| family | code | severity | expected | raised, right | raised, wrong | missed "

@@ -311,13 +311,27 @@ class EvidenceEvent(Base):
 
 
 class PerceptualHashRow(Base):
-    """An item's perceptual hashes in the order they were registered; feeds the in-memory index."""
+    """A photo's near-duplicate hashes, cut into indexed bands (storage/near_index.py)."""
 
     __tablename__ = "perceptual_hashes"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), unique=True)
-    hashes: Mapped[dict[str, Any]] = mapped_column()
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence.id"), primary_key=True, autoincrement=False
+    )
+    #: the 64-bit hashes as signed BIGINTs (the same bits)
+    phash: Mapped[int] = mapped_column(BigInteger)
+    dhash: Mapped[int] = mapped_column(BigInteger)
+    dhash_vertical: Mapped[int] = mapped_column(BigInteger)
+    #: 21, 21 and 22 bits of each hash in turn, most significant first
+    band_0: Mapped[int] = mapped_column(index=True)
+    band_1: Mapped[int] = mapped_column(index=True)
+    band_2: Mapped[int] = mapped_column(index=True)
+    band_3: Mapped[int] = mapped_column(index=True)
+    band_4: Mapped[int] = mapped_column(index=True)
+    band_5: Mapped[int] = mapped_column(index=True)
+    band_6: Mapped[int] = mapped_column(index=True)
+    band_7: Mapped[int] = mapped_column(index=True)
+    band_8: Mapped[int] = mapped_column(index=True)
 
 
 class MonthlyFlag(Base):

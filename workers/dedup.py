@@ -1,38 +1,51 @@
-"""Exact and near-duplicate lookup across every teacher's evidence.
+"""Exact and near-duplicate lookup across every teacher's evidence, decided by order of receipt.
 
-Each worker process keeps the perceptual hashes of all items in an in-memory index and
-catches up from the ``perceptual_hashes`` table before each lookup. Lookups and the
-registration of new hashes happen under one Redis lock, so two copies of a photo that
-are processed at the same moment still find each other, and rows are committed in
-``seq`` order, which makes a plain watermark enough to catch up.
+:func:`find_duplicates` runs in the transaction that records an item's outcome. It registers
+the item's hashes first (a photo's row in the banded index of ``storage/near_index.py``), then
+looks for the other items with the same SHA-256 (the indexed ``evidence.sha256``) or a
+perceptually similar picture (the database's band indexes; videos and documents, which are few,
+by a scan of their signatures). Of each pair the item received first (then the lower id) is
+the original, whatever order the workers reach them in: the item gets a duplicate flag for
+each earlier copy, and a later copy that is already finished gets one for the item, with an
+event, and turns ``flagged`` if it was ``accepted``.
+
+Concurrent items see each other without a cluster-wide lock. On PostgreSQL a registration and
+its lookup take transaction-scoped advisory locks, exclusive on the item's own buckets (its
+SHA-256, its bands) and shared on the buckets its lookup probes, so two items that can find
+each other conflict on one bucket: the second waits for the first to commit, and its lookup,
+a new statement under READ COMMITTED, sees the first's row. Unrelated items rarely share a
+bucket. SQLite lets one transaction write at a time: the lookup follows a write, so it sees
+every committed item and no other can commit until it is done.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import asdict
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass
+from typing import Any
 
-import redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
-from bukti.errors import DependencyError
+from bukti.settings import Settings
 from evidence.duplicates import NearDuplicatePolicy, matching_likeness
-from evidence.flags import Code, Flag
+from evidence.flags import Code, Flag, needs_review
 from evidence.status import Kind, Status
 from evidence.text_duplicates import TextSignature, estimate_jaccard
 from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
-from storage.hash_index import HashIndex
-from storage.models import Activity, Evidence, PerceptualHashRow
+from storage import near_index
+from storage.models import Activity, Evidence, EvidenceFlag
+from workers.lifecycle import add_event
 from workers.phash import PerceptualHashes
 
-LOCK_NAME = "bukti:lock:dedup"
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
+FINISHED_STATUSES = (Status.ACCEPTED.value, Status.FLAGGED.value)
+#: advisory lock keys beside the bands' (storage/near_index.py): an item's SHA-256, and the
+#: kinds whose near duplicates are found by a scan (videos, documents: few)
+_SHA_LOCK = near_index.LOCK_NAMESPACE + 0xFFFF
+_KIND_LOCK = near_index.LOCK_NAMESPACE + 0xFFFE
+_KIND_LOCK_IDS = {Kind.VIDEO.value: 1, Kind.DOCUMENT.value: 2}
 
 
 def hashes_to_json(hashes: PerceptualHashes) -> dict[str, str | bool]:
@@ -58,122 +71,175 @@ def context_of(item: Evidence) -> tuple[str, int]:
     return ("item", item.id)
 
 
-class DuplicateFinder:
-    """Finds earlier items with the same bytes or a perceptually similar picture."""
+def policy_of(settings: Settings) -> NearDuplicatePolicy:
+    """The near-duplicate thresholds the settings choose."""
+    return NearDuplicatePolicy(
+        max_phash_distance=settings.near_duplicate_phash_distance,
+        max_distance=settings.near_duplicate_max_distance,
+    )
 
-    _per_process: ClassVar[dict[str, DuplicateFinder]] = {}
-    _guard: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, services: Services, client: redis.Redis) -> None:
-        self.services = services
-        self.client = client
-        settings = services.settings
-        self.policy = NearDuplicatePolicy(
-            max_phash_distance=settings.near_duplicate_phash_distance,
-            max_distance=settings.near_duplicate_max_distance,
+def receipt_order(item: Evidence) -> tuple[Any, int]:
+    """What decides which of two copies is the original: received first, then the lower id."""
+    return (item.received_at, item.id)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Another live item in another context that is a copy of the item, or the item of it."""
+
+    code: Code
+    other: Evidence
+    how: str  # for a near duplicate: how they are alike
+
+
+def find_duplicates(services: Services, session: Session, item: Evidence) -> list[Flag]:
+    """Register ``item``'s hashes and return its duplicate flags against earlier items.
+
+    Later items that are already finished and turn out to be copies of ``item`` are flagged
+    here (with an event). Runs inside the transaction that records the item's outcome, after
+    ``item.perceptual`` is set; running it again changes nothing.
+
+    The caller locks the item's row FOR NO KEY UPDATE (``with_for_update={"key_share":
+    True}``), not FOR UPDATE: on PostgreSQL this may wait for another item's transaction
+    whose flag points at this item, and a foreign key check needs FOR KEY SHARE on it.
+    """
+    if item.kind == Kind.YOUTUBE:
+        return []  # links are checked for reuse by verification
+    photo = _photo_hashes(item)
+    _serialize(session, item, photo)
+    if photo is not None:
+        near_index.register(session, item.id, photo)
+    session.flush()
+    matches = _matches(session, item, photo, policy_of(services.settings))
+    mine = receipt_order(item)
+    flags = _own_flags(session, item, [m for m in matches if receipt_order(m.other) < mine])
+    later = sorted((m for m in matches if receipt_order(m.other) > mine), key=lambda m: m.other.id)
+    for match in later:
+        _flag_later_copy(session, match, item)
+    return flags
+
+
+def _photo_hashes(item: Evidence) -> PerceptualHashes | None:
+    if item.kind != Kind.PHOTO or item.perceptual is None:
+        return None
+    return hashes_from_json(item.perceptual)
+
+
+def _serialize(session: Session, item: Evidence, photo: PerceptualHashes | None) -> None:
+    """Make sure that of two items that can find each other, the second sees the first."""
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: write first, so that this transaction holds the database's only write lock
+        session.execute(update(Evidence).where(Evidence.id == item.id).values(kind=item.kind))
+        return
+    exclusive = {(_SHA_LOCK, int(item.sha256[:7], 16))}
+    shared: set[tuple[int, int]] = set()
+    if photo is not None:
+        own, probed = near_index.lock_keys(photo)
+        exclusive |= own
+        shared |= probed
+    elif item.kind in _KIND_LOCK_IDS and item.perceptual is not None:
+        exclusive.add((_KIND_LOCK, _KIND_LOCK_IDS[item.kind]))
+    near_index.take_locks(session, exclusive, shared)
+
+
+def _matches(
+    session: Session, item: Evidence, photo: PerceptualHashes | None, policy: NearDuplicatePolicy
+) -> list[Match]:
+    """Exact copies (same SHA-256) first, then near ones, nearest first; live, other context."""
+    exact = session.scalars(
+        select(Evidence)
+        .where(Evidence.sha256 == item.sha256, Evidence.id != item.id)
+        .order_by(Evidence.received_at, Evidence.id)
+    ).all()
+    found = [Match(Code.EXACT_DUPLICATE, other, "") for other in exact]
+    seen = {other.id for other in exact} | {item.id}
+    if photo is not None:
+        for near in near_index.lookup(session, photo, policy=policy, exclude_ids=seen, limit=20):
+            other = session.get(Evidence, near.evidence_id)
+            if other is not None:
+                how = f"perceptual distance {near.distance} of 192 bits"
+                found.append(Match(Code.NEAR_DUPLICATE, other, how))
+    elif item.kind == Kind.VIDEO and item.perceptual is not None:
+        found += [Match(Code.NEAR_DUPLICATE, o, h) for h, o in _near_videos(session, item, seen)]
+    elif item.kind == Kind.DOCUMENT and item.perceptual is not None:
+        found += [Match(Code.NEAR_DUPLICATE, o, h) for h, o in _near_documents(session, item, seen)]
+    return [
+        match
+        for match in found
+        if match.other.status not in DEAD_STATUSES and context_of(match.other) != context_of(item)
+    ]
+
+
+def _own_flags(session: Session, item: Evidence, earlier: list[Match]) -> list[Flag]:
+    """The item's flags: the first-received exact copy, the nearest earlier look-alike."""
+    flags: list[Flag] = []
+    exact = [m for m in earlier if m.code == Code.EXACT_DUPLICATE]
+    if exact:
+        flags.append(_flag(session, exact[0], item, len(exact) - 1))
+    near = [m for m in earlier if m.code == Code.NEAR_DUPLICATE]
+    if near:
+        flags.append(_flag(session, near[0], item, len(near) - 1))
+    return flags
+
+
+def _flag(session: Session, match: Match, copy: Evidence, more: int = 0) -> Flag:
+    """The flag ``copy`` gets for being a copy of the earlier ``match.other``."""
+    original = match.other
+    if match.code == Code.EXACT_DUPLICATE:
+        detail = (
+            f"the same file (SHA-256 {copy.sha256[:12]}…) was already submitted as "
+            f"{describe(session, original)}"
         )
-        self.index = HashIndex(self.policy)
-        self.watermark = 0
+    else:
+        detail = f"looks like {describe(session, original)} ({match.how})"
+    return Flag.raise_(match.code, detail + _and_more(more), original.id)
 
-    @classmethod
-    def for_process(cls, services: Services) -> DuplicateFinder:
-        """The finder of this process for these services' database."""
-        key = services.settings.resolved_database_url
-        with cls._guard:
-            finder = cls._per_process.get(key)
-            if finder is None:
-                client = redis.Redis.from_url(services.settings.redis_url)
-                finder = cls._per_process[key] = cls(services, client)
-            return finder
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the cluster-wide dedup lock (30 s at most to get it, 120 s to hold it)."""
-        lock = self.client.lock(LOCK_NAME, timeout=120, blocking_timeout=30)
-        try:
-            acquired = lock.acquire()
-        except redis.RedisError as exc:
-            raise DependencyError(f"cannot take the dedup lock: {exc}") from exc
-        if not acquired:
-            raise DependencyError("the dedup lock stayed taken for 30 s")
-        try:
-            yield
-        finally:
-            # an expired lock may already be someone else's: nothing of ours to release
-            with suppress(redis.exceptions.LockError):
-                lock.release()
+def flag_row(evidence_id: int, flag: Flag) -> EvidenceFlag:
+    """The row that records ``flag`` on an item."""
+    return EvidenceFlag(
+        evidence_id=evidence_id,
+        code=flag.code.value,
+        severity=flag.severity.value,
+        detail=flag.detail,
+        related_evidence_id=flag.related_evidence_id,
+    )
 
-    def refresh(self, session: Session) -> None:
-        """Load the hashes registered since the last lookup."""
-        rows = session.execute(
-            select(PerceptualHashRow.seq, PerceptualHashRow.evidence_id, PerceptualHashRow.hashes)
-            .where(PerceptualHashRow.seq > self.watermark)
-            .order_by(PerceptualHashRow.seq)
-        ).all()
-        for seq, evidence_id, hashes in rows:
-            self.index.add(evidence_id, hashes_from_json(hashes))
-            self.watermark = seq
 
-    def find(self, session: Session, item: Evidence) -> list[Flag]:
-        """The duplicate flags of ``item`` against every other live item, of any teacher."""
-        exact = session.scalars(
-            select(Evidence)
-            .where(
-                Evidence.sha256 == item.sha256,
-                Evidence.id != item.id,
-                Evidence.status.not_in(DEAD_STATUSES),
-            )
-            .order_by(Evidence.id)
-        ).all()
-        exact = [other for other in exact if context_of(other) != context_of(item)]
-        flags: list[Flag] = []
-        if exact:
-            first = exact[0]
-            flags.append(
-                Flag.raise_(
-                    Code.EXACT_DUPLICATE,
-                    f"the same file (SHA-256 {item.sha256[:12]}…) was already submitted as "
-                    f"{describe(session, first)}" + _and_more(len(exact) - 1),
-                    first.id,
-                )
-            )
-        seen = {other.id for other in exact} | {item.id}
-        near = self._near(session, item, seen)
-        live = [
-            (how, other)
-            for how, other in near
-            if other.status not in DEAD_STATUSES and context_of(other) != context_of(item)
-        ]
-        if live:
-            how, other = live[0]
-            flags.append(
-                Flag.raise_(
-                    Code.NEAR_DUPLICATE,
-                    f"looks like {describe(session, other)} ({how})" + _and_more(len(live) - 1),
-                    other.id,
-                )
-            )
-        return flags
-
-    def _near(self, session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
-        """Perceptually similar items, nearest first, with how they are alike."""
-        if item.perceptual is None:
-            return []
-        if item.kind == Kind.PHOTO:
-            self.refresh(session)
-            hashes = hashes_from_json(item.perceptual)
-            found = []
-            for match in self.index.query(hashes, exclude_ids=seen, limit=20):
-                other = session.get(Evidence, match.evidence_id)
-                if other is not None:
-                    how = f"perceptual distance {match.distance} of 192 bits"
-                    found.append((how, other))
-            return found
-        if item.kind == Kind.VIDEO:
-            return _near_videos(session, item, seen)
-        if item.kind == Kind.DOCUMENT:
-            return _near_documents(session, item, seen)
-        return []
+def _flag_later_copy(session: Session, match: Match, item: Evidence) -> None:
+    """A finished item received after ``item`` is a copy of it: flag it now, with an event."""
+    status = session.scalar(select(Evidence.status).where(Evidence.id == match.other.id))
+    if status not in FINISHED_STATUSES:
+        # Not finished: its own lookup, which waits for this transaction, will find the item.
+        # (Its job may hold its row and wait for this transaction's locks: no row lock here.)
+        return
+    later = session.get(
+        Evidence, match.other.id, with_for_update={"key_share": True}, populate_existing=True
+    )
+    if later is None or later.status not in FINISHED_STATUSES:
+        return
+    has_code = session.scalar(
+        select(EvidenceFlag.id)
+        .where(EvidenceFlag.evidence_id == later.id, EvidenceFlag.code == match.code.value)
+        .limit(1)
+    )
+    if has_code is not None:
+        return  # already a copy of another earlier item: one flag of a code is enough
+    flag = _flag(session, Match(match.code, item, match.how), later)
+    session.add(flag_row(later.id, flag))
+    session.flush()
+    before = later.status
+    if later.status == Status.ACCEPTED and needs_review([flag]):
+        later.status = Status.FLAGGED.value
+    add_event(
+        session,
+        later.id,
+        "dedup",
+        "earlier-copy",
+        f"{before} -> {later.status}: {flag.code.value}:{item.id} "
+        f"(evidence #{item.id} was received earlier and processed later)",
+    )
 
 
 def _candidates(session: Session, item: Evidence, seen: set[int]) -> list[Evidence]:

@@ -12,10 +12,9 @@ import json
 import logging
 import shutil
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -26,9 +25,9 @@ from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind, Status
 from storage import objects
 from storage.db import transaction
-from storage.models import Evidence, EvidenceFlag, PerceptualHashRow, utcnow
+from storage.models import Evidence, EvidenceFlag, utcnow
 from workers import youtube_links
-from workers.dedup import DuplicateFinder
+from workers.dedup import find_duplicates
 from workers.lifecycle import (
     add_event,
     is_step_done,
@@ -72,12 +71,11 @@ StepBody = Callable[[Services, Session, Evidence], str]
 def run_step(services: Services, evidence_id: int, step: str) -> str | None:
     """Run one step of one item; returns the step to enqueue next, or None to stop."""
     body = _STEP_BODIES[step]
-    lock = DuplicateFinder.for_process(services).locked() if step == "dedup" else nullcontext()
     try:
-        # the dedup step holds a lock across its whole transaction: two copies of one photo
-        # processed at once must still see each other
-        with lock, transaction(services.sessions) as session:
-            item = session.get(Evidence, evidence_id, with_for_update=True)
+        with transaction(services.sessions) as session:
+            # FOR NO KEY UPDATE: another item's dedup may add a flag that points at this one
+            # (a foreign key check, FOR KEY SHARE) while this one waits for its dedup locks
+            item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
             if item is None:
                 log.warning("evidence %s vanished before step %s", evidence_id, step)
                 return None
@@ -182,13 +180,8 @@ def _hash(services: Services, session: Session, item: Evidence) -> str:
 def _dedup(services: Services, session: Session, item: Evidence) -> str:
     if item.kind == Kind.YOUTUBE:
         return "links are checked for reuse by verification"
-    finder = DuplicateFinder.for_process(services)
-    flags = finder.find(session, item)
+    flags = find_duplicates(services, session, item)
     _replace_flags(session, item, "dedup", flags)
-    if item.kind == Kind.PHOTO and item.perceptual is not None:
-        registered = select(PerceptualHashRow.seq).where(PerceptualHashRow.evidence_id == item.id)
-        if session.scalar(registered) is None:
-            session.add(PerceptualHashRow(evidence_id=item.id, hashes=dict(item.perceptual)))
     return ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in flags)
 
 

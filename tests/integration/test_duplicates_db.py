@@ -1,0 +1,312 @@
+"""Duplicates decided in the database by order of receipt, on SQLite and PostgreSQL.
+
+Each item is processed as the job's final transaction does it: the item's row locked,
+``find_duplicates`` run, its flags and outcome written. Two copies processed concurrently on
+PostgreSQL (two threads, two sessions, both transactions open at once) end with exactly one
+flagged: the later-received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+import skimage
+from alembic import command
+from PIL import Image, ImageOps
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from bukti.bootstrap import Services
+from evidence.flags import Code, needs_review
+from evidence.status import Status
+from storage import near_index
+from storage.db import alembic_config, transaction
+from storage.models import (
+    Evidence,
+    EvidenceEvent,
+    EvidenceFlag,
+    PerceptualHashRow,
+    School,
+    Teacher,
+    User,
+)
+from workers.dedup import find_duplicates, flag_row, hashes_to_json
+from workers.phash import perceptual_hashes
+
+pytestmark = pytest.mark.integration
+both_databases = pytest.mark.both_databases
+
+T0 = datetime(2026, 10, 13, 0, 5, tzinfo=UTC)
+PHOTOS = Path(skimage.__file__).parent / "data"
+
+
+@cache
+def picture(name: str) -> Image.Image:
+    with Image.open(PHOTOS / name) as image:
+        return image.convert("RGB")
+
+
+def recompressed(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.resize((image.width // 2, image.height // 2)).save(buffer, "JPEG", quality=60)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+class Items:
+    """Teachers and items of a test, written straight to the database."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        with transaction(services.sessions) as db:
+            school = School(name="SMAN 3 Bandung", lat=-6.9, lon=107.6)
+            db.add(school)
+            db.flush()
+            self.teachers = []
+            for n in range(2):
+                teacher = Teacher(
+                    nip=f"19800310200501200{n}", name=f"Guru {n}", school_id=school.id
+                )
+                db.add(teacher)
+                db.flush()
+                user = User(name=teacher.name, role="teacher", teacher_id=teacher.id)
+                db.add(user)
+                db.flush()
+                self.teachers.append((teacher.id, user.id))
+
+    def add(
+        self,
+        image: Image.Image | None,
+        *,
+        received: timedelta,
+        teacher: int = 0,
+        sha: str | None = None,
+        status: str = Status.PROCESSING.value,
+    ) -> int:
+        teacher_id, user_id = self.teachers[teacher]
+        hashes = perceptual_hashes(image) if image is not None else None
+        with transaction(self.services.sessions) as db:
+            item = Evidence(
+                teacher_id=teacher_id,
+                uploaded_by=user_id,
+                kind="photo",
+                mime="image/jpeg",
+                status=status,
+                sha256=sha or hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+                original_bytes=1000,
+                received_at=T0 + received,
+                perceptual=hashes_to_json(hashes) if hashes is not None else None,
+                facts={},
+            )
+            db.add(item)
+            db.flush()
+            return item.id
+
+    def process(self, evidence_id: int, before_lookup: Callable[[], object] = lambda: None) -> None:
+        """The job's final transaction: duplicates, flags and outcome, all at once."""
+        with transaction(self.services.sessions) as db:
+            item = db.get(Evidence, evidence_id, with_for_update={"key_share": True})
+            assert item is not None
+            before_lookup()
+            flags = find_duplicates(self.services, db, item)
+            db.add_all(flag_row(item.id, flag) for flag in flags)
+            item.status = (Status.FLAGGED if needs_review(flags) else Status.ACCEPTED).value
+
+    def state(self, evidence_id: int) -> tuple[str, list[tuple[str, int | None]]]:
+        with self.services.sessions() as db:
+            item = db.get(Evidence, evidence_id)
+            assert item is not None
+            flags = db.execute(
+                select(EvidenceFlag.code, EvidenceFlag.related_evidence_id)
+                .where(EvidenceFlag.evidence_id == evidence_id)
+                .order_by(EvidenceFlag.code)
+            ).all()
+            return item.status, [(code, related) for code, related in flags]
+
+    def events(self, evidence_id: int) -> list[tuple[str, str, str | None]]:
+        with self.services.sessions() as db:
+            rows = db.execute(
+                select(EvidenceEvent.step, EvidenceEvent.outcome, EvidenceEvent.detail)
+                .where(EvidenceEvent.evidence_id == evidence_id)
+                .order_by(EvidenceEvent.id)
+            ).all()
+            return [(step, outcome, detail) for step, outcome, detail in rows]
+
+
+@pytest.fixture
+def items(services: Services) -> Items:
+    return Items(services)
+
+
+NEAR = Code.NEAR_DUPLICATE.value
+EXACT = Code.EXACT_DUPLICATE.value
+
+
+@both_databases
+def test_a_copy_processed_after_its_original_is_flagged(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1), teacher=1)
+    unrelated = items.add(picture("coffee.png"), received=timedelta(hours=2))
+    for item in (original, copy, unrelated):
+        items.process(item)
+    assert items.state(original) == ("accepted", [])
+    assert items.state(copy) == ("flagged", [(NEAR, original)])
+    assert items.state(unrelated) == ("accepted", [])
+
+
+@both_databases
+def test_the_earlier_upload_stays_the_original_when_processed_last(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    copy = items.add(ImageOps.mirror(picture("chelsea.png")), received=timedelta(minutes=5))
+    items.process(copy)
+    assert items.state(copy) == ("accepted", [])
+    items.process(original)
+    assert items.state(original) == ("accepted", [])
+    assert items.state(copy) == ("flagged", [(NEAR, original)])
+    (event,) = [e for e in items.events(copy) if e[1] == "earlier-copy"]
+    assert event[0] == "dedup"
+    assert event[2] is not None and event[2].startswith(f"accepted -> flagged: {NEAR}:{original}")
+    with items.services.sessions() as db:
+        detail = db.scalar(select(EvidenceFlag.detail).where(EvidenceFlag.evidence_id == copy))
+    assert detail is not None and detail.startswith(f"looks like evidence #{original} of teacher")
+
+
+@both_databases
+def test_an_exact_copy_received_later_is_flagged_whatever_the_order(items: Items) -> None:
+    sha = "ab" * 32
+    late = items.add(picture("rocket.jpg"), received=timedelta(hours=3), sha=sha, teacher=1)
+    early = items.add(picture("rocket.jpg"), received=timedelta(hours=1), sha=sha)
+    items.process(late)
+    items.process(early)
+    assert items.state(early) == ("accepted", [])
+    # an exact copy is not also reported as a near one
+    assert items.state(late) == ("flagged", [(EXACT, early)])
+
+
+@both_databases
+def test_ties_in_receipt_time_go_to_the_lower_id(items: Items) -> None:
+    first = items.add(picture("astronaut.png"), received=timedelta(0))
+    second = items.add(recompressed(picture("astronaut.png")), received=timedelta(0))
+    items.process(second)
+    items.process(first)
+    assert items.state(first) == ("accepted", [])
+    assert items.state(second) == ("flagged", [(NEAR, first)])
+
+
+@both_databases
+def test_processing_again_changes_nothing(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1))
+    items.process(copy)
+    items.process(original)
+    before = (items.state(original), items.state(copy), len(items.events(copy)))
+    with items.services.sessions() as db, db.begin():
+        item = db.get(Evidence, original)
+        assert item is not None
+        assert find_duplicates(items.services, db, item) == []
+    assert (items.state(original), items.state(copy), len(items.events(copy))) == before
+    with items.services.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(PerceptualHashRow)) == 2
+
+
+@both_databases
+def test_dead_items_and_blank_pictures_are_nobodys_original(items: Items) -> None:
+    rejected = items.add(picture("coins.png"), received=timedelta(0), status="rejected")
+    blank = items.add(Image.new("RGB", (640, 480), "black"), received=timedelta(minutes=1))
+    copy = items.add(recompressed(picture("coins.png")), received=timedelta(hours=1))
+    other_blank = items.add(Image.new("RGB", (800, 600), "black"), received=timedelta(hours=2))
+    for item in (blank, copy, other_blank):
+        items.process(item)
+    assert items.state(copy) == ("accepted", [])
+    assert items.state(other_blank) == ("accepted", [])
+    with items.services.sessions() as db:
+        registered = set(db.scalars(select(PerceptualHashRow.evidence_id)))
+    assert registered == {copy}
+    assert rejected not in registered
+
+
+@both_databases
+def test_a_later_copy_still_in_flight_is_left_to_its_own_lookup(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1))
+    # the copy's hashes are registered but its job has not finished (an older pipeline step)
+    with transaction(items.services.sessions) as db:
+        item = db.get(Evidence, copy)
+        assert item is not None
+        find_duplicates(items.services, db, item)
+    items.process(original)
+    assert items.state(copy) == ("processing", [])
+    items.process(copy)
+    assert items.state(copy) == ("flagged", [(NEAR, original)])
+
+
+def process_reporting(
+    items: Items, evidence_id: int, both_open: threading.Barrier, errors: list[BaseException]
+) -> None:
+    """Process an item once both transactions are open; an error is kept for the test."""
+    try:
+        items.process(evidence_id, before_lookup=both_open.wait)
+    except BaseException as exc:  # reported by the test
+        errors.append(exc)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_copies_processed_at_once_end_with_the_later_received_flagged(items: Items) -> None:
+    names = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "page.png")
+    for round_, name in enumerate(names):
+        base = timedelta(days=round_)
+        sha = f"{round_:02x}" * 32 if round_ % 2 else None  # exact copies every other round
+        early = items.add(picture(name), received=base, sha=sha)
+        copy = picture(name) if sha else recompressed(picture(name))
+        late = items.add(copy, received=base + timedelta(minutes=1), sha=sha, teacher=1)
+        both_open = threading.Barrier(2, timeout=30)
+        errors: list[BaseException] = []
+        threads = [
+            threading.Thread(target=process_reporting, args=(items, i, both_open, errors))
+            for i in (late, early)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert items.state(early)[0] == "accepted", (round_, items.state(early))
+        status, flags = items.state(late)
+        assert status == "flagged", (round_, flags)
+        assert {related for _, related in flags} == {early}
+
+
+@both_databases
+def test_the_migration_rebuilds_the_index_from_the_items_and_back(
+    items: Items, database_url: str
+) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    blank = items.add(Image.new("RGB", (640, 480), "white"), received=timedelta(minutes=1))
+    for item in (original, blank):
+        items.process(item)
+    items.services.engine.dispose()
+    config = alembic_config(database_url)
+    command.downgrade(config, "0009")
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        old = conn.execute(text("SELECT evidence_id, hashes FROM perceptual_hashes")).all()
+    assert sorted(evidence_id for evidence_id, _ in old) == [original, blank]
+    command.upgrade(config, "head")
+    with Session(engine) as db:
+        rows = db.scalars(select(PerceptualHashRow)).all()
+        assert [row.evidence_id for row in rows] == [original]
+        hashes = perceptual_hashes(picture("chelsea.png"))
+        assert near_index.row_values(original, hashes.fingerprint) == {
+            column: getattr(rows[0], column)
+            for column in near_index.row_values(original, hashes.fingerprint)
+        }
+        (match,) = near_index.lookup(db, perceptual_hashes(recompressed(picture("chelsea.png"))))
+        assert match.evidence_id == original
+    engine.dispose()
