@@ -1607,7 +1607,7 @@ def build_shots(
 
 
 class DuplicateLedger:
-    """The decisions of workers/dedup.py's DuplicateFinder.find over earlier uploads.
+    """The decisions of workers/dedup.py's find_duplicates over earlier uploads.
 
     Same SHA-256 in another context is an exact duplicate; a near_index match in another
     context (not already an exact duplicate) a near duplicate. A context is the activity an

@@ -25,13 +25,17 @@ than a scan; nothing is held in a worker's memory. ``bench/near_dup_lookup.py`` 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Integer,
     Select,
     and_,
+    any_,
+    bindparam,
     cast,
     create_engine,
     func,
@@ -39,7 +43,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy.dialects.postgresql import ARRAY, BIT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -158,38 +162,71 @@ def register(session: Session, evidence_id: int, hashes: PerceptualHashes) -> bo
     return True
 
 
-def _popcount_xor(column: ColumnElement[int], value: int) -> ColumnElement[int]:
+def _popcount_xor(column: ColumnElement[int], name: str) -> ColumnElement[int]:
     # PostgreSQL 14+: bit_count of the XOR seen as 64 bits
-    return func.bit_count(cast(column.op("#")(cast(to_signed(value), BigInteger)), BIT(64)))
+    value = bindparam(name, type_=BigInteger)
+    return func.bit_count(cast(column.op("#")(value), BIT(64)))
 
 
-def _within_policy(view: Fingerprint, policy: NearDuplicatePolicy) -> ColumnElement[bool]:
+def _within_policy(view: int) -> ColumnElement[bool]:
     table = PerceptualHashRow.__table__
-    phash = _popcount_xor(table.c.phash, view.phash)
+    phash = _popcount_xor(table.c.phash, f"phash_{view}")
     total = (
         phash
-        + _popcount_xor(table.c.dhash, view.dhash)
-        + _popcount_xor(table.c.dhash_vertical, view.dhash_vertical)
+        + _popcount_xor(table.c.dhash, f"dhash_{view}")
+        + _popcount_xor(table.c.dhash_vertical, f"dhash_vertical_{view}")
     )
-    return and_(phash <= policy.max_phash_distance, total <= policy.max_distance)
+    return and_(
+        phash <= bindparam("max_phash_distance", type_=Integer),
+        total <= bindparam("max_distance", type_=Integer),
+    )
 
 
-def candidates(hashes: PerceptualHashes, exclude_ids: Collection[int] = ()) -> Select[Any]:
-    """The rows that share a probed band with the photo or its mirror image (unconfirmed)."""
+@cache
+def lookup_statement(postgres: bool, filtered: bool) -> Select[Any]:
+    """The lookup's SELECT, built once: the values come as parameters."""
     table = PerceptualHashRow.__table__
-    wanted = probes((hashes.fingerprint, hashes.mirrored_fingerprint))
+    if postgres:  # one array parameter per band: the statement's text never changes
+        hits = [
+            column == any_(bindparam(f"band_{band}", type_=ARRAY(Integer)))
+            for band, column in enumerate(band_columns())
+        ]
+    else:
+        hits = [
+            column.in_(bindparam(f"band_{band}", expanding=True))
+            for band, column in enumerate(band_columns())
+        ]
     query = select(table.c.evidence_id, table.c.phash, table.c.dhash, table.c.dhash_vertical)
-    query = query.where(
-        or_(
-            *(
-                column.in_(sorted(values))
-                for column, values in zip(band_columns(), wanted, strict=True)
-            )
-        )
-    )
-    if exclude_ids:
-        query = query.where(table.c.evidence_id.not_in(sorted(exclude_ids)))
+    query = query.where(or_(*hits))
+    query = query.where(table.c.evidence_id.not_in(bindparam("exclude", expanding=True)))
+    if filtered:
+        # the rows outside the policy never leave the server
+        query = query.where(or_(_within_policy(0), _within_policy(1)))
     return query
+
+
+def lookup_parameters(
+    hashes: PerceptualHashes, policy: NearDuplicatePolicy, exclude_ids: Collection[int]
+) -> dict[str, Any]:
+    views = (hashes.fingerprint, hashes.mirrored_fingerprint)
+    parameters: dict[str, Any] = {
+        f"band_{band}": sorted(values) for band, values in enumerate(probes(views))
+    }
+    for number, view in enumerate(views):
+        parameters[f"phash_{number}"] = to_signed(view.phash)
+        parameters[f"dhash_{number}"] = to_signed(view.dhash)
+        parameters[f"dhash_vertical_{number}"] = to_signed(view.dhash_vertical)
+    parameters["max_phash_distance"] = policy.max_phash_distance
+    parameters["max_distance"] = policy.max_distance
+    parameters["exclude"] = sorted(exclude_ids) or [-1]
+    return parameters
+
+
+def candidate_count(session: Session, hashes: PerceptualHashes) -> int:
+    """How many rows share a probed band with the photo or its mirror image (unconfirmed)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = select(func.count()).select_from(lookup_statement(postgres, False).subquery())
+    return session.scalar(query, lookup_parameters(hashes, DEFAULT_POLICY, ())) or 0
 
 
 def lookup(
@@ -203,13 +240,12 @@ def lookup(
     """Registered photos the policy calls near duplicates of ``hashes``, nearest first."""
     if hashes.is_blank or limit <= 0:
         return []
-    views = (hashes.fingerprint, hashes.mirrored_fingerprint)
-    query = candidates(hashes, exclude_ids)
-    if session.get_bind().dialect.name == "postgresql":
-        # the rows outside the policy never leave the server
-        query = query.where(or_(*(_within_policy(view, policy) for view in views)))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(
+        lookup_statement(postgres, postgres), lookup_parameters(hashes, policy, exclude_ids)
+    )
     matches = []
-    for evidence_id, phash, dhash, dhash_vertical in session.execute(query):
+    for evidence_id, phash, dhash, dhash_vertical in rows:
         stored = Fingerprint(to_unsigned(phash), to_unsigned(dhash), to_unsigned(dhash_vertical))
         likeness = matching_likeness(hashes, _as_hashes(stored), policy)
         if likeness is not None:

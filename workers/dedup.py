@@ -35,7 +35,7 @@ from evidence.text_duplicates import TextSignature, estimate_jaccard
 from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index
-from storage.models import Activity, Evidence, EvidenceFlag
+from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow
 from workers.lifecycle import add_event
 from workers.phash import PerceptualHashes
 
@@ -196,6 +196,17 @@ def _flag(session: Session, match: Match, copy: Evidence, more: int = 0) -> Flag
     return Flag.raise_(match.code, detail + _and_more(more), original.id)
 
 
+def _looked_up(session: Session, evidence_id: int) -> bool:
+    """True when an item's own duplicate lookup has committed: finished, or hashes registered."""
+    status = session.scalar(select(Evidence.status).where(Evidence.id == evidence_id))
+    if status in FINISHED_STATUSES:
+        return True
+    registered = select(PerceptualHashRow.evidence_id).where(
+        PerceptualHashRow.evidence_id == evidence_id
+    )
+    return status not in DEAD_STATUSES and session.scalar(registered) is not None
+
+
 def flag_row(evidence_id: int, flag: Flag) -> EvidenceFlag:
     """The row that records ``flag`` on an item."""
     return EvidenceFlag(
@@ -208,16 +219,17 @@ def flag_row(evidence_id: int, flag: Flag) -> EvidenceFlag:
 
 
 def _flag_later_copy(session: Session, match: Match, item: Evidence) -> None:
-    """A finished item received after ``item`` is a copy of it: flag it now, with an event."""
-    status = session.scalar(select(Evidence.status).where(Evidence.id == match.other.id))
-    if status not in FINISHED_STATUSES:
-        # Not finished: its own lookup, which waits for this transaction, will find the item.
-        # (Its job may hold its row and wait for this transaction's locks: no row lock here.)
+    """An item received after ``item`` is a copy of it and has done its own lookup (it did not
+    see ``item`` then): flag it now, with an event. Its status turns ``flagged`` if it was
+    ``accepted``; one still in the pipeline gets its outcome from its flags as usual."""
+    if not _looked_up(session, match.other.id):
+        # Its own lookup has not run: when it does (after this transaction, whose locks it
+        # waits for) it finds the item. Its job may hold its row: no row lock here.
         return
     later = session.get(
         Evidence, match.other.id, with_for_update={"key_share": True}, populate_existing=True
     )
-    if later is None or later.status not in FINISHED_STATUSES:
+    if later is None or later.status in DEAD_STATUSES:
         return
     has_code = session.scalar(
         select(EvidenceFlag.id)

@@ -21,7 +21,7 @@ import pytest
 import skimage
 from alembic import command
 from PIL import Image, ImageOps
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -116,6 +116,12 @@ class Items:
             assert item is not None
             before_lookup()
             flags = find_duplicates(self.services, db, item)
+            # the job replaces the duplicate flags it owns
+            db.execute(
+                delete(EvidenceFlag).where(
+                    EvidenceFlag.evidence_id == item.id, EvidenceFlag.code.in_([NEAR, EXACT])
+                )
+            )
             db.add_all(flag_row(item.id, flag) for flag in flags)
             item.status = (Status.FLAGGED if needs_review(flags) else Status.ACCEPTED).value
 
@@ -233,16 +239,27 @@ def test_dead_items_and_blank_pictures_are_nobodys_original(items: Items) -> Non
 
 
 @both_databases
-def test_a_later_copy_still_in_flight_is_left_to_its_own_lookup(items: Items) -> None:
+def test_a_later_copy_between_its_lookup_and_its_outcome_is_flagged_too(items: Items) -> None:
+    # the step-per-actor pipeline: the copy's lookup ran (and registered it), its outcome not yet
     original = items.add(picture("chelsea.png"), received=timedelta(0))
     copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1))
-    # the copy's hashes are registered but its job has not finished (an older pipeline step)
     with transaction(items.services.sessions) as db:
         item = db.get(Evidence, copy)
         assert item is not None
-        find_duplicates(items.services, db, item)
+        assert find_duplicates(items.services, db, item) == []
+    items.process(original)
+    assert items.state(copy) == ("processing", [(NEAR, original)])
+    items.process(copy)
+    assert items.state(copy) == ("flagged", [(NEAR, original)])
+
+
+@both_databases
+def test_a_later_copy_not_yet_looked_up_is_left_to_its_own_lookup(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1))
     items.process(original)
     assert items.state(copy) == ("processing", [])
+    assert items.events(copy) == []
     items.process(copy)
     assert items.state(copy) == ("flagged", [(NEAR, original)])
 
