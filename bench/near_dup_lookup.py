@@ -2,7 +2,8 @@
 
 Run ``.venv/bin/python -m bench.near_dup_lookup [--quick] [--postgres URL]``. Writes
 ``bench/results/near_dup_lookup.md`` (``near_dup_lookup.quick.md`` with ``--quick``: 100 k and
-1 M stored, under a minute) and prints it.
+1 M stored, under a minute) and prints it; ``--sizes`` and ``--kinds`` choose a partial run,
+which is only printed.
 
 It creates a scratch database on the PostgreSQL server (``--postgres``, else
 ``BUKTI_TEST_POSTGRES_URL``, else ``BUKTI_DATABASE_URL``), migrates it, bulk-loads random
@@ -479,8 +480,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100 k and 1 M only, fewer queries")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a scratch database is made)")
+    parser.add_argument("--sizes", help="comma-separated counts of stored photos instead")
+    parser.add_argument(
+        "--kinds", default="uniform,photo-like", help="which random hashes: uniform,photo-like"
+    )
     args = parser.parse_args()
-    sizes = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
+    sizes: tuple[int, ...] = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000)
+    if args.sizes:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+    kinds = [kind == "photo-like" for kind in args.kinds.split(",")]
     queries = 300 if args.quick else 1000
     rng = np.random.default_rng(2024)
     # the bench's band columns must be the product's
@@ -495,14 +503,16 @@ def main() -> None:
         results = [
             measure(engine, size, queries, photo_like, rng)
             for size in sizes
-            for photo_like in (False, True)
+            for photo_like in kinds
         ]
         engine.dispose()
     text_ = report(results, args.quick, time.perf_counter() - started, server)
+    print(text_)
+    if args.sizes or args.kinds != "uniform,photo-like":
+        return  # a partial run: printed, not written over the report
     path = RESULTS_QUICK if args.quick else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text_)
-    print(text_)
 
 
 if __name__ == "__main__":

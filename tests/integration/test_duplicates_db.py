@@ -89,6 +89,7 @@ class Items:
         teacher: int = 0,
         sha: str | None = None,
         status: str = Status.PROCESSING.value,
+        kind: str = "photo",
     ) -> int:
         teacher_id, user_id = self.teachers[teacher]
         hashes = perceptual_hashes(image) if image is not None else None
@@ -96,8 +97,8 @@ class Items:
             item = Evidence(
                 teacher_id=teacher_id,
                 uploaded_by=user_id,
-                kind="photo",
-                mime="image/jpeg",
+                kind=kind,
+                mime="image/jpeg" if kind == "photo" else "application/pdf",
                 status=status,
                 sha256=sha or hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
                 original_bytes=1000,
@@ -194,6 +195,21 @@ def test_an_exact_copy_received_later_is_flagged_whatever_the_order(items: Items
     assert items.state(early) == ("accepted", [])
     # an exact copy is not also reported as a near one
     assert items.state(late) == ("flagged", [(EXACT, early)])
+
+
+@both_databases
+def test_the_same_document_received_later_is_flagged_whatever_the_order(items: Items) -> None:
+    sha = "cd" * 32
+    late = items.add(None, received=timedelta(hours=2), sha=sha, kind="document")
+    items.process(late)
+    assert items.state(late) == ("accepted", [])
+    # an upload received first whose row was written last (an upload's commit delayed)
+    early = items.add(None, received=timedelta(hours=1), sha=sha, kind="document", teacher=1)
+    items.process(early)
+    assert items.state(early) == ("accepted", [])
+    assert items.state(late) == ("flagged", [(EXACT, early)])
+    (event,) = [e for e in items.events(late) if e[1] == "earlier-copy"]
+    assert event[2] is not None and event[2].startswith(f"accepted -> flagged: {EXACT}:{early}")
 
 
 @both_databases
