@@ -1,7 +1,7 @@
 """near-duplicate lookup in the database: hashes cut into indexed bands
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-05
 
 Reviewed by hand. ``perceptual_hashes`` fed an in-memory index that every worker process
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
