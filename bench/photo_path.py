@@ -154,7 +154,7 @@ def camera_like(source: Path, index: int, size: tuple[int, int] = SIZE, tag: str
     pixels = np.asarray(image, dtype=np.float32)
     min_bytes = MIN_BYTES * size[0] * size[1] // (SIZE[0] * SIZE[1])
     for sigma in np.arange(2.0, 16.0, 1.5):
-        grain = np.random.default_rng(index).normal(0, sigma, pixels.shape)
+        grain = np.random.default_rng(index).standard_normal(pixels.shape, np.float32) * sigma
         grainy = Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
         grainy.save(out, "JPEG", quality=92, exif=exif_with_thumbnail(exif, grainy))
         if out.stat().st_size >= min_bytes:
@@ -269,15 +269,23 @@ def bench_photo(path: Path, anchor: Callable[[Path], Callable[[], object]], runs
 def summary(rows: list[Row], kind: str, anchor: str, target: float) -> list[str]:
     ratios = [row.ratio for row in rows]
     worst = max(rows, key=lambda row: row.ratio)
-    verdict = "met" if worst.ratio <= target else "MISSED"
+    # the issue's measure: all the CPU spent on the photos over all their decodes' CPU
+    overall = sum(row.bukti_ms for row in rows) / sum(row.anchor_ms for row in rows)
+    verdict = "met" if overall <= target else "MISSED"
     return [
-        f"- **{kind}**: process_photo costs **{statistics.median(ratios):.2f}x** the {anchor} "
-        f"of the same file (median of {len(rows)} photos; worst {worst.ratio:.2f}x, "
-        f"{worst.photo.name}); target <= {target}x on every photo: {verdict}. In milliseconds: "
+        f"- **{kind}**: process_photo costs **{overall:.2f}x** the {anchor} of the same "
+        f"files, all photos' CPU over all decodes' (target <= {target}x: {verdict}); per photo "
+        f"{statistics.median(ratios):.2f}x median, worst {worst.ratio:.2f}x "
+        f"({worst.photo.name}). Rendition {_median_share(rows):.1%} of the original's bytes, "
+        f"SSIM-Y {statistics.median(row.ssim for row in rows):.4f} (medians). In milliseconds: "
         f"{statistics.median(row.bukti_ms for row in rows):.1f} against "
         f"{statistics.median(row.anchor_ms for row in rows):.1f}; naive Pillow "
         f"{statistics.median(row.naive_ms for row in rows):.1f}.",
     ]
+
+
+def _median_share(rows: list[Row]) -> float:
+    return statistics.median(row.stored_ratio for row in rows)
 
 
 def per_photo(rows: list[Row], anchor: str) -> list[str]:
@@ -329,7 +337,7 @@ def main() -> None:
         f"(libheif {pillow_heif.libheif_version()}).",
         "",
         f"{len(photos)} camera-like 12 MP JPEGs (4000x3000, q92, {min(sizes):.1f}-"
-        f"{max(sizes):.1f} MB, phone EXIF with thumbnail) made from the {origin} photos; "
+        f"{max(sizes):.1f} MB, phone EXIF with thumbnail) made from the {origin} pictures; "
         f"CPU medians of {args.runs} rounds per photo, methods in turns. `process_photo` is "
         "everything the job does to a photo's pixels (open, checks, facts, one decode, "
         "rendition, SHA-256, perceptual hashes, EXIF thumbnail comparison).",

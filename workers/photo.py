@@ -565,9 +565,11 @@ def _box_factor(size: tuple[int, int], max_side_px: int) -> int:
     return factor
 
 
-#: PNGs of more pixels than this are decoded band by band (workers.photos.png_bands): whole,
-#: a 120 MP one took a worker from 190 to 730 MB.
-PNG_BAND_MIN_PIXELS = 16_000_000
+#: PNGs of more pixels than this are decoded band by band (workers.photos.png_bands), which
+#: costs about 1.7x the CPU of a whole decode: whole, a 120 MP PNG takes 480 MB more (a worker
+#: went from 190 to 730 MB), in bands about 60 MB (bench/memory_photo.py). At this size a whole
+#: decode takes under 100 MB.
+PNG_BAND_MIN_PIXELS = 24_000_000
 
 
 def _png_in_bands(opened: _Opened, max_side_px: int) -> Image.Image | None:

@@ -3,15 +3,17 @@
 Pillow decodes a PNG into one image: a 120 MP RGB PNG takes 480 MB (Pillow keeps RGB in four
 bytes a pixel) before it can be shrunk to a 2048 px rendition. Here the image data is inflated
 a band of rows at a time, each band is decoded by Pillow's own PNG decoder, box-reduced and
-pasted into the small result, and dropped: memory stays at a band (about ``band_bytes``) plus
+pasted into the small result, and dropped: memory stays at a few times ``BAND_BYTES`` plus
 the result, whatever the image's size.
 
-Each band is handed to Pillow as a small PNG of its own: the band's rows exactly as they are
-filtered in the file, after one unfiltered row, the last row of the band before (zeros for the
-first band, as the PNG filters assume above the image). The first row of a band is filtered
-against the row above it, so it decodes to the same pixels it has in the whole image: the band
-images are exact slices of the whole one, and a box reduction by a factor that divides the band
-height gives exactly the reduction of the whole image.
+Each band is handed to Pillow as a small PNG of its own: the last ``factor`` rows of the band
+above it, unfiltered, then the band's rows exactly as they are filtered in the file, framed as
+stored (uncompressed) deflate blocks. The first row of a band is filtered against the row above
+it, which Pillow then has, so every row decodes to the pixels it has in the whole image; and
+the carried rows make one whole box row of the reduction, the last of the band above again, so
+the bands stack into exactly the reduction of the whole image (zeros stand above the first
+band, as the PNG filters assume). The price is CPU: the image data is inflated by Bukti and the
+stored blocks by Pillow, about 1.7x the time of a whole decode.
 
 Only 8-bit, non-interlaced PNGs (grey, RGB, palette, grey with alpha, RGBA) are cut into bands;
 :func:`reduced_png` answers None for others (16-bit and 1-, 2- or 4-bit samples, Adam7), which
@@ -32,9 +34,9 @@ from PIL import Image
 # PNG colour type -> samples per pixel (8-bit samples only)
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
-#: inflated image data per band: with Pillow's own copy of the band and the reduced band, about
-#: 4x this is held at once (measured in bench/memory_photo.py)
-BAND_BYTES = 8 * 1024 * 1024
+#: inflated image data per band: the inflated rows, the band's PNG and Pillow's image of it are
+#: held at once, about 4x this (bench/memory_photo.py measures the whole worker)
+BAND_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,18 +69,23 @@ def reduced_png(
     stride = layout.width * _CHANNELS[layout.colour_type] + 1  # each row starts with its filter
     rows_per_band = max(1, band_bytes // stride // factor) * factor
     result: Image.Image | None = None
-    above = bytes(stride - 1)  # the PNG filters see zeros above the first row
+    # Each band carries the last ``factor`` rows of the band above it, unfiltered: its first
+    # row is filtered against them, and with them it reduces to one box row more, which is the
+    # last box row of the band above again (zeros above the first band, as PNG filters assume).
+    above = bytes(stride * factor)
     top = 0
-    for rows in _bands(_image_data(data, layout.idat), stride, rows_per_band, layout.height):
-        count = len(rows) // stride
-        band = _decode_band(layout, above, rows, count)
-        above = band.crop((0, count - 1, layout.width, count)).tobytes()
+    for parts, count in _bands(_image_data(data, layout.idat), stride, rows_per_band, layout):
+        band = _decode_band(layout, above, parts, count + factor)
+        del parts
+        carried = band.crop((0, band.height - factor, layout.width, band.height)).tobytes()
+        row = stride - 1
+        above = b"".join(b"\x00" + carried[i : i + row] for i in range(0, len(carried), row))
         reduced = flatten(band, factor)
         del band
         if result is None:
             size = (reduced.width, -(-layout.height // factor))
             result = Image.new(reduced.mode, size)
-        result.paste(reduced, (0, top // factor))
+        result.paste(reduced, (0, top // factor - 1))  # the first box row is the one above
         top += count
     if result is None or top < layout.height:
         raise EOFError("truncated: the PNG image data ends before its last row")
@@ -119,50 +126,76 @@ def _image_data(data: bytes | mmap.mmap, idat: list[tuple[int, int]]) -> Iterato
             yield data[offset : min(end, offset + _PIECE_BYTES)]
 
 
-def _bands(idat: Iterator[bytes], stride: int, rows_per_band: int, height: int) -> Iterator[bytes]:
+def _bands(
+    idat: Iterator[bytes], stride: int, rows_per_band: int, layout: _Layout
+) -> Iterator[tuple[list[bytes], int]]:
     """The inflated image data, ``rows_per_band`` filtered rows at a time (fewer at the end)."""
     inflater = zlib.decompressobj()
     wanted = stride * rows_per_band
-    remaining = stride * height
-    pending = bytearray()
+    remaining = stride * layout.height
+    parts: list[bytes] = []
+    have = 0
     for chunk in idat:
         tail = chunk
         while remaining > 0:
             # bounded output: zlib keeps the input it did not get to in unconsumed_tail, and
             # what it had inflated past the limit comes out of the next call, even with no input
             target = min(wanted, remaining)
-            pending += inflater.decompress(tail, target - len(pending))
+            out = inflater.decompress(tail, target - have)
+            parts.append(out)
+            have += len(out)
             tail = inflater.unconsumed_tail
-            if len(pending) == target:
+            if have == target:
                 remaining -= target
-                yield bytes(pending)
-                pending.clear()
+                yield parts, target // stride
+                parts, have = [], 0
             elif not tail or inflater.eof:
                 break  # this chunk is used up: on to the next
         if remaining == 0 or inflater.eof:
             break
-    if pending and remaining > 0:
+    if have >= stride and remaining > 0:
         # what there is, in whole rows: the caller sees the image end short and says so
-        yield bytes(pending[: len(pending) // stride * stride])
+        yield [b"".join(parts)[: have // stride * stride]], have // stride
 
 
-def _decode_band(layout: _Layout, above: bytes, rows: bytes, count: int) -> Image.Image:
-    """Pillow's decode of ``count`` filtered rows, given the unfiltered row above them."""
-    packer = zlib.compressobj(0)  # stored: the rows are only framed, not compressed again
-    stream = packer.compress(b"\x00" + above) + packer.compress(rows) + packer.flush()
-    header = struct.pack(">IIBBBBB", layout.width, count + 1, 8, layout.colour_type, 0, 0, 0)
+_STORED_BLOCK = 65535  # the most a stored deflate block holds
+
+
+def _decode_band(layout: _Layout, above: bytes, parts: list[bytes], rows: int) -> Image.Image:
+    """Pillow's decode of ``rows`` filtered rows (the unfiltered ones above, then ``parts``).
+
+    The rows are framed as stored deflate blocks, not compressed again: the zlib stream costs
+    a checksum, and the band's PNG is the only copy of them.
+    """
+    stream: list[bytes | memoryview] = [b"\x78\x01"]  # deflate, 32 KiB window, no preset
+    adler = 1
+    for part in (above, *parts):
+        view = memoryview(part)
+        adler = zlib.adler32(view, adler)
+        for start in range(0, len(view), _STORED_BLOCK):
+            block = view[start : start + _STORED_BLOCK]
+            stream += [struct.pack("<BHH", 0, len(block), 0xFFFF ^ len(block)), block]
+    stream += [b"\x01\x00\x00\xff\xff", struct.pack(">I", adler)]  # an empty final block
+    crc = zlib.crc32(b"IDAT")
+    for piece in stream:
+        crc = zlib.crc32(piece, crc)
+    header = struct.pack(">IIBBBBB", layout.width, rows, 8, layout.colour_type, 0, 0, 0)
     png = b"".join(
-        (
+        [
             _SIGNATURE,
             _chunk(b"IHDR", header),
             layout.palette_chunks,
-            _chunk(b"IDAT", stream),
+            struct.pack(">I", sum(len(piece) for piece in stream)),
+            b"IDAT",
+            *stream,
+            struct.pack(">I", crc),
             _chunk(b"IEND", b""),
-        )
+        ]
     )
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
-        image.load()
-        return image.crop((0, 1, layout.width, count + 1))
+    del stream, view
+    image = Image.open(io.BytesIO(png), formats=["PNG"])  # in memory: nothing to close
+    image.load()
+    return image
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
