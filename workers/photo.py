@@ -119,6 +119,8 @@ class Rendition:
     # True when the rendition is the original JPEG's own image data with its metadata stripped:
     # a small JPEG that re-encoding would only grow and blur.
     reused_original: bool = False
+    #: hex SHA-256 of the bytes written, for a content-addressed key without reading them again
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -566,8 +568,8 @@ def _box_factor(size: tuple[int, int], max_side_px: int) -> int:
 
 
 #: PNGs of more pixels than this are decoded band by band (workers.photos.png_bands), which
-#: costs about 1.7x the CPU of a whole decode: whole, a 120 MP PNG takes 480 MB more (a worker
-#: went from 190 to 730 MB), in bands about 60 MB (bench/memory_photo.py). At this size a whole
+#: costs 1.3-1.6x the CPU of a whole decode: whole, a 120 MP PNG takes 484 MB more (a worker
+#: went from 190 to 730 MB), in bands 43 MB (bench/memory_photo.py). At this size a whole
 #: decode takes under 100 MB.
 PNG_BAND_MIN_PIXELS = 24_000_000
 
@@ -665,7 +667,8 @@ def _render(decoded: _Decoded, original: mmap.mmap, out_path: Path, quality: int
         if stripped is not None and len(stripped) <= len(data):
             data, reused = stripped, True
     _write_atomically(out_path, data)
-    return Rendition(image.width, image.height, len(data), RENDITION_MIME, reused)
+    digest = hashlib.sha256(data).hexdigest()
+    return Rendition(image.width, image.height, len(data), RENDITION_MIME, reused, digest)
 
 
 # APP0 JFIF, APP2 ICC_PROFILE and APP14 Adobe (colour transform) say how to decode the pixels;

@@ -600,6 +600,8 @@ def test_fast_path_agrees_with_the_separate_steps(
     assert result.exif_thumbnail_distance == result.hashes.exif_thumbnail_distance is not None
     assert result.rendition == render_photo(path, tmp_path / "slow.jpg")
     assert (tmp_path / "fast.jpg").read_bytes() == (tmp_path / "slow.jpg").read_bytes()
+    written = hashlib.sha256((tmp_path / "fast.jpg").read_bytes()).hexdigest()
+    assert result.rendition.sha256 == written
 
 
 def test_perceptual_hash_does_not_depend_on_orientation(make_photo: PhotoFactory) -> None:

@@ -13,7 +13,7 @@ it, which Pillow then has, so every row decodes to the pixels it has in the whol
 the carried rows make one whole box row of the reduction, the last of the band above again, so
 the bands stack into exactly the reduction of the whole image (zeros stand above the first
 band, as the PNG filters assume). The price is CPU: the image data is inflated by Bukti and the
-stored blocks by Pillow, about 1.7x the time of a whole decode.
+stored blocks by Pillow, 1.3-1.6x the CPU of a whole decode (bench/memory_photo.py).
 
 Only 8-bit, non-interlaced PNGs (grey, RGB, palette, grey with alpha, RGBA) are cut into bands;
 :func:`reduced_png` answers None for others (16-bit and 1-, 2- or 4-bit samples, Adam7), which
