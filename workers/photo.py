@@ -156,7 +156,7 @@ def validate_photo(path: Path, max_pixels: int) -> CheckedPhoto:
         checked = CheckedPhoto(sniffed, *image.size)
         if isinstance(image, JpegImagePlugin.JpegImageFile):
             _decode_jpeg_strictly(opened.data)
-        elif _png_in_bands(opened, 2048) is None:
+        elif _in_bands(opened, 2048) is None:
             _load(image, sniffed)
     return checked
 
@@ -527,7 +527,7 @@ def _decode(opened: _Opened, max_side_px: int) -> _Decoded:
             scale = _dct_scale(image.size, max_side_px)
             if scale > 1:
                 image.draft("RGB", (image.width // scale, image.height // scale))
-        banded = _png_in_bands(opened, max_side_px)
+        banded = _in_bands(opened, max_side_px)
         if banded is None:
             _load(image, sniffed)
             banded = _reduced_to_rgb_or_l(image, _box_factor(image.size, max_side_px))
@@ -574,17 +574,59 @@ def _box_factor(size: tuple[int, int], max_side_px: int) -> int:
 PNG_BAND_MIN_PIXELS = 24_000_000
 
 
-def _png_in_bands(opened: _Opened, max_side_px: int) -> Image.Image | None:
-    """A big PNG decoded a band at a time, reduced and flattened; None when decoded whole."""
+#: HEIFs of more pixels than this (all: it also spares a 12 MP HEIC 15 ms of CPU) are turned
+#: into Pillow images a band at a time: libheif has no scaled decode, but its 3 bytes a pixel
+#: need not be copied whole into Pillow's 4 (bench/memory_photo.py: a 50 MP HEIC took 360 MB
+#: more, 260 MB in bands, most of it libheif's own planes while it decodes).
+HEIF_BAND_MIN_PIXELS = 0
+_HEIF_BAND_BYTES = 4 * 1024 * 1024
+
+
+def _in_bands(opened: _Opened, max_side_px: int) -> Image.Image | None:
+    """A big PNG or HEIF decoded, reduced and flattened a band at a time; else None."""
     width, height = opened.image.size
-    if opened.image.format != "PNG" or width * height <= PNG_BAND_MIN_PIXELS:
+    factor = _box_factor((width, height), max_side_px)
+    if opened.image.format == "PNG" and width * height > PNG_BAND_MIN_PIXELS:
+        try:
+            return reduced_png(opened.data, factor, _reduced_to_rgb_or_l)
+        except (*_DECODE_ERRORS, zlib.error) as exc:
+            raise _decode_failure(exc, "PNG") from None
+    if opened.sniffed.mime in HEIF_MIMES and width * height > HEIF_BAND_MIN_PIXELS:
+        try:
+            return _heif_reduced(opened, factor)
+        except _DECODE_ERRORS as exc:
+            raise _decode_failure(exc, _FORMATS[opened.sniffed.mime][1]) from None
+    return None
+
+
+def _heif_reduced(opened: _Opened, factor: int) -> Image.Image | None:
+    """The HEIF's primary image from libheif's buffer, box-reduced band by band."""
+    # as the Pillow plugin opens it: 8-bit, upright (libheif applies the rotation and mirror)
+    heif = pillow_heif.open_heif(opened.data[:], convert_hdr_to_8bit=True)
+    frame = heif[heif.primary_index]
+    if frame.mode not in ("RGB", "RGBA", "L"):  # known before decoding; the rest decode whole
         return None
-    try:
-        return reduced_png(
-            opened.data, _box_factor((width, height), max_side_px), _reduced_to_rgb_or_l
-        )
-    except (*_DECODE_ERRORS, zlib.error) as exc:
-        raise _decode_failure(exc, "PNG") from None
+    decoded = frame.data  # the decode
+    mode, (width, height), stride = frame.mode, frame.size, frame.stride
+    rows = max(1, _HEIF_BAND_BYTES // stride // factor) * factor
+    result: Image.Image | None = None
+    with memoryview(decoded) as pixels:
+        for top in range(0, height, rows):
+            count = min(rows, height - top)
+            band = Image.frombytes(
+                mode,
+                (width, count),
+                pixels[top * stride : (top + count) * stride],
+                "raw",
+                mode,
+                stride,
+            )
+            reduced = _reduced_to_rgb_or_l(band, factor)
+            if result is None:
+                result = Image.new(reduced.mode, (reduced.width, -(-height // factor)))
+            result.paste(reduced, (0, top // factor))
+    # a decode of another size than the header's: decoded whole, as Pillow's plugin copes
+    return result if (width, height) == opened.image.size else None
 
 
 # Modes Image.reduce averages as they are; others (palette, bilevel, 16-bit) are converted first.

@@ -874,3 +874,27 @@ def test_png_at_the_pixel_limit_is_rendered_in_bounded_memory(make_photo: PhotoF
     width_px, height_px, growth_mb = map(int, done.stdout.split())
     assert (width_px, height_px) == (2000, 2000)
     assert growth_mb < 120, done.stdout
+
+
+@pytest.mark.parametrize("max_side_px", [2048, 200])
+def test_big_heic_gives_the_same_rendition_and_hashes_in_bands(
+    make_photo: PhotoFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_side_px: int
+) -> None:
+    """libheif decodes whole; Pillow gets its pixels a few rows at a time, reduced on the way."""
+    import workers.photo
+
+    path = make_photo(format="heic", size=(640, 480), orientation=6, thumbnail=True)
+    monkeypatch.setattr(workers.photo, "HEIF_BAND_MIN_PIXELS", 10**12)  # Pillow's plugin, whole
+    whole = process_photo(
+        path, tmp_path / "whole.jpg", max_pixels=MAX_PIXELS, max_side_px=max_side_px
+    )
+    assert validate_photo(path, MAX_PIXELS) == whole.checked
+    monkeypatch.setattr(workers.photo, "HEIF_BAND_MIN_PIXELS", 0)
+    monkeypatch.setattr(workers.photo, "_HEIF_BAND_BYTES", 480 * 3 * 7)  # bands of 6 or 7 rows
+    banded = process_photo(
+        path, tmp_path / "banded.jpg", max_pixels=MAX_PIXELS, max_side_px=max_side_px
+    )
+
+    assert banded == whole
+    assert (tmp_path / "banded.jpg").read_bytes() == (tmp_path / "whole.jpg").read_bytes()
+    assert validate_photo(path, MAX_PIXELS) == whole.checked
