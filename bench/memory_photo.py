@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
+from PIL import __version__ as pillow_version
 
 from bench.photo_path import OUT_DIR, camera_like, find_sources, heic_copy
 
@@ -91,15 +92,15 @@ def enlarged_png(source: Path, size: tuple[int, int] = (12_000, 10_000), scale: 
     if out.exists():
         return out
     small = (size[0] // scale, size[1] // scale)
-    with Image.open(source) as image:
-        image = image.convert("RGB")
-    ratio = max(small[0] / image.width, small[1] / image.height)
-    image = image.resize((round(image.width * ratio), round(image.height * ratio)))
-    left, top = (image.width - small[0]) // 2, (image.height - small[1]) // 2
-    image = image.crop((left, top, left + small[0], top + small[1]))
+    with Image.open(source) as opened:
+        picture = opened.convert("RGB")
+    ratio = max(small[0] / picture.width, small[1] / picture.height)
+    picture = picture.resize((round(picture.width * ratio), round(picture.height * ratio)))
+    left, top = (picture.width - small[0]) // 2, (picture.height - small[1]) // 2
+    picture = picture.crop((left, top, left + small[0], top + small[1]))
     print(f"writing {out.name} (a minute) ...", file=sys.stderr)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    image.resize(size, Image.Resampling.NEAREST).save(out, compress_level=6)
+    picture.resize(size, Image.Resampling.NEAREST).save(out, compress_level=6)
     return out
 
 
@@ -151,7 +152,7 @@ def main() -> None:
         "# Worker memory per photo",
         "",
         f"`.venv/bin/python -m bench.memory_photo` on {datetime.now():%Y-%m-%d}, Python "
-        f"{sys.version.split()[0]}, Pillow {Image.__version__}. Each photo in a fresh process "
+        f"{sys.version.split()[0]}, Pillow {pillow_version}. Each photo in a fresh process "
         "that has imported the worker's code; VmRSS before, VmHWM after `process_photo`.",
         "",
         f"- Highest peak: **{worst.peak_mb:.0f} MB** ({worst.item.label}); two workers need "

@@ -44,6 +44,7 @@ import pillow_heif
 import simplejpeg
 import skimage
 from PIL import Image, ImageOps, features
+from PIL import __version__ as pillow_version
 from skimage.metrics import structural_similarity
 
 from tests.fixtures.photos import GpsFix, build_exif, exif_with_thumbnail
@@ -131,8 +132,8 @@ def camera_like(source: Path, index: int, size: tuple[int, int] = SIZE, tag: str
     out = OUT_DIR / f"photo{index}-{name}{tag}.jpg"
     if out.exists():
         return out
-    with Image.open(source) as image:
-        image = image.convert("RGB")
+    with Image.open(source) as opened:
+        image = opened.convert("RGB")
     width = min(image.width, image.height * 4 // 3)
     height = width * 3 // 4
     left, top = (image.width - width) // 2, (image.height - height) // 2
@@ -205,15 +206,15 @@ def naive_pillow(path: Path, out: Path) -> Callable[[], object]:
 
 def ssim_y(original: Path, rendition: Path) -> float:
     """SSIM of the rendition's luma against a Lanczos downscale of the upright original."""
-    with Image.open(rendition) as small:
-        small = small.convert("RGB")
+    with Image.open(rendition) as opened:
+        small = opened.convert("RGB")
     with Image.open(original) as image:
         reference = ImageOps.exif_transpose(image.convert("RGB"))
     reference = reference.resize(small.size, Image.Resampling.LANCZOS)
     ours, theirs = (
         np.asarray(i.convert("YCbCr").getchannel("Y"), float) for i in (small, reference)
     )
-    return float(structural_similarity(ours, theirs, data_range=255))
+    return float(structural_similarity(ours, theirs, data_range=255))  # type: ignore[no-untyped-call]
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -267,6 +268,8 @@ def bench_photo(path: Path, anchor: Callable[[Path], Callable[[], object]], runs
 
 
 def summary(rows: list[Row], kind: str, anchor: str, target: float) -> list[str]:
+    if not rows:
+        return []
     ratios = [row.ratio for row in rows]
     worst = max(rows, key=lambda row: row.ratio)
     # the issue's measure: all the CPU spent on the photos over all their decodes' CPU
@@ -331,7 +334,7 @@ def main() -> None:
         "",
         f"`.venv/bin/python -m bench.photo_path --runs {args.runs} --photos {args.photos} "
         f"--heic {args.heic}` on {datetime.now():%Y-%m-%d}: one core of {_cpu_model()}, "
-        f"Python {platform.python_version()}, Pillow {Image.__version__} "
+        f"Python {platform.python_version()}, Pillow {pillow_version} "
         f"(libjpeg-turbo {features.version('libjpeg_turbo')}), simplejpeg "
         f"{simplejpeg.__version__}, pillow-heif {pillow_heif.__version__} "
         f"(libheif {pillow_heif.libheif_version()}).",
