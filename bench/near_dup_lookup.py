@@ -331,6 +331,31 @@ def server_work(engine: Engine, queries: list[PerceptualHashes]) -> tuple[float,
     )
 
 
+def server_cpu_ms(engine: Engine, queries: list[PerceptualHashes]) -> float | None:
+    """CPU milliseconds the server's backend spends per lookup; None for a remote server.
+
+    Read from /proc: unlike wall time, what other work on the machine does not inflate.
+    """
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        stat = Path(f"/proc/{pid}/stat")
+        if not stat.exists():
+            return None
+        session = Session(bind=conn)
+        near_index.lookup(session, queries[0])
+
+        def ticks() -> int:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+
+        before = ticks()
+        for query in queries:
+            near_index.lookup(session, query)
+        spent = ticks() - before
+        session.close()
+    return spent / os.sysconf("SC_CLK_TCK") * 1000 / len(queries)
+
+
 def mean_candidates(session: Session, queries: list[PerceptualHashes]) -> float:
     """Rows the bands let through per lookup, before the policy's filter."""
     return float(np.mean([near_index.candidate_count(session, q) for q in queries]))
@@ -357,6 +382,7 @@ def measure(
         )
         candidates = mean_candidates(session, queries[:100])
     blocks, server_p50, server_p99 = server_work(engine, queries[:200])
+    server_cpu = server_cpu_ms(engine, queries)
     rss_growth = rss_mb() - rss_before
     latencies = [
         Latency.of(
@@ -386,6 +412,7 @@ def measure(
         "rss_mb": rss_growth,
         "candidates": candidates,
         "blocks": blocks,
+        "server_cpu_ms": server_cpu,
         "server_ms": (server_p50, server_p99),
         "latencies": latencies,
         "qps": qps,
@@ -436,11 +463,14 @@ def report(results: list[dict[str, Any]], quick: bool, elapsed_s: float, server:
         "Server side (EXPLAIN ANALYZE of the same statement, 200 random photos): pages "
         "touched and execution time, which other work on the machine inflates less.",
         "",
-        "| stored | kind | pages touched per lookup | server p50 ms | server p99 ms |",
-        "|---:|---|---:|---:|---:|",
+        "| stored | kind | pages touched per lookup | server p50 ms | server p99 ms | "
+        "server CPU ms per lookup (mean) |",
+        "|---:|---|---:|---:|---:|---:|",
         *(
             f"| {r['size']:,} | {r['stored']} | {r['blocks']:,.0f} | {r['server_ms'][0]:.2f} | "
-            f"{r['server_ms'][1]:.2f} |"
+            f"{r['server_ms'][1]:.2f} | "
+            + (f"{r['server_cpu_ms']:.2f}" if r["server_cpu_ms"] is not None else "remote")
+            + " |"
             for r in results
         ),
         "",
