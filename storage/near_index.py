@@ -5,21 +5,23 @@ dHash, column dHash, stored as signed BIGINTs) and those 192 bits cut into nine 
 per hash of 21, 21 and 22 bits, each an indexed INTEGER column. A query looks up every stored
 photo that has at least one band within :data:`PROBE_RADIUS` (1) bit of the same band of the
 query or of its mirror image: per band the band itself and its 21-22 one-bit neighbours, for
-both views, 402 values in all, one ``IN`` list per band column, which the database answers with
-one B-tree probe per value and a bitmap OR. PostgreSQL then keeps only the rows within the
-policy's pHash gate and summed distance (``bit_count`` on the XOR); every survivor is confirmed
-again in Python with :func:`evidence.duplicates.matching_likeness`, the policy itself.
+both views, 402 values in all, one ``= ANY(array)`` per band column on PostgreSQL (an ``IN``
+list on SQLite), which the database answers with one B-tree probe per value and a bitmap OR.
+PostgreSQL then keeps only the rows within the policy's pHash gate and summed distance
+(``bit_count`` on the XOR); every survivor is confirmed again in Python with
+:func:`evidence.duplicates.matching_likeness`, the policy itself.
 
 What it finds: by the pigeonhole principle every stored photo whose summed distance to the
 query (or its mirror image) is at most 17 of 192 bits (nine bands, so one of them differs by 1
 bit or less); beyond that a copy is found when its differences are bunched rather than spread,
-which is how recycling changes a photo (a crop or a screenshot moves some regions more than
-others). ``bench/near_dup_accuracy.py`` runs its pairs through this lookup and reports what it
-finds beside what the policy accepts pair by pair.
+as recompression, resizing, mirroring, letterboxing and screenshots leave them; a crop of one
+corner, which moves every cell, is missed more often. ``bench/near_dup_accuracy.py`` runs its
+pairs through this lookup: recall 0.956 where the policy pair by pair reaches 0.969.
 
-What it costs: a band of ``w`` bits holds ``N / 2**w`` unrelated photos per value, so a query
-reads ~402 * N / 2**21 unrelated rows (about 1,900 at 10 M photos), ten thousand times fewer
-than a scan; nothing is held in a worker's memory. ``bench/near_dup_lookup.py`` measures it.
+What it costs: a band of ``w`` bits holds ``N / 2**w`` uniform photos per value, so a query
+reads ~402 * N / 2**21 unrelated rows (1,585 measured at 10 M uniform hashes; real photos'
+dHash bands crowd, several times more), thousands of times fewer than a scan; nothing is held
+in a worker's memory. ``bench/near_dup_lookup.py`` measures it.
 """
 
 from __future__ import annotations
