@@ -1,9 +1,10 @@
 """Duplicates decided in the database by order of receipt, on SQLite and PostgreSQL.
 
 Each item is processed as the job's final transaction does it: the item's row locked,
-``find_duplicates`` run, its flags and outcome written. Two copies processed concurrently on
-PostgreSQL (two threads, two sessions, both transactions open at once) end with exactly one
-flagged: the later-received.
+``find_duplicates`` run, its flags and outcome written. Two copies processed concurrently (two
+threads, two sessions, both transactions open at once) end with exactly one flagged, the
+later-received: on PostgreSQL through the advisory locks (without them neither is flagged), on
+SQLite through its single writer.
 """
 
 from __future__ import annotations
@@ -290,7 +291,7 @@ def process_reporting(
         errors.append(exc)
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@both_databases
 def test_two_copies_processed_at_once_end_with_the_later_received_flagged(items: Items) -> None:
     names = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "page.png")
     for round_, name in enumerate(names):
