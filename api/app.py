@@ -40,6 +40,7 @@ from storage.audit import Actor
 from storage.audit_hook import acting_as
 from storage.db import transaction
 from workers.broker import Enqueuer, build_broker
+from workers.sweeper import start_sweeps
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,26 @@ def create_app(
     settings: Settings | None = None,
     services: Services | None = None,
     enqueue: Callable[[int], None] | None = None,
+    sweep: bool | None = None,
 ) -> FastAPI:
-    """Build the app; tests pass their own services or enqueue function."""
+    """Build the app; tests pass their own services or enqueue function.
+
+    ``sweep`` (by default: when the app queues to the real broker) runs the sweep that queues
+    stranded items again (workers.sweeper) while the app runs.
+    """
     settings = settings or get_settings()
     services = services or Services(settings)
+    sweeping = enqueue is None if sweep is None else sweep
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.prepare_dirs()
         if settings.admin_token is not None:
             _ensure_admin(services, settings.admin_token.get_secret_value())
+        stop_sweeps = start_sweeps(settings, app.state.enqueue) if sweeping else None
         yield
+        if stop_sweeps is not None:
+            stop_sweeps.set()
         services.close()
 
     app = FastAPI(

@@ -139,8 +139,7 @@ def _run(services: Services, settings: Settings, sources: list[Path], photos: in
             _upload(client, world.teacher_auth, lesson, "modul-ajar.pdf", pdf, "application/pdf")
         )
     for evidence_id in ids:
-        for step in pipeline.STEPS:
-            pipeline.run_step(services, evidence_id, step)
+        pipeline.process_evidence(services, evidence_id)
     root = settings.resolved_storage_dir
     with services.sessions() as db:
         statuses = dict(

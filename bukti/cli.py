@@ -34,6 +34,7 @@ from storage.audit_hook import acting_as
 
 if TYPE_CHECKING:
     from workers.broker import Enqueuer
+    from workers.sweeper import Filters
 
 log = logging.getLogger("bukti")
 
@@ -152,9 +153,28 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, help="CSV with a header row of SPEC's field names")
     imp.set_defaults(run=cmd_import)
 
-    requeue = sub.add_parser("requeue", help="queue uploads that never reached the broker")
-    requeue.add_argument("--older-than-s", type=int, default=60)
+    requeue = sub.add_parser(
+        "requeue",
+        help="queue again unfinished items held by no live job (whatever the queue lost)",
+    )
+    requeue.add_argument(
+        "--older-than-s",
+        type=float,
+        default=0,
+        help="only items due at least this long ago (default: every one not held by a job)",
+    )
+    _item_filters(requeue)
     requeue.set_defaults(run=cmd_requeue)
+
+    retry = sub.add_parser("retry", help="send failed items through the pipeline again")
+    retry.add_argument("--status", choices=["failed"], default="failed")
+    retry.add_argument(
+        "--reason",
+        choices=["storage", "database", "network", "media", "internal"],
+        help="only items failed for this reason",
+    )
+    _item_filters(retry)
+    retry.set_defaults(run=cmd_retry)
 
     close = sub.add_parser("close-month", help="flag teachers missing a monthly video")
     close.add_argument("--month", help="YYYY-MM (default: the month that closed last)")
@@ -507,14 +527,52 @@ def _import_calendar(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _item_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--teacher-id", type=int, help="only this teacher's items")
+    parser.add_argument(
+        "--kind", choices=["photo", "video", "document", "youtube"], help="only items of a kind"
+    )
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    from evidence.status import Kind
+    from workers.leases import FailureReason
+    from workers.sweeper import Filters
+
+    reason = getattr(args, "reason", None)
+    return Filters(
+        teacher_id=args.teacher_id,
+        kind=Kind(args.kind) if args.kind else None,
+        failure_reason=FailureReason(reason) if reason else None,
+    )
+
+
 def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
-    """Queue items stuck in `received` (the broker was down when they arrived)."""
+    """Queue again unfinished items that no live job holds (the sweep's work, by hand)."""
     from workers.broker import Enqueuer, build_broker
-    from workers.sweeper import requeue_unqueued
+    from workers.sweeper import wake_stranded
+
+    if args.older_than_s < 0:
+        raise CommandError("--older-than-s: a number of seconds, 0 or more")
+    enqueue = Enqueuer(build_broker(settings))
+    queued, failed = wake_stranded(
+        _services(settings), enqueue, grace_s=args.older_than_s, filters=_filters(args)
+    )
+    print(
+        f"queued {queued} item(s)"
+        + (f"; {failed} failed (their worker died each time)" if failed else "")
+    )
+    return 0
+
+
+def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
+    """Send failed items through the pipeline again, in order of receipt."""
+    from workers.broker import Enqueuer, build_broker
+    from workers.sweeper import retry_failed
 
     enqueue = Enqueuer(build_broker(settings))
-    count = requeue_unqueued(_services(settings), enqueue, args.older_than_s)
-    print(f"queued {count} item(s)")
+    ids = retry_failed(_services(settings), enqueue, _filters(args), "bukti retry")
+    print(f"queued {len(ids)} failed item(s) again")
     return 0
 
 
@@ -901,7 +959,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 workers = _worker_supervisor(settings, processes)
                 workers.start()
                 log.info("started %d worker process(es); each is restarted if it dies", processes)
-            # uploads stored while Redis was down are queued by whichever process serves the API
             threading.Thread(target=_sweep_forever, args=(settings, stop), daemon=True).start()
             log.info("API on http://%s:%d (docs at /docs)", settings.host, settings.port)
             uvicorn.run(
@@ -1016,18 +1073,17 @@ def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
 
     from workers.broker import Enqueuer, build_broker
     from workers.months import close_month, previous_month
-    from workers.sweeper import requeue_unqueued
 
+    # stranded items are swept by the API and the workers themselves (workers.sweeper)
     services = Services(settings)
     enqueue = Enqueuer(build_broker(settings))
     while not stop.wait(30):
         try:
-            requeue_unqueued(services, enqueue, older_than_s=60)
             # the reporting month that ended last is closed once; reruns raise nothing new
             close_month(services, previous_month(date.today()))
             _daily_storage_jobs(settings, services, enqueue, date.today())
         except Exception:
-            log.exception("requeue sweep failed; trying again in 30 s")
+            log.exception("closing the month failed; trying again in 30 s")
 
 
 def _daily_storage_jobs(

@@ -215,6 +215,26 @@ class Settings(BaseSettings):
     step_time_limit_ms: int = Field(
         120_000, description="Dramatiq time limit of one pipeline step."
     )
+    video_time_limit_ms: int = Field(
+        4 * 3600 * 1000, description="Dramatiq time limit of one video's transcode job."
+    )
+    lease_s: float = Field(
+        20,
+        description="How long a job holds an item before another worker may take it over; "
+        "renewed every third of it while the job works.",
+    )
+    sweep_interval_s: float = Field(
+        10, description="How often workers and the API look for stranded items (0: never)."
+    )
+    pickup_grace_s: float = Field(
+        60, description="An item due this long ago and held by no job is queued again."
+    )
+    auto_retry_min_s: float = Field(
+        30, description="First automatic retry of an item failed because a dependency was down."
+    )
+    auto_retry_max_s: float = Field(
+        300, description="Longest wait between automatic retries of a failed item."
+    )
     heartbeat_timeout_ms: int = Field(
         15_000, description="A worker silent this long is dead; its messages are redelivered."
     )

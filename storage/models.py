@@ -258,6 +258,15 @@ class Evidence(Base):
     archived_at: Mapped[datetime | None] = mapped_column()
     #: the item a reviewer asked to replace ("ask again") that this one answers
     answers_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    #: who processes the item until when (see workers.leases); None when no job holds it
+    lease_until: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    #: attempts in the current round, and when the item is due again (backoff, auto retry)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    #: the class of the last failure: storage | database | network | media | internal
+    failure_reason: Mapped[str | None] = mapped_column(String(16))
+    auto_retries: Mapped[int] = mapped_column(Integer, default=0)
 
     flags: Mapped[list[EvidenceFlag]] = relationship(
         cascade="all, delete-orphan",

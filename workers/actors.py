@@ -1,6 +1,9 @@
-"""Dramatiq actors: one per pipeline step, each taking an evidence id and calling one service.
+"""Dramatiq actors: an item's job, a video's transcode job, and re-verification.
 
-Run the workers with ``dramatiq workers.actors`` (``bukti serve`` does it for you).
+Run the workers with ``dramatiq workers.actors`` (``bukti serve`` does it for you). Each actor
+takes an evidence id; what is due, and who holds an item, is in the database (workers.leases),
+so Dramatiq's own retries only cover a job that could not even claim its item (the database
+was down); the sweep (workers.sweeper) covers everything the queue loses.
 """
 
 from __future__ import annotations
@@ -9,21 +12,21 @@ import logging
 from typing import Any
 
 import dramatiq
-from dramatiq import Actor
 
 from bukti.bootstrap import Services
-from bukti.errors import RejectedError
 from bukti.settings import get_settings
 from storage.audit import Actor as AuditActor
-from storage.db import transaction
-from workers import lifecycle, pipeline
+from storage.models import utcnow
+from workers import pipeline
 from workers.broker import (
-    QUEUE,
+    JOBS,
+    PROCESS,
     RETENTION_APPLY,
+    REVERIFY,
     SCRUB,
     STORAGE_QUEUE,
+    TRANSCODE,
     install_broker,
-    step_actor_name,
 )
 
 log = logging.getLogger(__name__)
@@ -48,65 +51,67 @@ def use_services(given: Services | None) -> None:
     _services = given
 
 
-# retried like any step (it is idempotent): an item must never stay `processing` for good
-@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=1_000, max_backoff=300_000)
-def mark_failed(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
-    """Called when a step outlived its retries: the item becomes `failed`, with the error."""
-    evidence_id = int(message["args"][0])
-    traceback = str(message.get("options", {}).get("traceback", "")).strip().splitlines()
-    last_line = traceback[-1] if traceback else "unknown error"
-    error = (
-        f"step {message['actor_name'].removeprefix('evidence_')} failed after "
-        f"{retry_info.get('retries', '?')} retries: {last_line}"
-    )
-    lifecycle.fail(services(), evidence_id, error)
-
-
-def _make_step_actor(step: str) -> Actor[[int], None]:
-    def run(evidence_id: int) -> None:
-        try:
-            following = pipeline.run_step(services(), evidence_id, step)
-        except Exception as exc:
-            _log_attempt(evidence_id, step, exc)
-            raise
-        if following is not None:
-            enqueue(evidence_id, following)
-
-    run.__name__ = run.__qualname__ = step_actor_name(step)
-    run.__doc__ = f"Pipeline step '{step}' of one evidence item."
-    decorate = dramatiq.actor(
-        actor_name=step_actor_name(step),
-        queue_name=QUEUE,
-        max_retries=settings.max_retries,
-        min_backoff=settings.retry_min_backoff_ms,
-        max_backoff=settings.retry_max_backoff_ms,
-        time_limit=settings.step_time_limit_ms,
-        throws=(RejectedError,),
-        on_retry_exhausted=mark_failed.actor_name,
-    )
-    return decorate(run)
-
-
-def _log_attempt(evidence_id: int, step: str, exc: Exception) -> None:
-    """Write a failed attempt to the item's event log; never mask the original error."""
+def _follow(evidence_id: int, ran: pipeline.Ran) -> None:
+    """Queue what the job said comes next; a broker error is left to the sweep."""
+    if ran.next_job is None:
+        return
+    delay_ms = None
+    if ran.retry_at is not None:
+        delay_ms = max(int((ran.retry_at - utcnow()).total_seconds() * 1000), 0)
     try:
-        with transaction(services().sessions) as session:
-            lifecycle.add_event(session, evidence_id, step, "error", f"{type(exc).__name__}: {exc}")
-    except Exception:
-        log.exception("could not log the failed attempt of %s on evidence %s", step, evidence_id)
+        # through the actor, so that the message goes to whichever broker it is bound to
+        ACTORS[ran.next_job].send_with_options(args=(evidence_id,), delay=delay_ms)
+    except Exception as exc:
+        log.warning(
+            "could not queue %s of evidence %s (%s); the sweep will", ran.next_job, evidence_id, exc
+        )
+
+
+_RETRIES: dict[str, Any] = {
+    "max_retries": settings.max_retries,
+    "min_backoff": settings.retry_min_backoff_ms,
+    "max_backoff": settings.retry_max_backoff_ms,
+}
 
 
 @dramatiq.actor(
-    actor_name=step_actor_name("reverify"),
-    queue_name=QUEUE,
-    max_retries=settings.max_retries,
-    min_backoff=settings.retry_min_backoff_ms,
-    max_backoff=settings.retry_max_backoff_ms,
+    actor_name=JOBS[PROCESS].actor_name,
+    queue_name=JOBS[PROCESS].queue_name,
     time_limit=settings.step_time_limit_ms,
+    **_RETRIES,
 )
-def evidence_reverify(evidence_id: int) -> None:
+def process_evidence(evidence_id: int) -> None:
+    """One item's job: every phase of a photo, document or link; a video's examination."""
+    _follow(evidence_id, pipeline.process_evidence(services(), evidence_id))
+
+
+@dramatiq.actor(
+    actor_name=JOBS[TRANSCODE].actor_name,
+    queue_name=JOBS[TRANSCODE].queue_name,
+    time_limit=settings.video_time_limit_ms,
+    **_RETRIES,
+)
+def transcode_evidence(evidence_id: int) -> None:
+    """A video's rendition, poster and frame hashes, archive and outcome."""
+    _follow(evidence_id, pipeline.transcode_evidence(services(), evidence_id))
+
+
+@dramatiq.actor(
+    actor_name=JOBS[REVERIFY].actor_name,
+    queue_name=JOBS[REVERIFY].queue_name,
+    time_limit=settings.step_time_limit_ms,
+    **_RETRIES,
+)
+def reverify_evidence(evidence_id: int) -> None:
     """Verify a finished item again after its activity or attendance record changed."""
     pipeline.reverify(services(), evidence_id)
+
+
+ACTORS: dict[str, dramatiq.Actor[[int], None]] = {
+    PROCESS: process_evidence,
+    TRANSCODE: transcode_evidence,
+    REVERIFY: reverify_evidence,
+}
 
 
 # resumable and idempotent: a retry continues where the last attempt stopped
@@ -135,13 +140,3 @@ def storage_scrub(sample: int) -> None:
 
     built = services()
     scrub(built.sessions, built.store, AuditActor.system("scrub"), sample or None)
-
-
-STEP_ACTORS: dict[str, Actor[[int], None]] = {
-    step: _make_step_actor(step) for step in pipeline.STEPS
-}
-
-
-def enqueue(evidence_id: int, step: str = pipeline.STEPS[0]) -> None:
-    """Queue ``step`` of an item (the first step by default)."""
-    STEP_ACTORS[step].send(evidence_id)

@@ -1,6 +1,12 @@
-"""The Dramatiq broker over Redis, tuned so a dead worker's message comes back within 30 s."""
+"""The Dramatiq broker over Redis, and the one place job and queue names are defined.
+
+The queue only wakes workers up: the database says what is due (see workers.leases), and
+every worker process sweeps for stranded items (workers.sweeper) whatever Redis lost.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -9,6 +15,7 @@ from dramatiq.middleware import CurrentMessage
 from bukti.metrics import add_worker_observability
 from bukti.settings import Settings
 from workers.liveness import Heartbeat, StopWithParent
+from workers.sweeper import SweepInWorkers
 
 
 def build_broker(settings: Settings) -> RedisBroker:
@@ -27,6 +34,7 @@ def build_broker(settings: Settings) -> RedisBroker:
     # only worker processes fire these hooks; the API's broker carries them idle
     broker.add_middleware(StopWithParent())
     broker.add_middleware(Heartbeat(settings.redis_url, settings.heartbeat_timeout_ms))
+    broker.add_middleware(SweepInWorkers(settings))
     return broker
 
 
@@ -45,34 +53,54 @@ def install_broker(settings: Settings, broker: dramatiq.Broker | None = None) ->
     return broker
 
 
+#: the queue of items' jobs and re-verifications
 QUEUE = "evidence"
+#: videos' transcode jobs: long, so they never hold up the photos behind them
+VIDEO_QUEUE = "evidence_video"
 #: the storage admin's jobs, on a queue of their own so a long run never delays uploads
 STORAGE_QUEUE = "storage"
 RETENTION_APPLY = "storage_retention_apply"
 SCRUB = "storage_scrub"
 
+#: job names, as the API, the command line and the sweep name them
+PROCESS = "process"
+TRANSCODE = "transcode"
+REVERIFY = "reverify"
 
-def step_actor_name(step: str) -> str:
-    """The Dramatiq actor name of a pipeline step."""
-    return f"evidence_{step}"
+
+@dataclass(frozen=True)
+class Job:
+    """A job's Dramatiq actor and queue."""
+
+    actor_name: str
+    queue_name: str
+
+
+JOBS: dict[str, Job] = {
+    PROCESS: Job("process_evidence", QUEUE),
+    TRANSCODE: Job("transcode_evidence", VIDEO_QUEUE),
+    REVERIFY: Job("reverify_evidence", QUEUE),
+}
 
 
 class Enqueuer:
-    """Sends pipeline steps by name, so the API needs no actor imports (nor their settings)."""
+    """Sends jobs by name, so the API needs no actor imports (nor their settings)."""
 
     def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
 
-    def __call__(self, evidence_id: int, step: str = "validate") -> None:
-        """Queue ``step`` of one item."""
+    def __call__(self, evidence_id: int, job: str = PROCESS, delay_s: float | None = None) -> None:
+        """Queue ``job`` of one item, to run no earlier than ``delay_s`` from now."""
+        spec = JOBS[job]
         self.broker.enqueue(
             dramatiq.Message(
-                queue_name=QUEUE,
-                actor_name=step_actor_name(step),
+                queue_name=spec.queue_name,
+                actor_name=spec.actor_name,
                 args=(evidence_id,),
                 kwargs={},
                 options={},
-            )
+            ),
+            delay=int(delay_s * 1000) if delay_s and delay_s > 0 else None,
         )
 
     def job(self, actor_name: str, *args: int) -> None:

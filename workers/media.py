@@ -1,9 +1,8 @@
-"""What each kind of evidence does in each pipeline step: photos, videos, documents.
+"""What each kind of evidence does in the job's media phases: photos, videos, documents.
 
-The pipeline's steps are the same for every kind (validate, extract, compress, hash, ...);
-a :class:`Media` says how one kind does each of them, with paths and plain values in and
-JSON-ready dicts out. Files a step leaves for later steps have fixed names in the item's
-work directory, so a step that runs again finds them.
+A :class:`Media` examines a file (validation and facts) and makes its rendition and hashes,
+with paths and plain values in and JSON-ready dicts out; the pipeline calls it as plain
+functions inside one job (videos: examining in the item's job, making in the transcode job).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from workers.phash import perceptual_hashes
 
 @dataclass(frozen=True)
 class Outputs:
-    """What the compress step made: the rendition (None: the original serves) and a preview."""
+    """What the media phases made: the rendition (None: the original serves) and a preview."""
 
     rendition: Path | None
     rendition_mime: str
@@ -39,81 +38,92 @@ class Outputs:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Examined:
+    """What validating and reading an item's file learnt: a note for the log and its facts."""
+
+    note: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Made:
+    """What the rendition and hashing phases made; ``sha256`` when they hashed the file."""
+
+    outputs: Outputs
+    perceptual: dict[str, Any]
+    sha256: str | None = None
+
+
 class Media(ABC):
-    """One kind of evidence through the pipeline's steps."""
+    """One kind of evidence through the job's media phases, as plain function calls."""
 
     kind: ClassVar[Kind]
 
     @abstractmethod
-    def validate(self, path: Path, settings: Settings) -> str:
-        """Refuse what is not usable evidence (RejectedError); returns a note for the log."""
+    def examine(self, path: Path, settings: Settings) -> Examined:
+        """Refuse what is not usable evidence (RejectedError), else read the item's facts."""
 
     @abstractmethod
-    def extract(self, path: Path, settings: Settings) -> dict[str, Any]:
-        """The item's facts as JSON, each value with its source."""
+    def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
+        """Make the compact rendition (and a preview) in ``work``, and the hashes near
+        duplicates are found by (perceptual hashes or a text signature)."""
 
-    @abstractmethod
-    def compress(
-        self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
-    ) -> Outputs:
-        """Make the compact rendition (and a preview) in ``work``."""
-
-    @abstractmethod
-    def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
-        """The perceptual hashes (or text signature) near duplicates are found by."""
+    def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
+        """Every phase at once (photos do it with a single decode)."""
+        examined = self.examine(path, settings)
+        return examined, self.make(path, work, settings, examined.facts)
 
 
 class PhotoMedia(Media):
-    """Photos: Pillow (pillow-heif for HEIC)."""
+    """Photos: one decode gives validation, facts, rendition and hashes (process_photo)."""
 
     kind = Kind.PHOTO
 
-    def validate(self, path: Path, settings: Settings) -> str:
+    def examine(self, path: Path, settings: Settings) -> Examined:
         checked = photo.validate_photo(path, settings.max_image_pixels)
-        return f"{checked.width}x{checked.height}"
-
-    def extract(self, path: Path, settings: Settings) -> dict[str, Any]:
         facts = photo.extract_photo_facts(path)
-        return _with_content_credentials(facts.to_json(), path, facts.format)
+        return Examined(
+            f"{checked.width}x{checked.height}",
+            _with_content_credentials(facts.to_json(), path, facts.format),
+        )
 
-    def compress(
-        self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
-    ) -> Outputs:
+    def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
+        return self.process(path, work, settings)[1]
+
+    def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
         out = work / "rendition.jpg"
-        made = photo.render_photo(
+        result = photo.process_photo(
             path,
             out,
+            max_pixels=settings.max_image_pixels,
             max_side_px=settings.rendition_max_side_px,
             quality=settings.rendition_jpeg_quality,
         )
-        return Outputs(out, made.mime)
-
-    def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
-        hashes = photo.hash_photo(path, max_side_px=settings.rendition_max_side_px)
-        data: dict[str, Any] = dict(hashes_to_json(hashes.perceptual))
-        if hashes.exif_thumbnail_distance is not None:
-            data["exif_thumbnail_distance"] = hashes.exif_thumbnail_distance
-        return data
+        facts = _with_content_credentials(result.facts.to_json(), path, result.facts.format)
+        distance = result.exif_thumbnail_distance
+        if distance is not None:
+            # an EXIF thumbnail that no longer looks like the picture betrays an edit
+            facts["extra"] = dict(facts.get("extra") or {}, exif_thumbnail_distance=distance)
+        examined = Examined(f"{result.checked.width}x{result.checked.height}", facts)
+        perceptual: dict[str, Any] = dict(hashes_to_json(result.hashes.perceptual))
+        made = Made(Outputs(out, result.rendition.mime), perceptual, result.hashes.sha256)
+        return examined, made
 
 
 class VideoMedia(Media):
-    """Videos: ffprobe and ffmpeg, each run boxed in (see workers.video)."""
+    """Videos: one ffprobe examines; transcoding (its own job) makes rendition and hashes."""
 
     kind = Kind.VIDEO
 
-    def validate(self, path: Path, settings: Settings) -> str:
-        facts = video.probe_video(path, timeout_s=settings.ffmpeg_timeout_s)
-        return f"{facts.container} {facts.video_codec} {facts.duration_s or '?'} s"
+    def examine(self, path: Path, settings: Settings) -> Examined:
+        probed = video.probe_video(path, timeout_s=settings.ffmpeg_timeout_s)
+        data = capture_facts(probed).to_json()
+        data["video"] = probed.to_json()
+        note = f"{probed.container} {probed.video_codec} {probed.duration_s or '?'} s"
+        return Examined(note, _with_content_credentials(data, path, "video/mp4"))
 
-    def extract(self, path: Path, settings: Settings) -> dict[str, Any]:
-        facts = video.probe_video(path, timeout_s=settings.ffmpeg_timeout_s)
-        data = capture_facts(facts).to_json()
-        data["video"] = facts.to_json()
-        return _with_content_credentials(data, path, "video/mp4")
-
-    def compress(
-        self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
-    ) -> Outputs:
+    def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
         probed = VideoFacts.from_json(facts["video"])
         budget_s = 30 + 2 * (probed.duration_s or 600)
         out = work / "rendition.mp4"
@@ -128,19 +138,17 @@ class VideoMedia(Media):
         )
         poster = work / "poster.jpg"
         video.poster_frame(path, poster, timeout_s=settings.ffmpeg_timeout_s, facts=probed)
-        if made.reused_original:
-            return Outputs(None, "video/mp4", poster, "image/jpeg", "the original is smaller")
-        return Outputs(out, made.mime, poster, "image/jpeg")
-
-    def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
         # the rendition decodes several times faster than a phone's original, same pictures
-        source = work / "rendition.mp4"
         hashes = video.video_hashes(
-            source if source.exists() else path,
+            path if made.reused_original else out,
             timeout_s=settings.ffmpeg_timeout_s * 4,
             cpu_seconds=settings.ffmpeg_timeout_s * 2,
         )
-        return {"video": hashes.to_json()}
+        perceptual = {"video": hashes.to_json()}
+        if made.reused_original:
+            outputs = Outputs(None, "video/mp4", poster, "image/jpeg", "the original is smaller")
+            return Made(outputs, perceptual)
+        return Made(Outputs(out, made.mime, poster, "image/jpeg"), perceptual)
 
 
 class DocumentMedia(Media):
@@ -156,17 +164,23 @@ class DocumentMedia(Media):
         DocumentType.ODS: "ods",
     }
 
-    def validate(self, path: Path, settings: Settings) -> str:
-        return document.identify_document(path).value
-
-    def extract(self, path: Path, settings: Settings) -> dict[str, Any]:
+    def examine(self, path: Path, settings: Settings) -> Examined:
         doc_type = document.identify_document(path)
-        return {"document": document.document_facts(path, doc_type).to_json()}
+        facts = {"document": document.document_facts(path, doc_type).to_json()}
+        return Examined(doc_type.value, facts)
 
-    def compress(
-        self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]
-    ) -> Outputs:
+    def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
         doc_type = DocumentFacts.from_json(facts["document"]).doc_type
+        outputs = self._render(path, work, doc_type)
+        signature = text_signature(document.document_text(path, doc_type))
+        perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
+        if outputs.preview is not None:
+            # a scan has no text to compare: its first page is compared as a photo would be
+            with Image.open(outputs.preview) as page:
+                perceptual["preview"] = hashes_to_json(perceptual_hashes(page.convert("RGB")))
+        return Made(outputs, perceptual)
+
+    def _render(self, path: Path, work: Path, doc_type: DocumentType) -> Outputs:
         source = path
         note = ""
         if doc_type is DocumentType.PDF:
@@ -182,17 +196,6 @@ class DocumentMedia(Media):
         if isinstance(shown, document.NoPreview):
             return Outputs(out, doc_type.mime, None, "image/png", shown.note)
         return Outputs(out, doc_type.mime, preview, "image/png", note)
-
-    def hash(self, path: Path, work: Path, settings: Settings) -> dict[str, Any]:
-        doc_type = document.identify_document(path)
-        signature = text_signature(document.document_text(path, doc_type))
-        data: dict[str, Any] = {"text": signature.to_json() if signature else None}
-        preview = work / "preview.png"
-        if preview.exists():
-            # a scan has no text to compare: its first page is compared as a photo would be
-            with Image.open(preview) as page:
-                data["preview"] = hashes_to_json(perceptual_hashes(page.convert("RGB")))
-        return data
 
 
 def _with_content_credentials(facts: dict[str, Any], path: Path, mime: str) -> dict[str, Any]:

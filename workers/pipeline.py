@@ -1,19 +1,29 @@
-"""The evidence pipeline: one function per step, each idempotent, over ids and paths.
+"""The evidence pipeline: one job per item, with the database as the truth.
 
-Every step follows the same frame (:func:`run_step`): load the item, do nothing when it is
-already terminal or the step is already done, run the step, and record a ``done`` event in
-the same transaction as the step's results. Running a step twice therefore changes nothing,
-and a message redelivered after a worker died simply continues the chain.
+:func:`process_evidence` claims the item (a lease, see :mod:`workers.leases`), loads it and
+its records once, runs the media phases as plain function calls (a photo is decoded once for
+validation, facts, rendition and hashes), archives the results content-addressed, and then
+in one short transaction records facts, hashes, duplicates, flags and the outcome. A video's
+transcoding is a job of its own (:func:`transcode_evidence`, on its own queue with its own
+time limit): the item's job examines the video (one ffprobe), records its facts and hands over.
+Re-verification after a record changed is a job of its own too (:func:`reverify`).
+
+Every attempt is safe to repeat: archive keys are content-addressed, and only the job that
+still holds the item's lease may record its outcome, so an item is never recorded twice. A
+transient failure is retried with backoff; the event log keeps the item's history (each
+attempt, its errors with their technical detail, each phase's result).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from dramatiq.middleware import Shutdown
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -23,25 +33,21 @@ from evidence.document_facts import DocumentType
 from evidence.flags import Code, Flag, needs_review
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind, Status
+from evidence.trailing import trailing_data_flag
 from storage import objects
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, utcnow
-from workers import youtube_links
+from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
-from workers.lifecycle import (
-    add_event,
-    is_step_done,
-    reject,
-    staged_path,
-    work_dir,
-)
-from workers.media import Outputs, media_for
+from workers.lifecycle import add_event, reject, staged_path, work_dir
+from workers.media import Examined, Made, Outputs, media_for
 from workers.photo import sha256_file
 from workers.verify import VERIFY_FLAGS, verify_item
 
 log = logging.getLogger(__name__)
 
-STEPS: tuple[str, ...] = (
+#: the phases of an item's job, in order, each with a `done` event in the item's log
+PHASES: tuple[str, ...] = (
     "validate",
     "extract",
     "compress",
@@ -49,57 +55,399 @@ STEPS: tuple[str, ...] = (
     "dedup",
     "verify",
     "archive",
-    "record",
 )
 
-#: Flags each step owns: when a step runs again it replaces exactly these.
-STEP_FLAGS: dict[str, frozenset[Code]] = {
-    "dedup": frozenset({Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}),
-    "verify": VERIFY_FLAGS,
-}
+#: flags the media phases raise (re-verification keeps them)
+MEDIA_FLAGS = frozenset({Code.TRAILING_DATA})
+#: flags re-verification replaces
+REVERIFY_FLAGS = VERIFY_FLAGS - MEDIA_FLAGS
+
+#: formats whose own end is known, so that another file hidden after it can be found
+_TRAILER_MIMES = frozenset({"image/jpeg", "image/png", "application/pdf"})
 
 
-def next_step(step: str) -> str | None:
-    """The step after ``step``, or None after the last."""
-    index = STEPS.index(step)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+@dataclass(frozen=True)
+class Ran:
+    """What one job did, for the actor: which job comes next, or when to wake the item again."""
+
+    outcome: str
+    next_job: str | None = None
+    retry_at: datetime | None = None
 
 
-StepBody = Callable[[Services, Session, Evidence], str]
+@dataclass
+class Processed:
+    """Everything the media phases learnt about an item, before it is recorded."""
+
+    examined: Examined
+    made: Made | None  # None: a link with nothing to archive
+    media_flags: list[Flag] = field(default_factory=list)
+    #: columns a downloaded link changes (its file's type, size and SHA-256)
+    updates: dict[str, Any] = field(default_factory=dict)
+    #: the phases this job ran (a video's transcode job: from compress on)
+    phases: tuple[str, ...] = PHASES
 
 
-def run_step(services: Services, evidence_id: int, step: str) -> str | None:
-    """Run one step of one item; returns the step to enqueue next, or None to stop."""
-    body = _STEP_BODIES[step]
+@dataclass(frozen=True)
+class Copy:
+    """One copy of an item written to the archive, to be put on record with the outcome."""
+
+    key: str
+    klass: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Archived:
+    """Where :func:`archive` put an item's files."""
+
+    original_key: str
+    rendition_key: str
+    preview_key: str | None
+    copies: list[Copy]
+    note: str
+
+
+# --- the jobs ---------------------------------------------------------------------------------
+
+
+def process_evidence(services: Services, evidence_id: int, owner: str | None = None) -> Ran:
+    """The item's job: every phase of a photo, document or link; a video's examination."""
+    owner = owner or leases.new_owner()
+    return _claimed(services, evidence_id, owner, _process, "process")
+
+
+def transcode_evidence(services: Services, evidence_id: int, owner: str | None = None) -> Ran:
+    """A video's own job: rendition, poster and frame hashes, archive, outcome."""
+    owner = owner or leases.new_owner()
+    return _claimed(services, evidence_id, owner, _transcode, "transcode")
+
+
+def _process(services: Services, item: Evidence, owner: str) -> Ran:
+    if _is_video(services, item):
+        if item.facts is None or "video" not in item.facts:
+            examined = _examine(services, item)
+            _hand_over(services, item.id, owner, examined)
+        else:
+            _hand_over(services, item.id, owner, None)
+        return Ran("examined", next_job="transcode")
+    if item.kind == Kind.YOUTUBE:
+        youtube_links.validate(item)
+        facts = youtube_links.extract(services, item)
+        if youtube_links.has_download(services, item):
+            # the link's video was downloaded: from here on it is processed as a video
+            updates: dict[str, Any] = {"mime": item.mime, "sha256": item.sha256}
+            updates["original_bytes"] = item.original_bytes
+            _hand_over(services, item.id, owner, Examined(item.video_id or "", facts), updates)
+            return Ran("examined", next_job="transcode")
+        processed = Processed(Examined(item.video_id or "", facts), None)
+        return Ran(_finish(services, item.id, owner, processed, None))
+    staged = _checked_staged(services, item)
+    work = _fresh_work_dir(services, item.id)
+    examined, made = media_for(item.kind).process(staged, work, services.settings)
+    _check_sha256(item, staged, made.sha256)
+    processed = Processed(examined, made, _trailing_flags(item.mime, staged))
+    archived = archive(services, item, made.outputs)
+    return Ran(_finish(services, item.id, owner, processed, archived))
+
+
+def _transcode(services: Services, item: Evidence, owner: str) -> Ran:
+    if item.facts is None or "video" not in item.facts:
+        # not examined yet (a retry from the start): the item's own job does that first
+        _hand_back(services, item.id, owner)
+        return Ran("not examined", next_job="process")
+    staged = staged_path(services, item.id)
+    if not staged.exists():
+        raise FileNotFoundError(f"staged upload of evidence {item.id} is missing: {staged}")
+    work = _fresh_work_dir(services, item.id)
+    made = media_for(Kind.VIDEO).make(staged, work, services.settings, item.facts)
+    examined = Examined("", item.facts)
+    processed = Processed(examined, made, [], phases=PHASES[PHASES.index("compress") :])
+    archived = archive(services, item, made.outputs)
+    return Ran(_finish(services, item.id, owner, processed, archived))
+
+
+def _claimed(services: Services, evidence_id: int, owner: str, body: Any, job: str) -> Ran:
+    """Claim the item, run ``body`` on it under a renewed lease, and settle any failure
+    (a failed attempt is retried by the same ``job``)."""
+    settings = services.settings
+    attempt = leases.claim(services.sessions, evidence_id, owner, settings.lease_s)
+    if not attempt:
+        return Ran("not claimed")
+    try:
+        with leases.kept(services.sessions, evidence_id, owner, settings.lease_s):
+            item = _load(services, evidence_id)
+            ran: Ran = body(services, item, owner)
+            return ran
+    except RejectedError as exc:
+        reject(services, evidence_id, "pipeline", exc.reason)
+        return Ran(Status.REJECTED)
+    except leases.LeaseLostError:
+        log.warning("evidence %s was taken over by another job; this attempt ends", evidence_id)
+        return Ran("taken over")
+    except Shutdown:
+        # the worker is stopping: let go at once, the item is due again now
+        _release(services, evidence_id, owner, utcnow())
+        raise
+    except Exception as exc:
+        return _failed_attempt(services, evidence_id, owner, attempt, exc, job)
+    except BaseException as exc:  # Dramatiq's time limit interrupts the job with one
+        if leases.classify(exc) is leases.FailureReason.MEDIA:
+            return _failed_attempt(services, evidence_id, owner, attempt, exc, job)
+        raise
+
+
+def _failed_attempt(
+    services: Services, evidence_id: int, owner: str, attempt: int, exc: BaseException, job: str
+) -> Ran:
+    """Record a failed attempt; retry it later with backoff, or fail the item."""
+    reason = leases.classify(exc)
+    detail = f"{reason.value}: {type(exc).__name__}: {exc}"
+    log.warning("evidence %s attempt %d failed: %s", evidence_id, attempt, detail)
+    timing = _backoff(services)
     try:
         with transaction(services.sessions) as session:
-            # FOR NO KEY UPDATE: another item's dedup may add a flag that points at this one
-            # (a foreign key check, FOR KEY SHARE) while this one waits for its dedup locks
             item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
-            if item is None:
-                log.warning("evidence %s vanished before step %s", evidence_id, step)
-                return None
-            if Status(item.status).is_terminal:
-                return None
-            if is_step_done(session, evidence_id, step):
-                return next_step(step)
-            if item.status == Status.RECEIVED:
-                item.status = Status.PROCESSING
-            detail = body(services, session, item)
-            add_event(session, evidence_id, step, "done", detail)
-            return next_step(step)
-    except RejectedError as exc:
-        reject(services, evidence_id, step, exc.reason)
-        return None
-
-
-def _replace_flags(session: Session, item: Evidence, step: str, flags: list[Flag]) -> None:
-    owned = [code.value for code in STEP_FLAGS[step]]
-    session.execute(
-        delete(EvidenceFlag).where(
-            EvidenceFlag.evidence_id == item.id, EvidenceFlag.code.in_(owned)
+            if item is None or not leases.holds(item, owner):
+                return Ran("taken over")
+            add_event(session, evidence_id, "pipeline", "error", detail[:2000])
+            decision = leases.after_failure(attempt, item.auto_retries, reason, utcnow(), timing)
+            if not decision.fails:
+                item.failure_reason = reason.value
+                leases.clear(item, decision.retry_at)
+                return Ran("retry", next_job=job, retry_at=decision.retry_at)
+        lifecycle.fail(
+            services, evidence_id, leases.sentence(reason), reason.value, decision.retry_at, owner
         )
+        return Ran(Status.FAILED)
+    except Exception:
+        # the database itself is down: the lease lapses and the sweep picks the item up again
+        log.exception("could not record the failed attempt of evidence %s", evidence_id)
+        return Ran("unrecorded")
+
+
+def _backoff(services: Services) -> leases.Backoff:
+    settings = services.settings
+    return leases.Backoff(
+        max_attempts=settings.max_retries + 1,
+        retry_min_s=settings.retry_min_backoff_ms / 1000,
+        retry_max_s=settings.retry_max_backoff_ms / 1000,
+        auto_min_s=settings.auto_retry_min_s,
+        auto_max_s=settings.auto_retry_max_s,
     )
+
+
+def _release(services: Services, evidence_id: int, owner: str, due: datetime) -> None:
+    try:
+        with transaction(services.sessions) as session:
+            item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
+            if item is not None and leases.holds(item, owner):
+                item.attempts = max(item.attempts - 1, 0)  # not the item's fault
+                leases.clear(item, due)
+    except Exception:
+        log.exception("could not release evidence %s", evidence_id)
+
+
+# --- the phases -------------------------------------------------------------------------------
+
+
+def _load(services: Services, evidence_id: int) -> Evidence:
+    """The item with what its phases read, detached: no transaction stays open meanwhile."""
+    with services.sessions() as session:
+        item = session.get_one(Evidence, evidence_id)
+        _ = item.teacher, item.flags
+        session.expunge_all()
+    return item
+
+
+def _is_video(services: Services, item: Evidence) -> bool:
+    if item.kind == Kind.VIDEO:
+        return True
+    return (
+        item.kind == Kind.YOUTUBE
+        and item.facts is not None
+        and "video" in item.facts
+        and (youtube_links.has_download(services, item))
+    )
+
+
+def _checked_staged(services: Services, item: Evidence) -> Path:
+    """The staged upload, still of the type it was received as."""
+    path = staged_path(services, item.id)
+    if not path.exists():
+        raise FileNotFoundError(f"staged upload of evidence {item.id} is missing: {path}")
+    with path.open("rb") as fh:
+        sniffed = sniff(fh.read(HEAD_BYTES))
+    if sniffed is None or sniffed.mime != item.mime:
+        raise RejectedError("the file's bytes changed type since upload")
+    return path
+
+
+def _check_sha256(item: Evidence, path: Path, known: str | None) -> None:
+    # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
+    if (known or sha256_file(path)) != item.sha256:
+        raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
+
+
+def _fresh_work_dir(services: Services, evidence_id: int) -> Path:
+    work = work_dir(services, evidence_id)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return work
+
+
+def _examine(services: Services, item: Evidence) -> Examined:
+    staged = _checked_staged(services, item)
+    examined = media_for(Kind.VIDEO).examine(staged, services.settings)
+    _check_sha256(item, staged, None)
+    return examined
+
+
+def _trailing_flags(mime: str, path: Path) -> list[Flag]:
+    """``trailing_data`` when another file hides after the photo's (or PDF's) own end."""
+    if mime not in _TRAILER_MIMES or path.stat().st_size == 0:
+        return []
+    flag = trailing_data_flag(mime, path.read_bytes())
+    return [flag] if flag is not None else []
+
+
+def archive(services: Services, item: Evidence, outputs: Outputs) -> Archived:
+    """Store original, rendition and preview under content-addressed keys (idempotent); they
+    are put on record (storage.objects) in the transaction that records the outcome."""
+    staged = staged_path(services, item.id)
+    original = _store_copy(services, staged, item.mime, objects.ORIGINAL, item.sha256)
+    copies = [original]
+    rendition = preview = None
+    if outputs.rendition is not None:
+        klass = objects.rendition_class(item.kind)
+        rendition = _store_copy(services, outputs.rendition, outputs.rendition_mime, klass)
+        copies.append(rendition)
+    if outputs.preview is not None:
+        klass = objects.preview_class(item.kind)
+        preview = _store_copy(services, outputs.preview, outputs.preview_mime, klass)
+        copies.append(preview)
+    rendition_key = rendition.key if rendition else original.key
+    note = f"{original.key} ({original.size_bytes} bytes), {rendition_key}"
+    return Archived(original.key, rendition_key, preview.key if preview else None, copies, note)
+
+
+def _store_copy(
+    services: Services, path: Path, mime: str, klass: str, sha256: str | None = None
+) -> Copy:
+    """Put one copy in the archive under its content-addressed key."""
+    sha256 = sha256 or sha256_file(path)
+    area = {objects.ORIGINAL: "originals", objects.PREVIEW: "previews", objects.POSTER: "previews"}
+    key = object_key(area.get(klass, "renditions"), sha256, _extension(mime))
+    services.store.put_file(key, path, mime)
+    return Copy(key, klass, path.stat().st_size, sha256)
+
+
+def _hand_over(
+    services: Services,
+    evidence_id: int,
+    owner: str,
+    examined: Examined | None,
+    updates: dict[str, Any] | None = None,
+) -> None:
+    """Record a video's examination and let go of it for its transcode job."""
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
+        if item is None or not leases.holds(item, owner):
+            raise leases.LeaseLostError(evidence_id)
+        for name, value in (updates or {}).items():
+            setattr(item, name, value)
+        if examined is not None:
+            item.facts = examined.facts
+            add_event(session, evidence_id, "validate", "done", examined.note)
+            add_event(session, evidence_id, "extract", "done")
+            item.attempts = 0  # the transcode job's attempts are a round of their own
+        leases.clear(item, utcnow())
+
+
+def _hand_back(services: Services, evidence_id: int, owner: str) -> None:
+    with transaction(services.sessions) as session:
+        item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
+        if item is None or not leases.holds(item, owner):
+            raise leases.LeaseLostError(evidence_id)
+        leases.clear(item, utcnow())
+
+
+def _finish(
+    services: Services,
+    evidence_id: int,
+    owner: str,
+    processed: Processed,
+    archived: Archived | None,
+) -> Status:
+    """In one short transaction: facts, hashes, duplicates, flags, archive keys and outcome."""
+    with transaction(services.sessions) as session:
+        # FOR NO KEY UPDATE (as everywhere here): another item's dedup may add a flag that
+        # points at this one (a foreign key check, FOR KEY SHARE) while this one waits
+        item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
+        if item is None or not leases.holds(item, owner):
+            raise leases.LeaseLostError(evidence_id)
+        for name, value in processed.updates.items():
+            setattr(item, name, value)
+        item.facts = processed.examined.facts
+        notes: dict[str, str] = {"validate": processed.examined.note}
+        made = processed.made
+        if made is not None:
+            item.perceptual = made.perceptual
+            rendition = made.outputs.rendition
+            item.rendition_bytes = rendition.stat().st_size if rendition else item.original_bytes
+            notes["compress"] = f"{item.rendition_bytes} bytes {made.outputs.note}".strip()
+        else:
+            notes["compress"] = "nothing to compress: a link"
+        duplicates: list[Flag] = []
+        if item.kind != Kind.YOUTUBE:
+            duplicates = find_duplicates(services, session, item)
+        notes["dedup"] = ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in duplicates)
+        verified = verify_item(services, session, item)
+        notes["verify"] = ",".join(f.code.value for f in verified)
+        if archived is not None:
+            item.original_key = archived.original_key
+            item.rendition_key = archived.rendition_key
+            item.preview_key = archived.preview_key
+            item.archived_at = utcnow()
+            for copy in archived.copies:  # verified, on record; the item's stored_bytes follow
+                objects.record(
+                    session,
+                    services.store,
+                    item,
+                    copy.key,
+                    copy.klass,
+                    copy.size_bytes,
+                    copy.sha256,
+                )
+            notes["archive"] = archived.note
+        else:
+            notes["archive"] = "nothing to archive: a link"
+        flags = processed.media_flags + duplicates + verified
+        _replace_flags(session, item, None, flags)
+        item.status = Status.FLAGGED if needs_review(flags) else Status.ACCEPTED
+        item.processed_at = utcnow()
+        item.reason = item.failure_reason = None
+        leases.clear(item)
+        for phase in processed.phases:
+            add_event(session, evidence_id, phase, "done", notes.get(phase, ""))
+        add_event(session, evidence_id, "pipeline", item.status)
+        status = Status(item.status)
+    # the archive holds every copy now; the staged upload and scratch files can go
+    staged_path(services, evidence_id).unlink(missing_ok=True)
+    shutil.rmtree(work_dir(services, evidence_id), ignore_errors=True)
+    return status
+
+
+def _replace_flags(
+    session: Session, item: Evidence, owned: frozenset[Code] | None, flags: list[Flag]
+) -> None:
+    """Replace the item's flags of the ``owned`` codes (every flag when None) by ``flags``."""
+    query = delete(EvidenceFlag).where(EvidenceFlag.evidence_id == item.id)
+    if owned is not None:
+        query = query.where(EvidenceFlag.code.in_([code.value for code in owned]))
+    session.execute(query)
+    session.expire(item, ["flags"])
     for flag in flags:
         session.add(
             EvidenceFlag(
@@ -110,140 +458,6 @@ def _replace_flags(session: Session, item: Evidence, step: str, flags: list[Flag
                 related_evidence_id=flag.related_evidence_id,
             )
         )
-
-
-# --- the steps ------------------------------------------------------------------------------
-
-
-def _validate(services: Services, session: Session, item: Evidence) -> str:
-    if item.kind == Kind.YOUTUBE:
-        return youtube_links.validate(item)
-    path = staged_path(services, item.id)
-    if not path.exists():
-        raise FileNotFoundError(f"staged upload of evidence {item.id} is missing: {path}")
-    with path.open("rb") as fh:
-        sniffed = sniff(fh.read(HEAD_BYTES))
-    if sniffed is None or sniffed.mime != item.mime:
-        raise RejectedError("the file's bytes changed type since upload")
-    if sha256_file(path) != item.sha256:
-        # the API hashed the bytes as they arrived; a difference means the staged copy is damaged
-        raise RuntimeError(f"staged upload of evidence {item.id} does not match its SHA-256")
-    return media_for(item.kind).validate(path, services.settings)
-
-
-def _extract(services: Services, session: Session, item: Evidence) -> str:
-    if item.kind == Kind.YOUTUBE:
-        item.facts = youtube_links.extract(services, item)
-        return ""
-    item.facts = media_for(item.kind).extract(staged_path(services, item.id), services.settings)
-    return ""
-
-
-def _media_kind(services: Services, item: Evidence) -> str | None:
-    """The media kind whose steps process the item's file; None for a link without one."""
-    if item.kind == Kind.YOUTUBE:
-        return Kind.VIDEO.value if youtube_links.has_download(services, item) else None
-    return item.kind
-
-
-def _compress(services: Services, session: Session, item: Evidence) -> str:
-    kind = _media_kind(services, item)
-    if kind is None:
-        return "nothing to compress: a link"
-    work = work_dir(services, item.id)
-    work.mkdir(parents=True, exist_ok=True)
-    assert item.facts is not None
-    made = media_for(kind).compress(
-        staged_path(services, item.id), work, services.settings, item.facts
-    )
-    write_outputs(work, made)
-    rendition = made.rendition or staged_path(services, item.id)
-    item.rendition_bytes = rendition.stat().st_size
-    return f"{item.rendition_bytes} bytes {made.note}".strip()
-
-
-def _hash(services: Services, session: Session, item: Evidence) -> str:
-    kind = _media_kind(services, item)
-    if kind is None:
-        return ""
-    item.perceptual = media_for(kind).hash(
-        staged_path(services, item.id), work_dir(services, item.id), services.settings
-    )
-    distance = item.perceptual.pop("exif_thumbnail_distance", None)
-    if distance is not None and item.facts is not None:
-        # an EXIF thumbnail that no longer looks like the picture betrays an edit
-        extra = dict(item.facts.get("extra") or {}, exif_thumbnail_distance=distance)
-        item.facts = {**item.facts, "extra": extra}
-    return ""
-
-
-def _dedup(services: Services, session: Session, item: Evidence) -> str:
-    if item.kind == Kind.YOUTUBE:
-        return "links are checked for reuse by verification"
-    flags = find_duplicates(services, session, item)
-    _replace_flags(session, item, "dedup", flags)
-    return ",".join(f"{f.code.value}:{f.related_evidence_id}" for f in flags)
-
-
-def _verify(services: Services, session: Session, item: Evidence) -> str:
-    flags = verify_item(services, session, item)
-    _replace_flags(session, item, "verify", flags)
-    return ",".join(f.code.value for f in flags)
-
-
-def _archive(services: Services, session: Session, item: Evidence) -> str:
-    if _media_kind(services, item) is None:
-        return "nothing to archive: a link"
-    staged = staged_path(services, item.id)
-    made = read_outputs(work_dir(services, item.id))
-    original_key = _store_copy(
-        services, session, item, staged, item.mime, objects.ORIGINAL, item.sha256
-    )
-    rendition_key = original_key
-    if made.rendition is not None:
-        klass = objects.rendition_class(item.kind)
-        rendition_key = _store_copy(
-            services, session, item, made.rendition, made.rendition_mime, klass
-        )
-    if made.preview is not None:
-        klass = objects.preview_class(item.kind)
-        item.preview_key = _store_copy(
-            services, session, item, made.preview, made.preview_mime, klass
-        )
-    item.original_key = original_key
-    item.rendition_key = rendition_key
-    item.archived_at = utcnow()
-    return f"{original_key} ({staged.stat().st_size} bytes), {rendition_key}"
-
-
-def _store_copy(
-    services: Services,
-    session: Session,
-    item: Evidence,
-    path: Path,
-    mime: str,
-    klass: str,
-    sha256: str | None = None,
-) -> str:
-    """Put one copy of the item in the archive under its content-addressed key, verify it
-    and put it on record; returns the key."""
-    sha256 = sha256 or sha256_file(path)
-    area = {objects.ORIGINAL: "originals", objects.PREVIEW: "previews", objects.POSTER: "previews"}
-    key = object_key(area.get(klass, "renditions"), sha256, _extension(mime))
-    services.store.put_file(key, path, mime)
-    objects.record(session, services.store, item, key, klass, path.stat().st_size, sha256)
-    return key
-
-
-def _record(services: Services, session: Session, item: Evidence) -> str:
-    item.status = outcome_of(item)
-    item.processed_at = utcnow()
-    add_event(session, item.id, "pipeline", item.status)
-    session.flush()
-    # the archive holds every copy now; the staged upload and scratch files can go
-    staged_path(services, item.id).unlink(missing_ok=True)
-    shutil.rmtree(work_dir(services, item.id), ignore_errors=True)
-    return item.status
 
 
 def outcome_of(item: Evidence) -> Status:
@@ -259,11 +473,11 @@ def reverify(services: Services, evidence_id: int) -> bool:
     beside the new status, as every decision does. False when there was nothing to do.
     """
     with transaction(services.sessions) as session:
-        item = session.get(Evidence, evidence_id, with_for_update=True)
+        item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
         if item is None or item.status not in (Status.ACCEPTED, Status.FLAGGED):
             return False
         flags = verify_item(services, session, item)
-        _replace_flags(session, item, "verify", flags)
+        _replace_flags(session, item, REVERIFY_FLAGS, flags)
         session.flush()
         session.refresh(item)
         before = item.status
@@ -277,17 +491,6 @@ def reverify(services: Services, evidence_id: int) -> bool:
         )
     return True
 
-
-_STEP_BODIES: dict[str, StepBody] = {
-    "validate": _validate,
-    "extract": _extract,
-    "compress": _compress,
-    "hash": _hash,
-    "dedup": _dedup,
-    "verify": _verify,
-    "archive": _archive,
-    "record": _record,
-}
 
 _EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -312,30 +515,6 @@ def _extension(mime: str) -> str:
         if kind.mime == mime:
             return kind.value.lower()
     return "bin"
-
-
-def write_outputs(work: Path, made: Outputs) -> None:
-    """Leave the compress step's outputs for the archive step (it may run elsewhere later)."""
-    manifest = {
-        "rendition": made.rendition.name if made.rendition else None,
-        "rendition_mime": made.rendition_mime,
-        "preview": made.preview.name if made.preview else None,
-        "preview_mime": made.preview_mime,
-        "note": made.note,
-    }
-    (work / "outputs.json").write_text(json.dumps(manifest))
-
-
-def read_outputs(work: Path) -> Outputs:
-    """The compress step's outputs; a missing manifest means the work directory was lost."""
-    manifest = json.loads((work / "outputs.json").read_text())
-    return Outputs(
-        rendition=work / manifest["rendition"] if manifest["rendition"] else None,
-        rendition_mime=manifest["rendition_mime"],
-        preview=work / manifest["preview"] if manifest["preview"] else None,
-        preview_mime=manifest["preview_mime"],
-        note=manifest["note"],
-    )
 
 
 def object_key(area: str, sha256: str, extension: str) -> str:

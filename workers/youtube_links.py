@@ -81,7 +81,7 @@ def extract(services: Services, item: Evidence) -> dict[str, Any]:
     """The video's metadata, as far as YouTube tells it (a private video tells little).
 
     With ``youtube_archive`` on, an available video is also downloaded to the item's staged
-    path; the compress, hash and archive steps then treat it as an uploaded video.
+    path; the transcode job and the archive then treat it as an uploaded video.
     """
     assert item.video_id is not None
     source = info_source(services)
@@ -108,9 +108,7 @@ def _download(services: Services, source: VideoInfoSource, item: Evidence) -> di
         sniffed = sniff(fh.read(HEAD_BYTES))
     if sniffed is None or sniffed.kind != Kind.VIDEO:
         raise RejectedError("the linked video's file is not a video Bukti reads")
-    media = media_for(Kind.VIDEO)
-    media.validate(fetched, services.settings)
-    facts = media.extract(fetched, services.settings)
+    facts = media_for(Kind.VIDEO).examine(fetched, services.settings).facts
     staged = staged_path(services, item.id)
     fetched.replace(staged)
     shutil.rmtree(scratch, ignore_errors=True)

@@ -7,17 +7,17 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from api.auth import Principal
-from api.deps import DbDep, PrincipalDep, ServicesDep
+from api.deps import AdminDep, DbDep, PrincipalDep, ServicesDep
 from api.flag_views import related_items, render_flag
 from api.openapi import upload_request_body
 from api.pagination import PagingDep, paginate
@@ -55,7 +55,8 @@ from storage.db import transaction
 from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
 from storage.objects import copies_of
 from workers import lifecycle
-from workers.sweeper import mark_queued
+from workers.leases import FailureReason
+from workers.sweeper import Filters, mark_queued, retry_failed
 
 log = logging.getLogger(__name__)
 
@@ -495,10 +496,42 @@ def retry_evidence(
         if item.status != Status.FAILED:
             raise ConflictError(f"only failed items are retried; this one is {item.status}")
     if not lifecycle.requeue(services, evidence_id, f"retry requested by user {who.user_id}"):
-        raise ConflictError("the item cannot be retried: its upload is no longer staged")
+        raise ConflictError("the item cannot be retried: its upload is no longer kept")
     _enqueue(request, evidence_id)
     with transaction(services.sessions) as db:
         return evidence_out(visible_evidence(db, who, evidence_id), services.store.name, who)
+
+
+class RetryFilter(BaseModel):
+    """Which failed items an admin sends through the pipeline again (every filter optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["failed"] = Field("failed", description="only `failed` items are retried")
+    reason: FailureReason | None = Field(
+        None, description="the class of their failure: storage, database, network, media, internal"
+    )
+    teacher_id: RecordId | None = None
+    kind: Kind | None = None
+
+
+class RetryResult(BaseModel):
+    """The items queued again, in order of receipt."""
+
+    queued: int
+    evidence_ids: list[int]
+
+
+@router.post("/evidence/retry", status_code=202, response_model=RetryResult)
+def retry_failed_evidence(
+    body: RetryFilter, request: Request, who: AdminDep, services: ServicesDep
+) -> RetryResult:
+    """Send every `failed` item matching the filters through the pipeline again (admins)."""
+    filters = Filters(teacher_id=body.teacher_id, kind=body.kind, failure_reason=body.reason)
+    ids = retry_failed(
+        services, request.app.state.enqueue, filters, f"user {who.user_id} (bulk retry)"
+    )
+    return RetryResult(queued=len(ids), evidence_ids=ids)
 
 
 def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:

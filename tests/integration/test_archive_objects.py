@@ -45,8 +45,7 @@ def test_an_archived_photo_counts_its_original_and_rendition_and_lists_them(
     )
     assert response.status_code == 202, response.text
     mine = int(response.json()["id"])
-    for step in pipeline.STEPS:
-        pipeline.run_step(services, mine, step)
+    pipeline.process_evidence(services, mine)
     item = live_client.get(f"/api/v1/evidence/{mine}", headers=world.teacher_auth).json()
     sizes, copies = item["sizes"], item["archive"]["copies"]
     assert [c["class"] for c in copies] == ["original", "rendition"]
