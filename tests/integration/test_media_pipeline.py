@@ -14,6 +14,7 @@ from bukti.bootstrap import Services
 from bukti.settings import Settings
 from tests.fixtures.app import World, make_world, wait_for_terminal
 from tests.fixtures.workers import InProcessWorker, InProcessWorkers
+from workers.pipeline import PHASES
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +79,14 @@ def test_video_is_probed_transcoded_previewed_and_archived(
     # original, rendition and poster are all held, and counted
     assert item["sizes"]["stored_bytes"] > item["sizes"]["original_bytes"]
     assert services.store.exists(item["archive"]["preview_key"])
+    events = live_client.get(
+        f"/api/v1/evidence/{item['id']}/events", headers=world.teacher_auth
+    ).json()
+    # the item's job examined it (one ffprobe), the transcode job of its own did the rest
+    started = [e["detail"] for e in events if e["outcome"] == "started"]
+    assert len(started) == 2 and all(d.startswith("attempt 1 by ") for d in started), events
+    done = [e["step"] for e in events if e["outcome"] == "done"]
+    assert done == list(PHASES), done
     copy = make_video.reencoded(clip, scale=0.5, trim_start_s=1.0)
     again = wait_for_terminal(
         live_client,
@@ -374,3 +383,55 @@ def test_legacy_word_file_is_rejected_with_advice(
         world.teacher_auth,
     )
     assert item["status"] == "rejected" and item["reason"], item
+
+
+def test_a_link_without_network_fails_readably_and_its_owner_can_retry_it(
+    settings: Settings, queued: Any, tmp_path: Path
+) -> None:
+    from api.app import create_app
+    from storage.models import Evidence
+    from tests.fixtures.services import free_port
+    from workers import pipeline
+
+    nowhere = f"generic:http://127.0.0.1:{free_port()}/videos/{{video_id}}"
+    offline = settings.model_copy(update={"youtube_source": nowhere})
+    services = Services(offline)
+    with TestClient(create_app(offline, services, enqueue=queued)) as client:
+        world = make_world(client)
+        response = client.post(
+            "/api/v1/evidence",
+            json={
+                "url": "https://www.youtube.com/watch?v=k3Jd8sL2mQA",
+                "month": "2024-03",
+                "requirement": "learning",
+            },
+            headers=world.teacher_auth,
+        )
+        evidence_id = int(response.json()["id"])
+        # every attempt of the round (the backoff between them is a fraction of a second)
+        while (ran := pipeline.process_evidence(services, evidence_id)).outcome != "failed":
+            assert ran.outcome in ("retry", "not claimed"), ran
+        item = client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
+        assert item["status"] == "failed"
+        assert item["reason"].startswith("The video's page could not be reached (no network).")
+        assert "DependencyError" not in item["reason"] and "yt-dlp" not in item["reason"]
+        with services.sessions() as session:
+            stored = session.get_one(Evidence, evidence_id)
+            assert stored.failure_reason == "network" and stored.next_attempt_at is not None
+        events = client.get(
+            f"/api/v1/evidence/{evidence_id}/events", headers=world.teacher_auth
+        ).json()
+        errors = [e["detail"] for e in events if e["outcome"] == "error"]
+        assert len(errors) == settings.max_retries + 1
+        assert all(e.startswith("network: DependencyError: YouTube metadata") for e in errors)
+
+        # the network is back (recorded metadata here); the teacher retries it herself
+        services.settings = settings.model_copy(update={"youtube_source": f"recorded:{RECORDED}"})
+        retried = client.post(f"/api/v1/evidence/{evidence_id}/retry", headers=world.teacher_auth)
+        assert retried.status_code == 202, retried.text
+        assert queued.sent[-1] == evidence_id
+        assert pipeline.process_evidence(services, evidence_id).outcome in ("accepted", "flagged")
+        item = client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
+        assert "youtube_outside_period" not in {f["code"] for f in item["flags"]}
+        assert item["reason"] is None
+    services.close()
