@@ -327,7 +327,7 @@ def test_the_migration_rebuilds_the_index_from_the_items_and_back(
         items.process(item)
     items.services.engine.dispose()
     config = alembic_config(database_url)
-    command.downgrade(config, "-1")  # this migration only
+    command.downgrade(config, "0013")  # to before this migration (and any after it)
     engine = create_engine(database_url)
     with engine.connect() as conn:
         old = conn.execute(text("SELECT evidence_id, hashes FROM perceptual_hashes")).all()

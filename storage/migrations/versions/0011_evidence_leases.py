@@ -1,7 +1,7 @@
 """evidence leases: the database says who processes an item and when it is due again
 
 Revision ID: 0011
-Revises: 0013
+Revises: 0012
 Create Date: 2026-12-05
 
 Reviewed by hand. The queue only wakes workers; the item's row says what is going on:
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
