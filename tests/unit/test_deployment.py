@@ -106,3 +106,13 @@ def test_the_systemd_unit_restarts_the_workers_and_stops_them_gracefully() -> No
     assert service["Restart"] == "always"
     # SIGTERM to `bukti worker` alone: it stops its workers in order
     assert service["KillMode"] == "mixed"
+
+
+def test_postgres_has_room_for_the_duplicate_checks_advisory_locks(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # a photo's final transaction holds up to ~240 advisory locks (storage/near_index.py);
+    # PostgreSQL's default lock table (64 a connection) lets only ~26 run at once
+    command = " ".join(services["postgres"].get("command", []))
+    found = re.search(r"max_locks_per_transaction=(\d+)", command)
+    assert found is not None and int(found.group(1)) >= 256, command
