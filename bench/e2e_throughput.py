@@ -216,7 +216,13 @@ def in_arrival_order(ends: list[datetime]) -> float:
 
 
 def run(
-    factory: ServeFactory, root: Path, workers: int, photos: list[bytes], burst: int, idle: int
+    factory: ServeFactory,
+    root: Path,
+    workers: int,
+    photos: list[bytes],
+    burst: int,
+    idle: int,
+    **env: str,
 ) -> Run:
     serve = factory(
         root / f"w{workers}",
@@ -225,6 +231,7 @@ def run(
         BUKTI_ADMIN_TOKEN=ADMIN,
         BUKTI_WORKER_THREADS="1",
         BUKTI_LOG_LEVEL="WARNING",
+        **env,
     )
     base = f"http://127.0.0.1:{serve.port}"
     try:
@@ -280,6 +287,9 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=20)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table goes")
+    parser.add_argument(
+        "--poll-ms", type=int, help="BUKTI_WORKER_POLL_MS for the workers (default: the setting's)"
+    )
     args = parser.parse_args()
     sources = wallpapers()
     photos = [
@@ -290,13 +300,18 @@ def main() -> None:
         factory = ServeFactory(Path(tmp))
         try:
             for workers in (int(n) for n in args.workers.split(",")):
-                runs.append(run(factory, Path(tmp), workers, photos, args.photos, args.idle))
+                env = {"BUKTI_WORKER_POLL_MS": str(args.poll_ms)} if args.poll_ms else {}
+                runs.append(
+                    run(factory, Path(tmp), workers, photos, args.photos, args.idle, **env)
+                )
         finally:
             factory.kill_all()
     size_mb = statistics.mean(len(p) for p in photos) / 1e6
     lines = [
         f"`.venv/bin/python -m bench.e2e_throughput --photos {args.photos} --idle {args.idle} "
-        f"--workers {args.workers}` ({time.strftime('%Y-%m-%d')}): `bukti serve` with N worker "
+        f"--workers {args.workers}"
+        + (f" --poll-ms {args.poll_ms}" if args.poll_ms else "")
+        + f"` ({time.strftime('%Y-%m-%d')}): `bukti serve` with N worker "
         f"processes x 1 thread, SQLite, local disk, default settings, on {os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.1f} at the end); 12 MP JPEGs of {size_mb:.1f} MB "
         f"average from {len(sources)} wallpapers; the burst from 4 client threads.",

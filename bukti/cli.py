@@ -965,7 +965,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                 create_app(settings),
                 host=settings.host,
                 port=settings.port,
-                log_level="info",
+                # its loggers (access lines included) at the level asked of every other
+                log_level=settings.log_level.lower(),
                 # uvicorn's own dictConfig would give its access lines a second format
                 log_config=None,
                 timeout_graceful_shutdown=_API_SHUTDOWN_TIMEOUT_S,

@@ -207,6 +207,12 @@ class Settings(BaseSettings):
         2, description="Dramatiq worker processes started by `bukti serve`."
     )
     worker_threads: int = Field(1, description="Threads per worker process.")
+    worker_poll_ms: int = Field(
+        100,
+        gt=0,
+        description="Longest pause of an idle worker between looks at its queues (Dramatiq's "
+        "worker timeout, 1000 by default there): the most an upload waits for an idle worker.",
+    )
     max_retries: int = Field(
         5, description="Retries of a transient fault before an item is failed."
     )
