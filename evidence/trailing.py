@@ -10,6 +10,7 @@ other format* there. Pure: bytes in, a finding out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from evidence.flags import Code, Flag
@@ -135,17 +136,18 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
+#: a marker in entropy-coded data: 0xFF and a byte that is not a stuffed zero, a restart
+#: marker or a fill byte (of fill bytes before a marker, the last 0xFF is the marker's)
+_MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _after_scan(data: bytes, i: int) -> int:
-    """The offset of the first marker after entropy-coded data starting at ``i``."""
-    while True:
-        i = data.find(b"\xff", i)
-        if i < 0 or i + 1 >= len(data):
-            return len(data)
-        follower = data[i + 1]
-        if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
-            i += 1 if follower == 0xFF else 2
-            continue
-        return i
+    """The offset of the first marker after entropy-coded data starting at ``i``.
+
+    One regular-expression search in C: a byte-by-byte loop over a 3 MB photo's ~12,000 stuffed
+    0xFF bytes cost 3-5 ms of a worker's CPU per photo."""
+    found = _MARKER_IN_SCAN.search(data, i)
+    return len(data) if found is None else found.start()
 
 
 def _png_end(data: bytes) -> int | None:

@@ -76,3 +76,30 @@ def test_what_phones_append_is_not_flagged() -> None:
 def test_files_that_are_not_what_they_claim_are_left_to_sniffing() -> None:
     assert find_trailer("image/jpeg", b"not a jpeg" + ZIP) is None
     assert format_end("video/mp4", b"\x00\x00\x00\x18ftypmp42") is None
+
+
+def _after_scan_byte_by_byte(data: bytes, i: int) -> int:
+    """The scan as the JPEG standard reads it, one 0xFF at a time: the reference."""
+    while True:
+        i = data.find(b"\xff", i)
+        if i < 0 or i + 1 >= len(data):
+            return len(data)
+        follower = data[i + 1]
+        if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
+            i += 1 if follower == 0xFF else 2
+            continue
+        return i
+
+
+def test_the_scan_ends_where_a_byte_by_byte_reading_ends_it() -> None:
+    import random
+
+    from evidence.trailing import _after_scan
+
+    rng = random.Random(7)
+    # dense in 0xFF, stuffed zeros, restart markers and fill runs, with real markers among them
+    alphabet = [0xFF] * 6 + [0x00] * 3 + [0xD0, 0xD7, 0xD8, 0xD9, 0xC4, 0xDA, 0x01, 0x7F, 0xFE]
+    for _ in range(2000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        start = rng.randint(0, len(data))
+        assert _after_scan(data, start) == _after_scan_byte_by_byte(data, start), (data, start)
