@@ -14,7 +14,7 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
-from workers.lifecycle import add_event
+from storage.repositories import add_event
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from storage.models import (
     User,
     utcnow,
 )
-from workers import lifecycle
+from storage.repositories import add_event
 
 #: items a reviewer decides on: processed and kept
 DECIDABLE = (Status.ACCEPTED.value, Status.FLAGGED.value)
@@ -222,7 +222,7 @@ def decide(
     )
     db.add(review)
     db.flush()
-    lifecycle.add_event(db, item.id, "review", decision.value, text or reason_code or "")
+    add_event(db, item.id, "review", decision.value, text or reason_code or "")
     return review
 
 

@@ -21,7 +21,7 @@ from evidence.records import (
     TeacherHome,
 )
 from evidence.status import Kind, Status
-from storage.models import Activity, Attendance, Evidence, School, Teacher
+from storage.models import Activity, Attendance, Evidence, EvidenceEvent, School, Teacher
 
 _LIVE = (Status.ACCEPTED.value, Status.FLAGGED.value, Status.PROCESSING.value)
 #: the statuses re-verification applies to (see workers.pipeline.reverify)
@@ -285,3 +285,12 @@ def teachers_of_school(session: Session, school_id: int) -> list[int]:
     """The ids of a school's teachers."""
     query = select(Teacher.id).where(Teacher.school_id == school_id).order_by(Teacher.id)
     return list(session.scalars(query))
+
+
+def add_event(
+    session: Session, evidence_id: int, step: str, outcome: str, detail: str = ""
+) -> None:
+    """Append to the item's event log (its history: what happened, never what is due)."""
+    session.add(
+        EvidenceEvent(evidence_id=evidence_id, step=step, outcome=outcome, detail=detail or None)
+    )

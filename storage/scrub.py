@@ -22,7 +22,8 @@ from storage.audit import Actor, append
 from storage.backend import ObjectStore
 from storage.db import transaction
 from storage.integrity import object_sha256
-from storage.models import ArchiveObject, Evidence, EvidenceEvent, EvidenceObject, utcnow
+from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
+from storage.repositories import add_event
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,8 @@ def _check(
     held.damage = problem
     if first_time:
         for evidence_id in users:
-            session.add(
-                EvidenceEvent(
-                    evidence_id=evidence_id,
-                    step="scrub",
-                    outcome="damaged",
-                    detail=f"{held.klass} {held.key}: {problem}",
-                )
+            add_event(
+                session, evidence_id, "scrub", "damaged", f"{held.klass} {held.key}: {problem}"
             )
         append(
             session,

@@ -36,7 +36,7 @@ from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index
 from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow
-from workers.lifecycle import add_event
+from storage.repositories import add_event
 from workers.phash import PerceptualHashes
 
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)

@@ -34,7 +34,7 @@ from bukti.errors import DependencyError
 from evidence.status import Status
 from storage.backend import StorageError
 from storage.models import Evidence, utcnow
-from workers.lifecycle import add_event
+from storage.repositories import add_event
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from bukti.bootstrap import Services
 from evidence.status import Kind, Status
 from storage.db import transaction
-from storage.models import Evidence, EvidenceEvent, utcnow
+from storage.models import Evidence, utcnow
+from storage.repositories import add_event
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,6 @@ def staged_path(services: Services, evidence_id: int) -> Path:
 def work_dir(services: Services, evidence_id: int) -> Path:
     """Scratch directory of one item."""
     return services.settings.work_dir / str(evidence_id)
-
-
-def add_event(
-    session: Session, evidence_id: int, step: str, outcome: str, detail: str = ""
-) -> None:
-    """Append to the item's event log."""
-    session.add(
-        EvidenceEvent(evidence_id=evidence_id, step=step, outcome=outcome, detail=detail or None)
-    )
 
 
 def reject(services: Services, evidence_id: int, step: str, reason: str) -> None:

@@ -37,9 +37,10 @@ from evidence.trailing import trailing_data_flag
 from storage import objects
 from storage.db import transaction
 from storage.models import Evidence, EvidenceFlag, utcnow
+from storage.repositories import add_event
 from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
-from workers.lifecycle import add_event, reject, staged_path, work_dir
+from workers.lifecycle import reject, staged_path, work_dir
 from workers.media import Examined, Made, Outputs, media_for
 from workers.photo import sha256_file
 from workers.verify import VERIFY_FLAGS, verify_item

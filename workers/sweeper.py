@@ -27,8 +27,8 @@ from bukti.settings import Settings
 from evidence.status import Kind, Status
 from storage.db import transaction
 from storage.models import Evidence, utcnow
+from storage.repositories import add_event
 from workers import leases, lifecycle
-from workers.lifecycle import add_event
 
 log = logging.getLogger(__name__)
 

@@ -54,6 +54,7 @@ from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_ur
 from storage.db import transaction
 from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
 from storage.objects import copies_of
+from storage.repositories import add_event
 from workers import lifecycle
 from workers.leases import FailureReason
 from workers.sweeper import Filters, mark_queued, retry_failed
@@ -244,7 +245,7 @@ def _insert_upload(
         )
         db.add(item)
         db.flush()
-        lifecycle.add_event(
+        add_event(
             db,
             item.id,
             "upload",
@@ -403,7 +404,7 @@ def _store_link(
         )
         db.add(item)
         db.flush()
-        lifecycle.add_event(db, item.id, "upload", "received", f"link to {canonical}")
+        add_event(db, item.id, "upload", "received", f"link to {canonical}")
         return evidence_out(item, services.store.name, who), False
 
 
