@@ -580,7 +580,8 @@ def cmd_close_month(settings: Settings, args: argparse.Namespace) -> int:
     """Raise missing_monthly_video for a closed month (run again safely)."""
     from datetime import UTC, date, datetime
 
-    from workers.months import close_month, has_ended, previous_month
+    from evidence.months import has_ended, previous_month
+    from workers.months import close_month
 
     month = args.month or previous_month(date.today())
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
@@ -1072,8 +1073,9 @@ def _ignore_stop_signals() -> None:
 def _sweep_forever(settings: Settings, stop: threading.Event) -> None:
     from datetime import date
 
+    from evidence.months import previous_month
     from workers.broker import Enqueuer, build_broker
-    from workers.months import close_month, previous_month
+    from workers.months import close_month
 
     # stranded items are swept by the API and the workers themselves (workers.sweeper)
     services = Services(settings)

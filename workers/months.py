@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bukti.bootstrap import Services
 from evidence.flags import SEVERITY, Code
+from evidence.months import REQUIREMENTS, has_ended, owes_videos
 from evidence.status import Kind, Status
 from storage.db import transaction
 from storage.models import Evidence, MonthlyFlag, School, Teacher
 from storage.repositories import counted_from
 
-REQUIREMENTS = ("learning", "problem_solving")
 _NAMES = {"learning": "learning video", "problem_solving": "problem-solving video"}
 # A submission counts while it is still being checked, and when its check failed on Bukti's
 # side (an outage, YouTube unreachable): that failure is retried, not the teacher's. Only a
@@ -26,34 +25,6 @@ _COUNTING = (
     Status.PROCESSING.value,
     Status.FAILED.value,
 )
-
-
-def previous_month(today: date) -> str:
-    """The reporting month that closed most recently, as YYYY-MM."""
-    first = today.replace(day=1)
-    year, month = (first.year, first.month - 1) if first.month > 1 else (first.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first and last day of a "YYYY-MM" month."""
-    year, number = (int(part) for part in month.split("-"))
-    first = date(year, number, 1)
-    following = date(year + number // 12, number % 12 + 1, 1)
-    return first, date.fromordinal(following.toordinal() - 1)
-
-
-def has_ended(month: str, zone: str, now_utc: datetime) -> bool:
-    """True once the month is over in the zone (the school's)."""
-    return now_utc.astimezone(ZoneInfo(zone)).date() > month_bounds(month)[1]
-
-
-def owes_videos(start: date | None, month: str) -> bool:
-    """Whether a teacher counted from ``start`` owes the month's videos: whole months only.
-
-    A teacher who starts on 2 October owes November's videos first, not October's.
-    """
-    return start is None or start <= month_bounds(month)[0]
 
 
 def close_month(services: Services, month: str, now_utc: datetime | None = None) -> int:

@@ -27,6 +27,7 @@ from evidence.calendar import month_target_min
 from evidence.day_draft import propose_day
 from evidence.days import COUNTING_RULE, day_totals
 from evidence.flags import Code, Flag
+from evidence.months import REQUIREMENTS, has_ended
 from evidence.status import Status
 from storage.models import Activity, Attendance, Evidence, MonthlyFlag, School, Teacher
 from storage.repositories import (
@@ -36,7 +37,6 @@ from storage.repositories import (
     counted_from,
     school_place,
 )
-from workers.months import REQUIREMENTS, has_ended
 
 router = APIRouter(prefix="/api/v1/teachers", tags=["days"])
 

@@ -48,6 +48,7 @@ from bukti.errors import (
     PayloadTooLargeError,
 )
 from evidence.flags import Code
+from evidence.months import REQUIREMENTS
 from evidence.review import Decision, ReasonCode, reason_problem
 from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
@@ -326,7 +327,7 @@ def _monthly_target(db: Session, who: Principal, fields: dict[str, str]) -> _Tar
     requirement = fields.get("requirement", "").strip()
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise InvalidRequestError("the form field 'month' is written YYYY-MM")
-    if requirement not in ("learning", "problem_solving"):
+    if requirement not in REQUIREMENTS:
         raise InvalidRequestError("a monthly video needs requirement=learning or problem_solving")
     teacher_id = who.acting_for(_optional_id(fields, "teacher_id"))
     visible_teacher(db, who, teacher_id)

@@ -20,6 +20,7 @@ from api.deps import DbDep, ServicesDep
 from api.flag_views import render_flags
 from api.web.render import translator
 from api.web.teacher.context import TeacherDep, TeacherView, render_page, teacher_view
+from evidence.months import REQUIREMENTS, month_bounds
 from storage.models import Evidence, MonthlyFlag
 
 router = APIRouter()
@@ -32,8 +33,6 @@ ACCEPT = (
     "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
     "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet"
 )
-#: the two videos a month asks for
-REQUIREMENTS = ("learning", "problem_solving")
 #: how far back a batch may be sent for: TRK is filled in within the month
 _MAX_DAYS_BACK = 62
 
@@ -104,8 +103,7 @@ def videos_page(
     """The month's learning and problem-solving videos: a file or a YouTube link each."""
     view = teacher_view(db, session)
     chosen = month_of(view, month)
-    year, number = (int(part) for part in chosen.split("-"))
-    first = date(year, number, 1)
+    first = month_bounds(chosen)[0]
     previous = (first - timedelta(days=1)).strftime("%Y-%m")
     following = (first + timedelta(days=31)).strftime("%Y-%m")
     videos = {r: latest_video(db, view, chosen, r) for r in REQUIREMENTS}
