@@ -29,6 +29,7 @@ from bukti.bootstrap import Services
 from bukti.errors import BuktiError, ConflictError, InvalidRequestError, NotFoundError
 from bukti.settings import Settings, get_settings
 from bukti.supervisor import Supervisor, stop_process_group
+from evidence.failures import FailureReason
 from storage.audit import Actor
 from storage.audit_hook import acting_as
 
@@ -170,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("--status", choices=["failed"], default="failed")
     retry.add_argument(
         "--reason",
-        choices=["storage", "database", "network", "media", "internal"],
+        choices=[reason.value for reason in FailureReason],
         help="only items failed for this reason",
     )
     _item_filters(retry)
@@ -536,7 +537,6 @@ def _item_filters(parser: argparse.ArgumentParser) -> None:
 
 def _filters(args: argparse.Namespace) -> Filters:
     from evidence.status import Kind
-    from workers.leases import FailureReason
     from workers.sweeper import Filters
 
     reason = getattr(args, "reason", None)

@@ -7,7 +7,8 @@ expired (its worker died) or that nobody picked up in time is *stranded*: the sw
 (:mod:`workers.sweeper`) queues it again, whatever happened to the queue.
 
 The decisions (what a failure is, when to try again, what is stranded) are pure functions
-here, beside the few statements that apply them.
+here, beside the few statements that apply them; the failure classes and what a teacher reads
+about each are vocabulary the API shares (:mod:`evidence.failures`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 import redis
 import sqlalchemy.exc
@@ -31,6 +31,9 @@ from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bukti.errors import DependencyError
+from evidence.failures import DEPENDENCY_REASONS
+from evidence.failures import FailureReason as FailureReason
+from evidence.failures import sentence as sentence
 from evidence.status import Status
 from storage.backend import StorageError
 from storage.models import Evidence, utcnow
@@ -40,35 +43,6 @@ log = logging.getLogger(__name__)
 
 #: how early a delayed wake-up may arrive and still claim its item (clocks, rounding)
 EARLY_TOLERANCE = timedelta(seconds=1)
-
-
-class FailureReason(StrEnum):
-    """The class of a failure: what was down or wrong."""
-
-    STORAGE = "storage"
-    DATABASE = "database"
-    NETWORK = "network"
-    MEDIA = "media"
-    INTERNAL = "internal"
-
-
-#: failures an outage causes: the sweep retries them once the dependency answers again
-DEPENDENCY_REASONS = frozenset(
-    {FailureReason.STORAGE, FailureReason.DATABASE, FailureReason.NETWORK}
-)
-
-_SENTENCES = {
-    FailureReason.STORAGE: "The archive could not be reached. Bukti tries again by itself "
-    "once it answers; nothing needs to be sent again.",
-    FailureReason.DATABASE: "Bukti's database could not be reached. Bukti tries again by "
-    "itself once it answers; nothing needs to be sent again.",
-    FailureReason.NETWORK: "The video's page could not be reached (no network). Bukti tries "
-    "again by itself later, or retry it yourself.",
-    FailureReason.MEDIA: "The file could not be processed in the time allowed. Retry it, or "
-    "send a smaller file.",
-    FailureReason.INTERNAL: "Bukti could not process this item because of an error on its "
-    "side; an administrator has the details.",
-}
 
 
 def classify(exc: BaseException) -> FailureReason:
@@ -84,11 +58,6 @@ def classify(exc: BaseException) -> FailureReason:
     if isinstance(exc, subprocess.TimeoutExpired | TimeLimitExceeded | MemoryError):
         return FailureReason.MEDIA
     return FailureReason.INTERNAL
-
-
-def sentence(reason: FailureReason) -> str:
-    """What a teacher reads about a failure of this class (the details go to the event log)."""
-    return _SENTENCES[reason]
 
 
 def backoff(attempt: int, min_s: float, max_s: float) -> timedelta:

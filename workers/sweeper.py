@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
+from evidence.failures import DEPENDENCY_REASONS, FailureReason, sentence
 from evidence.status import Kind, Status
 from storage.db import transaction
 from storage.models import Evidence, utcnow
@@ -57,7 +58,7 @@ class Filters:
 
     teacher_id: int | None = None
     kind: Kind | None = None
-    failure_reason: leases.FailureReason | None = None
+    failure_reason: FailureReason | None = None
 
     def apply(self, query: Any) -> Any:
         """``query`` narrowed by these filters."""
@@ -128,8 +129,8 @@ def wake_stranded(
         died = row.lease_until is not None
         if died and row.attempts > settings.max_retries:
             detail = f"its worker stopped on it {row.attempts} times"
-            reason = leases.FailureReason.INTERNAL
-            if lifecycle.fail(services, row.id, leases.sentence(reason), reason.value, None):
+            reason = FailureReason.INTERNAL
+            if lifecycle.fail(services, row.id, sentence(reason), reason.value, None):
                 _log(services, row.id, "stranded", detail)
                 failed += 1
             continue
@@ -183,7 +184,7 @@ def retry_after_outages(services: Services, enqueue: Enqueue) -> tuple[int, int]
             select(Evidence.id, Evidence.status, Evidence.failure_reason, Evidence.next_attempt_at)
             .where(
                 Evidence.status == Status.FAILED.value,
-                Evidence.failure_reason.in_([r.value for r in leases.DEPENDENCY_REASONS]),
+                Evidence.failure_reason.in_([r.value for r in DEPENDENCY_REASONS]),
                 Evidence.next_attempt_at.is_not(None),
             )
             .order_by(Evidence.id)
@@ -195,7 +196,7 @@ def retry_after_outages(services: Services, enqueue: Enqueue) -> tuple[int, int]
     retried: list[int] = []
     waiting = 0
     for row in due:
-        reason = leases.FailureReason(row.failure_reason)
+        reason = FailureReason(row.failure_reason)
         if reason not in answers:
             answers[reason] = _answers(services, reason)
         if answers[reason]:
@@ -209,9 +210,9 @@ def retry_after_outages(services: Services, enqueue: Enqueue) -> tuple[int, int]
     return _send(enqueue, retried), waiting
 
 
-def _answers(services: Services, reason: leases.FailureReason) -> bool:
+def _answers(services: Services, reason: FailureReason) -> bool:
     """True when the dependency behind ``reason`` answers now (the database does: we read it)."""
-    if reason is leases.FailureReason.STORAGE:
+    if reason is FailureReason.STORAGE:
         try:
             services.store.check()
         except Exception as exc:

@@ -47,6 +47,7 @@ from bukti.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
 )
+from evidence.failures import FailureReason
 from evidence.flags import Code
 from evidence.months import REQUIREMENTS
 from evidence.review import Decision, ReasonCode, reason_problem
@@ -57,7 +58,6 @@ from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
 from storage.objects import copies_of
 from storage.repositories import add_event
 from workers import lifecycle
-from workers.leases import FailureReason
 from workers.sweeper import Filters, mark_queued, retry_failed
 
 log = logging.getLogger(__name__)

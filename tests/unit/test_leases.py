@@ -11,16 +11,15 @@ import sqlalchemy.exc
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from bukti.errors import DependencyError
+from evidence.failures import FailureReason, sentence
 from storage.backend import StorageError
 from workers.leases import (
     AfterFailure,
     Backoff,
-    FailureReason,
     after_failure,
     auto_retry_due,
     backoff,
     classify,
-    sentence,
     stranded,
 )
 
