@@ -1,4 +1,4 @@
-"""Reading archived objects back against the SHA-256 on record.
+"""Reading archived objects back against the SHA-256 on record, and hashing staged files.
 
 Keys are content-addressed (``renditions/3f/3fa9...e1.jpg``), so every object's expected
 digest is known: :func:`expected_sha256` reads it from the key. :class:`VerifiedObjects`
@@ -12,6 +12,8 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from pathlib import Path
+from typing import BinaryIO
 
 from bukti.errors import CorruptObjectError
 from storage.backend import ObjectStore, StoredObject
@@ -28,10 +30,21 @@ def expected_sha256(key: str) -> str | None:
 
 def object_sha256(store: ObjectStore, key: str, version: str | None = None) -> str:
     """The SHA-256 of an object's bytes (or of one earlier version), read as a stream."""
-    digest = hashlib.sha256()
     with store.open(key) if version is None else store.open_version(key, version) as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
+        return _stream_sha256(stream)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file (an upload the API staged, a download the workers made), read in
+    1 MiB chunks so memory stays flat for any size."""
+    with path.open("rb") as f:
+        return _stream_sha256(f)
+
+
+def _stream_sha256(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

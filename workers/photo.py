@@ -96,8 +96,6 @@ _DECODE_ERRORS = (
 # two threads opening photos at once could restore each other's filters and leave one installed.
 _WARNINGS_LOCK = threading.Lock()
 
-_HASH_CHUNK_BYTES = 1024 * 1024
-
 
 @dataclass(frozen=True)
 class CheckedPhoto:
@@ -201,15 +199,6 @@ def process_photo(
         rendition = _render(decoded, opened.data, out_path, quality)
         hashes = _hash(decoded, opened.data)
         return PhotoResult(checked, facts, rendition, hashes, hashes.exif_thumbnail_distance)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks so memory stays flat for any size."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- opening: type, size limit, completeness --------------------------------------------------

@@ -36,13 +36,13 @@ from evidence.status import Kind, Status
 from evidence.trailing import trailing_data_flag
 from storage import objects
 from storage.db import transaction
+from storage.integrity import sha256_file
 from storage.models import Evidence, EvidenceFlag, utcnow
 from storage.repositories import add_event
 from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
 from workers.lifecycle import reject, staged_path, work_dir
 from workers.media import Examined, Made, Outputs, media_for
-from workers.photo import sha256_file
 from workers.verify import VERIFY_FLAGS, verify_item
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from evidence.flags import Flag
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Kind
 from evidence.youtube import Requirement, Submission, youtube_flags
+from storage.integrity import sha256_file
 from storage.models import Evidence
 from workers.lifecycle import staged_path, work_dir
 from workers.media import media_for
-from workers.photo import sha256_file
 from workers.youtube import RecordedSource, VideoInfoSource, YtDlpSource
 
 #: the fields of yt-dlp's info dict the rules and reviewers use; the rest is not kept

@@ -33,7 +33,7 @@ from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedM
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Role
 from storage.db import transaction
-from workers.photo import sha256_file
+from storage.integrity import sha256_file
 
 log = logging.getLogger(__name__)
 
