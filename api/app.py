@@ -32,7 +32,7 @@ from api.routes import (
 )
 from api.routes.resumable import mount_resumable_uploads
 from api.web.site import install_pages
-from bukti import __version__, logs
+from bukti import __version__, logs, operations
 from bukti.bootstrap import Services
 from bukti.errors import InvalidRequestError
 from bukti.settings import Settings, get_settings
@@ -40,7 +40,6 @@ from storage.audit import Actor
 from storage.audit_hook import acting_as
 from storage.db import transaction
 from workers.broker import Enqueuer, build_broker
-from workers.sweeper import start_sweeps
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def create_app(
     """Build the app; tests pass their own services or enqueue function.
 
     ``sweep`` (by default: when the app queues to the real broker) runs the sweep that queues
-    stranded items again (workers.sweeper) while the app runs.
+    stranded items again (:func:`bukti.operations.start_sweeps`) while the app runs.
     """
     settings = settings or get_settings()
     services = services or Services(settings)
@@ -71,7 +70,7 @@ def create_app(
         services.prepare_dirs()
         if settings.admin_token is not None:
             _ensure_admin(services, settings.admin_token.get_secret_value())
-        stop_sweeps = start_sweeps(settings, app.state.enqueue) if sweeping else None
+        stop_sweeps = operations.start_sweeps(settings, app.state.enqueue) if sweeping else None
         yield
         if stop_sweeps is not None:
             stop_sweeps.set()

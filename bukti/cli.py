@@ -34,8 +34,8 @@ from storage.audit import Actor
 from storage.audit_hook import acting_as
 
 if TYPE_CHECKING:
+    from bukti.operations import Filters
     from workers.broker import Enqueuer
-    from workers.sweeper import Filters
 
 log = logging.getLogger("bukti")
 
@@ -536,8 +536,8 @@ def _item_filters(parser: argparse.ArgumentParser) -> None:
 
 
 def _filters(args: argparse.Namespace) -> Filters:
+    from bukti.operations import Filters
     from evidence.status import Kind
-    from workers.sweeper import Filters
 
     reason = getattr(args, "reason", None)
     return Filters(
@@ -549,14 +549,14 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
     """Queue again unfinished items that no live job holds (the sweep's work, by hand)."""
+    from bukti.operations import requeue_stranded
     from workers.broker import Enqueuer, build_broker
-    from workers.sweeper import wake_stranded
 
     if args.older_than_s < 0:
         raise CommandError("--older-than-s: a number of seconds, 0 or more")
     enqueue = Enqueuer(build_broker(settings))
-    queued, failed = wake_stranded(
-        _services(settings), enqueue, grace_s=args.older_than_s, filters=_filters(args)
+    queued, failed = requeue_stranded(
+        _services(settings), enqueue, args.older_than_s, _filters(args)
     )
     print(
         f"queued {queued} item(s)"
@@ -567,8 +567,8 @@ def cmd_requeue(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
     """Send failed items through the pipeline again, in order of receipt."""
+    from bukti.operations import retry_failed
     from workers.broker import Enqueuer, build_broker
-    from workers.sweeper import retry_failed
 
     enqueue = Enqueuer(build_broker(settings))
     ids = retry_failed(_services(settings), enqueue, _filters(args), "bukti retry")
@@ -882,7 +882,7 @@ def _check_workers(settings: Settings) -> int:
     """Exit 0 when a worker process on this host has beaten within the heartbeat timeout."""
     import redis
 
-    from workers.liveness import live_workers
+    from bukti.operations import live_workers
 
     host = socket.gethostname()
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

@@ -1,7 +1,8 @@
 """An evidence item's lifecycle outside its job: where its files are, its event log,
 and the three ways it can end early or start again (rejected, failed, requeued).
 
-The API uses this module too, so it imports no media libraries.
+The API and the command line reach it through :mod:`bukti.operations`, so it imports no
+media libraries.
 """
 
 from __future__ import annotations

@@ -36,12 +36,6 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]
 
 
-def mark_queued(services: Services, evidence_id: int) -> None:
-    """Note in the item's log that its job reached the broker."""
-    with transaction(services.sessions) as session:
-        add_event(session, evidence_id, "upload", "queued")
-
-
 @dataclass(frozen=True)
 class SweepReport:
     """What one sweep did: items queued again, failed items retried, failed items waiting."""

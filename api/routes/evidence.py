@@ -41,6 +41,7 @@ from api.schemas import (
 from api.scoping import scoped, visible_record
 from api.upload import ReceivedUpload, receive_upload
 from api.web.i18n import Translator
+from bukti import operations
 from bukti.bootstrap import Services
 from bukti.errors import (
     ConflictError,
@@ -57,8 +58,6 @@ from storage.db import transaction
 from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
 from storage.objects import copies_of
 from storage.repositories import add_event
-from workers import lifecycle
-from workers.sweeper import Filters, mark_queued, retry_failed
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +253,8 @@ def _insert_upload(
             f"{upload.size_bytes} bytes, {upload.sniffed.mime}, sha256 {upload.sha256}",
         )
         # renamed inside the transaction: if the commit fails, the caller removes the file
-        upload.path.replace(lifecycle.staged_path(services, item.id))
-        upload.path = lifecycle.staged_path(services, item.id)
+        upload.path.replace(operations.staged_path(services, item.id))
+        upload.path = operations.staged_path(services, item.id)
         return evidence_out(item, services.store.name, who)
 
 
@@ -433,7 +432,7 @@ def _enqueue(request: Request, evidence_id: int) -> None:
         # the upload is safe on disk and recorded as `received`; `bukti serve` requeues it
         log.exception("could not queue evidence %s; it will be requeued", evidence_id)
         return
-    mark_queued(request.app.state.services, evidence_id)
+    operations.mark_queued(request.app.state.services, evidence_id)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut)
@@ -497,7 +496,7 @@ def retry_evidence(
             raise HTTPException(403, "only the teacher themselves or an admin retries an item")
         if item.status != Status.FAILED:
             raise ConflictError(f"only failed items are retried; this one is {item.status}")
-    if not lifecycle.requeue(services, evidence_id, f"retry requested by user {who.user_id}"):
+    if not operations.retry(services, evidence_id, f"user {who.user_id}"):
         raise ConflictError("the item cannot be retried: its upload is no longer kept")
     _enqueue(request, evidence_id)
     with transaction(services.sessions) as db:
@@ -529,8 +528,10 @@ def retry_failed_evidence(
     body: RetryFilter, request: Request, who: AdminDep, services: ServicesDep
 ) -> RetryResult:
     """Send every `failed` item matching the filters through the pipeline again (admins)."""
-    filters = Filters(teacher_id=body.teacher_id, kind=body.kind, failure_reason=body.reason)
-    ids = retry_failed(
+    filters = operations.Filters(
+        teacher_id=body.teacher_id, kind=body.kind, failure_reason=body.reason
+    )
+    ids = operations.retry_failed(
         services, request.app.state.enqueue, filters, f"user {who.user_id} (bulk retry)"
     )
     return RetryResult(queued=len(ids), evidence_ids=ids)

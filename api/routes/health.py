@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from api.deps import ServicesDep
 from api.problems import problem
-from workers.liveness import live_workers
+from bukti.operations import live_workers
 
 router = APIRouter(tags=["health"])
 
