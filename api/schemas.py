@@ -25,6 +25,7 @@ from bukti.errors import InvalidRequestError
 from evidence.flags import Code, Severity
 from evidence.review import Decision, ReasonCode
 from evidence.status import Kind, Role, Status
+from evidence.youtube import Requirement
 
 #: ids are 32-bit integers in the database: a larger number names nothing, and is refused
 MAX_ID = 2**31 - 1
@@ -561,13 +562,6 @@ class EventOut(BaseModel):
 
 
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])]
-
-
-class Requirement(StrEnum):
-    """The two videos each teacher owes each month."""
-
-    LEARNING = "learning"
-    PROBLEM_SOLVING = "problem_solving"
 
 
 class _UploadForm(BaseModel):
