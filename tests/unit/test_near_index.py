@@ -22,22 +22,10 @@ from evidence.duplicates import Fingerprint, PerceptualHashes, compare, hamming
 from storage import near_index
 from storage.models import PerceptualHashRow
 from storage.near_index import NearMatch
+from tests.fixtures.photos import VARIED_SAMPLES as NAMES
 from workers.phash import perceptual_hashes
 
 PHOTOS = Path(skimage.__file__).parent / "data"
-# Colour, grey, texture and document photos; each gets its index as its evidence id.
-NAMES = (
-    "astronaut.png",
-    "camera.png",
-    "chelsea.png",
-    "coffee.png",
-    "coins.png",
-    "grass.png",
-    "hubble_deep_field.jpg",
-    "motorcycle_left.png",
-    "page.png",
-    "rocket.jpg",
-)
 U64 = (1 << 64) - 1
 
 
@@ -60,6 +48,7 @@ def empty() -> Iterator[Session]:
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[Session]:
+    """Every picture of NAMES indexed, its evidence id its place in NAMES."""
     with near_index.memory_index() as session:
         for evidence_id, name in enumerate(NAMES):
             near_index.register(session, evidence_id, stored(name))
