@@ -35,6 +35,9 @@ class StoredObject:
     key: str
     size_bytes: int
     version: str | None = None
+    #: the SHA-256 of the bytes held, when the store knows them without reading them back
+    #: (:meth:`ObjectStore.adopt_file` on the same disk: the very file the caller hashed)
+    sha256: str | None = None
 
 
 def check_key(key: str) -> str:
@@ -53,6 +56,13 @@ class ObjectStore(ABC):
     @abstractmethod
     def put_file(self, key: str, path: Path, content_type: str) -> StoredObject:
         """Store the file at ``path`` under ``key``, streaming it; overwriting is idempotent."""
+
+    def adopt_file(self, key: str, path: Path, content_type: str, sha256: str) -> StoredObject:
+        """Store a file the caller has finished writing and hashed (``sha256``), and will only
+        delete: a store that can keep that very file (a hard link on the same disk) does so
+        instead of copying it, and returns ``sha256`` as the held bytes' own; else it stores a
+        copy, like :meth:`put_file`, and returns no SHA-256 (read it back to verify it)."""
+        return self.put_file(key, path, content_type)
 
     @abstractmethod
     def open(self, key: str) -> BinaryIO:

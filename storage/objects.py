@@ -12,6 +12,7 @@ made by mistake is undone by :func:`restore` until :func:`purge_trash` empties i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,62 +59,89 @@ def verify_write(store: ObjectStore, key: str, size_bytes: int, sha256: str) -> 
         raise StorageError(f"{key} reads back as {actual[:12]}…, {sha256[:12]}… was written")
 
 
+@dataclass(frozen=True)
+class Written:
+    """A copy of an item just written to the store, to be put on record."""
+
+    key: str
+    klass: str
+    size_bytes: int
+    sha256: str
+    #: the store vouched for its bytes as it wrote them (no read-back needed)
+    verified: bool = False
+
+
 def record(
-    session: Session,
-    store: ObjectStore,
-    item: Evidence,
-    key: str,
-    klass: str,
-    size_bytes: int,
-    sha256: str,
-) -> ArchiveObject:
-    """Note that ``item`` uses the object just written under ``key``, once its bytes are
-    verified; idempotent. Updates the item's ``stored_bytes``."""
-    _insert_missing(session, key, klass, size_bytes, sha256)
-    # locked: a retention run removing the same bytes at this moment waits, or we wait
-    held = session.scalars(
-        select(ArchiveObject).where(ArchiveObject.key == key).with_for_update()
-    ).one()
-    verify_write(store, key, size_bytes, sha256)
+    session: Session, store: ObjectStore, item: Evidence, written: Sequence[Written]
+) -> list[ArchiveObject]:
+    """Note that ``item`` uses the objects just written, once their bytes are verified (read
+    back, unless the store vouched for them as it wrote them); idempotent. Updates the item's
+    ``stored_bytes``."""
+    if not written:
+        return []
     now = utcnow()
-    held.verified_at = now
-    if held.removed_at is not None:
-        # written again after a removal: the bytes are back
-        held.removed_at = held.trash_key = held.trash_until = None
-    link = session.scalars(
-        select(EvidenceObject).where(
-            EvidenceObject.evidence_id == item.id, EvidenceObject.object_id == held.id
+    _insert_missing(session, written, now)
+    keys = sorted({copy.key for copy in written})
+    # locked, in key order: a retention run removing the same bytes at this moment waits, or
+    # we wait
+    held = {
+        obj.key: obj
+        for obj in session.scalars(
+            select(ArchiveObject)
+            .where(ArchiveObject.key.in_(keys))
+            .order_by(ArchiveObject.key)
+            .with_for_update()
         )
-    ).one_or_none()
-    if link is None:
-        session.add(EvidenceObject(evidence_id=item.id, object_id=held.id, created_at=now))
-    else:
-        link.released_at = link.released_by_run_id = None
-    session.flush()
+    }
+    for copy in written:
+        if not copy.verified:
+            verify_write(store, copy.key, copy.size_bytes, copy.sha256)
+        obj = held[copy.key]
+        obj.verified_at = now
+        if obj.removed_at is not None:
+            # written again after a removal: the bytes are back
+            obj.removed_at = obj.trash_key = obj.trash_until = None
+    links = {
+        link.object_id: link
+        for link in session.scalars(
+            select(EvidenceObject).where(
+                EvidenceObject.evidence_id == item.id,
+                EvidenceObject.object_id.in_([obj.id for obj in held.values()]),
+            )
+        )
+    }
+    for obj in held.values():
+        link = links.get(obj.id)
+        if link is None:
+            session.add(EvidenceObject(evidence_id=item.id, object_id=obj.id, created_at=now))
+        else:
+            link.released_at = link.released_by_run_id = None
     refresh_stored_bytes(session, item)
-    if klass == ORIGINAL and store.has_object_lock:
+    if store.has_object_lock:
         from storage.object_lock import protect_original  # it builds on this module
 
-        protect_original(session, store, item, held)
-    return held
+        for copy in written:
+            if copy.klass == ORIGINAL:
+                protect_original(session, store, item, held[copy.key])
+    return [held[copy.key] for copy in written]
 
 
-def _insert_missing(session: Session, key: str, klass: str, size_bytes: int, sha256: str) -> None:
-    values = {
-        "key": key,
-        "klass": klass,
-        "size_bytes": size_bytes,
-        "sha256": sha256,
-        "created_at": utcnow(),
-        "legal_hold": False,
+def _insert_missing(session: Session, written: Sequence[Written], now: datetime) -> None:
+    rows = {
+        copy.key: {
+            "key": copy.key,
+            "klass": copy.klass,
+            "size_bytes": copy.size_bytes,
+            "sha256": copy.sha256,
+            "created_at": now,
+            "legal_hold": False,
+        }
+        for copy in written
     }
     # two items with the same bytes may be archived at once: the second insert is a no-op
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(ArchiveObject).values(values)
-        session.execute(pg.on_conflict_do_nothing(index_elements=["key"]))
-    else:
-        lite = sqlite.insert(ArchiveObject).values(values)
-        session.execute(lite.on_conflict_do_nothing(index_elements=["key"]))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(ArchiveObject).values(list(rows.values()))
+    session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class Outputs:
     preview: Path | None = None
     preview_mime: str = "image/jpeg"
     note: str = ""
+    #: the rendition's SHA-256 when the phase that wrote it hashed it
+    rendition_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ class PhotoMedia(Media):
             facts["extra"] = dict(facts.get("extra") or {}, exif_thumbnail_distance=distance)
         examined = Examined(f"{result.checked.width}x{result.checked.height}", facts)
         perceptual: dict[str, Any] = dict(hashes_to_json(result.hashes.perceptual))
-        made = Made(Outputs(out, result.rendition.mime), perceptual, result.hashes.sha256)
+        outputs = Outputs(out, result.rendition.mime, rendition_sha256=result.rendition.sha256)
+        made = Made(outputs, perceptual, result.hashes.sha256)
         return examined, made
 
 

@@ -90,23 +90,13 @@ class Processed:
 
 
 @dataclass(frozen=True)
-class Copy:
-    """One copy of an item written to the archive, to be put on record with the outcome."""
-
-    key: str
-    klass: str
-    size_bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Archived:
     """Where :func:`archive` put an item's files."""
 
     original_key: str
     rendition_key: str
     preview_key: str | None
-    copies: list[Copy]
+    copies: list[objects.Written]
     note: str
 
 
@@ -322,7 +312,9 @@ def archive(services: Services, item: Evidence, outputs: Outputs) -> Archived:
     rendition = preview = None
     if outputs.rendition is not None:
         klass = objects.rendition_class(item.kind)
-        rendition = _store_copy(services, outputs.rendition, outputs.rendition_mime, klass)
+        rendition = _store_copy(
+            services, outputs.rendition, outputs.rendition_mime, klass, outputs.rendition_sha256
+        )
         copies.append(rendition)
     if outputs.preview is not None:
         klass = objects.preview_class(item.kind)
@@ -335,13 +327,15 @@ def archive(services: Services, item: Evidence, outputs: Outputs) -> Archived:
 
 def _store_copy(
     services: Services, path: Path, mime: str, klass: str, sha256: str | None = None
-) -> Copy:
-    """Put one copy in the archive under its content-addressed key."""
+) -> objects.Written:
+    """Put one copy in the archive under its content-addressed key. ``path`` is the job's
+    own file (the staged upload, a scratch file), which only ever goes once the outcome is on
+    record: the store may keep that very file rather than a copy."""
     sha256 = sha256 or sha256_file(path)
     area = {objects.ORIGINAL: "originals", objects.PREVIEW: "previews", objects.POSTER: "previews"}
     key = object_key(area.get(klass, "renditions"), sha256, _extension(mime))
-    services.store.put_file(key, path, mime)
-    return Copy(key, klass, path.stat().st_size, sha256)
+    stored = services.store.adopt_file(key, path, mime, sha256)
+    return objects.Written(key, klass, stored.size_bytes, sha256, stored.sha256 == sha256)
 
 
 def _hand_over(
@@ -411,16 +405,8 @@ def _finish(
             item.rendition_key = archived.rendition_key
             item.preview_key = archived.preview_key
             item.archived_at = utcnow()
-            for copy in archived.copies:  # verified, on record; the item's stored_bytes follow
-                objects.record(
-                    session,
-                    services.store,
-                    item,
-                    copy.key,
-                    copy.klass,
-                    copy.size_bytes,
-                    copy.sha256,
-                )
+            # verified, on record; the item's stored_bytes follow
+            objects.record(session, services.store, item, archived.copies)
             notes["archive"] = archived.note
         else:
             notes["archive"] = "nothing to archive: a link"

@@ -172,6 +172,48 @@ def test_a_write_the_store_does_not_hold_as_written_is_refused(tmp_path: Path) -
         objects.verify_write(store, "originals/ab/x.jpg", 14, digest)
 
 
+def test_a_copy_the_store_did_not_vouch_for_is_read_back_before_it_goes_on_record(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    world = make_world(client)
+    evidence_id = archive_item(services, world.teacher["id"], b"first bytes")
+    store = _DamagingStore()
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"a photo's bytes")
+    digest = hashlib.sha256(b"a photo's bytes").hexdigest()
+    stored = store.adopt_file("originals/ab/x.jpg", source, "image/jpeg", digest)
+    assert stored.sha256 is None  # a copy: only reading it back can tell
+    written = objects.Written("originals/ab/x.jpg", "original", 15, digest)
+    with services.sessions() as db:
+        item = db.get_one(Evidence, evidence_id)
+        with pytest.raises(StorageError, match="holds 14 bytes, 15 were written"):
+            objects.record(db, store, item, [written])
+
+
+def test_a_file_the_local_store_adopted_goes_on_record_without_a_second_read(
+    client: TestClient, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(client)
+    evidence_id = archive_item(services, world.teacher["id"], b"first bytes")
+    store = LocalStore(tmp_path / "objects")
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"a photo's bytes")
+    digest = hashlib.sha256(b"a photo's bytes").hexdigest()
+    stored = store.adopt_file("originals/ab/x.jpg", source, "image/jpeg", digest)
+    assert stored.sha256 == digest
+    written = objects.Written("originals/ab/x.jpg", "original", 15, digest, verified=True)
+
+    def no_read_back(*_: object) -> None:
+        raise AssertionError("read back")
+
+    monkeypatch.setattr(objects, "verify_write", no_read_back)
+    with transaction(services.sessions) as db:
+        item = db.get_one(Evidence, evidence_id)
+        [held] = objects.record(db, store, item, [written])
+        assert held.verified_at is not None
+        assert item.stored_bytes == len(b"first bytes") + 15
+
+
 @pytest.mark.both_databases
 def test_the_migration_records_the_objects_of_items_archived_before_it(
     database_url: str, tmp_path: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -106,6 +107,44 @@ def test_stored_bytes_come_back_exactly(store: ObjectStore, tmp_path: Path) -> N
     copy = tmp_path / "copy.jpg"
     assert store.get_to_file("originals/3f/3fa9e1.jpg", copy) == len(data)
     assert copy.read_bytes() == data
+
+
+def test_an_adopted_file_is_stored_exactly(store: ObjectStore, tmp_path: Path) -> None:
+    data = os.urandom(70_000)
+    source = write_file(tmp_path, "upload.jpg", data)
+    digest = hashlib.sha256(data).hexdigest()
+    stored = store.adopt_file("originals/ad/adopted.jpg", source, "image/jpeg", digest)
+    source.unlink()  # the caller's file goes once the object is on record
+    assert stored.size_bytes == len(data)
+    assert sha256_of_stream(store, "originals/ad/adopted.jpg") == digest
+    # only a store that keeps the caller's very file vouches for its SHA-256
+    assert stored.sha256 == (digest if isinstance(store, LocalStore) else None)
+
+
+def test_the_local_store_keeps_the_file_it_adopts_on_its_own_disk(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "objects")
+    source = write_file(tmp_path, "upload.jpg", b"the staged upload")
+    store.adopt_file("originals/ad/a.jpg", source, "image/jpeg", "ab" * 32)
+    held = store.root / "originals" / "ad" / "a.jpg"
+    assert held.stat().st_ino == source.stat().st_ino  # a link, not a copy
+    assert not [p for p in held.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_the_local_store_copies_a_file_it_cannot_link_and_does_not_vouch_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStore(tmp_path / "objects")
+    source = write_file(tmp_path, "upload.jpg", b"the staged upload")
+
+    def other_disk(*_: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", other_disk)
+    stored = store.adopt_file("originals/ad/a.jpg", source, "image/jpeg", "ab" * 32)
+    held = store.root / "originals" / "ad" / "a.jpg"
+    assert stored.sha256 is None
+    assert held.read_bytes() == b"the staged upload"
+    assert held.stat().st_ino != source.stat().st_ino
 
 
 def test_empty_file_is_stored_as_an_empty_object(store: ObjectStore, tmp_path: Path) -> None:
