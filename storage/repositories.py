@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from evidence.records import (
     ActivityWindow,
@@ -287,6 +287,11 @@ def teachers_of_school(session: Session, school_id: int) -> list[int]:
     return list(session.scalars(query))
 
 
+#: load options for an item's own row: its flags and reviews are read when first used, not
+#: with it (the job replaces the flags it reads, and a duplicate's reviews are never read)
+ROW_ONLY = (lazyload(Evidence.flags), lazyload(Evidence.reviews))
+
+
 def add_event(
     session: Session, evidence_id: int, step: str, outcome: str, detail: str = ""
 ) -> None:
@@ -294,3 +299,21 @@ def add_event(
     session.add(
         EvidenceEvent(evidence_id=evidence_id, step=step, outcome=outcome, detail=detail or None)
     )
+
+
+def add_events(session: Session, evidence_id: int, entries: Sequence[tuple[str, str, str]]) -> None:
+    """Append several ``(step, outcome, detail)`` entries to the item's event log, in order,
+    in one statement (the job's outcome writes one per phase)."""
+    if entries:
+        session.execute(
+            insert(EvidenceEvent),
+            [
+                {
+                    "evidence_id": evidence_id,
+                    "step": step,
+                    "outcome": outcome,
+                    "detail": detail or None,
+                }
+                for step, outcome, detail in entries
+            ],
+        )

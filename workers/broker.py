@@ -21,11 +21,14 @@ from workers.sweeper import SweepInWorkers
 
 
 class PromptRedisBroker(RedisBroker):
-    """A Redis broker whose idle consumers look at their queue at least every ``poll_ms``.
+    """A Redis broker whose idle consumer of uploads looks at its queue every ``poll_ms``.
 
     A consumer that finds its queue empty backs off exponentially up to the worker's timeout
     (1 s in Dramatiq, and its command line cannot change it): an upload to idle workers then
-    waited half a second on average before anyone looked at the queue.
+    waited half a second on average before anyone looked at the queue. Only the queue that
+    uploads arrive on (:data:`QUEUE`) is polled that often: every poll costs the worker CPU,
+    and the other queues (delayed retries, transcodes handed over, the storage admin's jobs)
+    lose nothing by a second's wait.
     """
 
     def __init__(self, *, poll_ms: int, **options: Any) -> None:
@@ -33,7 +36,9 @@ class PromptRedisBroker(RedisBroker):
         self.poll_ms = poll_ms
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
-        return super().consume(queue_name, prefetch, min(timeout, self.poll_ms))
+        if queue_name == QUEUE:
+            timeout = min(timeout, self.poll_ms)
+        return super().consume(queue_name, prefetch, timeout)
 
 
 def build_broker(settings: Settings) -> RedisBroker:

@@ -36,7 +36,7 @@ from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index
 from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow
-from storage.repositories import add_event
+from storage.repositories import ROW_ONLY, add_event
 from workers.phash import PerceptualHashes
 
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
@@ -149,6 +149,7 @@ def _matches(
     """Exact copies (same SHA-256) first, then near ones, nearest first; live, other context."""
     exact = session.scalars(
         select(Evidence)
+        .options(*ROW_ONLY)
         .where(Evidence.sha256 == item.sha256, Evidence.id != item.id)
         .order_by(Evidence.received_at, Evidence.id)
     ).all()
@@ -156,7 +157,7 @@ def _matches(
     seen = {other.id for other in exact} | {item.id}
     if photo is not None:
         for near in near_index.lookup(session, photo, policy=policy, exclude_ids=seen, limit=20):
-            other = session.get(Evidence, near.evidence_id)
+            other = session.get(Evidence, near.evidence_id, options=ROW_ONLY)
             if other is not None:
                 how = f"perceptual distance {near.distance} of 192 bits"
                 found.append(Match(Code.NEAR_DUPLICATE, other, how))
@@ -259,6 +260,7 @@ def _candidates(session: Session, item: Evidence, seen: set[int]) -> list[Eviden
     return list(
         session.scalars(
             select(Evidence)
+            .options(*ROW_ONLY)
             .where(
                 Evidence.kind == item.kind,
                 Evidence.id.not_in(seen),

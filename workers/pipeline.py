@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dramatiq.middleware import Shutdown
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -38,7 +38,7 @@ from storage import objects
 from storage.db import transaction
 from storage.integrity import sha256_file
 from storage.models import Evidence, EvidenceFlag, utcnow
-from storage.repositories import add_event
+from storage.repositories import ROW_ONLY, add_event, add_events
 from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
 from workers.lifecycle import reject, staged_path, work_dir
@@ -379,7 +379,9 @@ def _finish(
     with transaction(services.sessions) as session:
         # FOR NO KEY UPDATE (as everywhere here): another item's dedup may add a flag that
         # points at this one (a foreign key check, FOR KEY SHARE) while this one waits
-        item = session.get(Evidence, evidence_id, with_for_update={"key_share": True})
+        item = session.get(
+            Evidence, evidence_id, with_for_update={"key_share": True}, options=ROW_ONLY
+        )
         if item is None or not leases.holds(item, owner):
             raise leases.LeaseLostError(evidence_id)
         for name, value in processed.updates.items():
@@ -416,9 +418,8 @@ def _finish(
         item.processed_at = utcnow()
         item.reason = item.failure_reason = None
         leases.clear(item)
-        for phase in processed.phases:
-            add_event(session, evidence_id, phase, "done", notes.get(phase, ""))
-        add_event(session, evidence_id, "pipeline", item.status)
+        done = [(phase, "done", notes.get(phase, "")) for phase in processed.phases]
+        add_events(session, evidence_id, [*done, ("pipeline", item.status, "")])
         status = Status(item.status)
     # the archive holds every copy now; the staged upload and scratch files can go
     staged_path(services, evidence_id).unlink(missing_ok=True)
@@ -435,16 +436,18 @@ def _replace_flags(
         query = query.where(EvidenceFlag.code.in_([code.value for code in owned]))
     session.execute(query)
     session.expire(item, ["flags"])
-    for flag in flags:
-        session.add(
-            EvidenceFlag(
-                evidence_id=item.id,
-                code=flag.code.value,
-                severity=flag.severity.value,
-                detail=flag.detail,
-                related_evidence_id=flag.related_evidence_id,
-            )
-        )
+    if flags:
+        rows = [
+            {
+                "evidence_id": item.id,
+                "code": flag.code.value,
+                "severity": flag.severity.value,
+                "detail": flag.detail,
+                "related_evidence_id": flag.related_evidence_id,
+            }
+            for flag in flags
+        ]
+        session.execute(insert(EvidenceFlag), rows)
 
 
 def outcome_of(item: Evidence) -> Status:
