@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from evidence.records import (
@@ -21,7 +21,15 @@ from evidence.records import (
     TeacherHome,
 )
 from evidence.status import Kind, Status
-from storage.models import Activity, Attendance, Evidence, EvidenceEvent, School, Teacher
+from storage.models import (
+    Activity,
+    Attendance,
+    Evidence,
+    EvidenceEvent,
+    School,
+    Teacher,
+    utcnow,
+)
 
 _LIVE = (Status.ACCEPTED.value, Status.FLAGGED.value, Status.PROCESSING.value)
 #: the statuses re-verification applies to (see workers.pipeline.reverify)
@@ -305,15 +313,17 @@ def add_events(session: Session, evidence_id: int, entries: Sequence[tuple[str, 
     """Append several ``(step, outcome, detail)`` entries to the item's event log, in order,
     in one statement (the job's outcome writes one per phase)."""
     if entries:
-        session.execute(
-            insert(EvidenceEvent),
-            [
-                {
-                    "evidence_id": evidence_id,
-                    "step": step,
-                    "outcome": outcome,
-                    "detail": detail or None,
-                }
-                for step, outcome, detail in entries
-            ],
-        )
+        now = utcnow()
+        rows = [
+            {
+                "evidence_id": evidence_id,
+                "at": now,
+                "step": step,
+                "outcome": outcome,
+                "detail": detail or None,
+            }
+            for step, outcome, detail in entries
+        ]
+        # the table's own INSERT, run once for all rows (the ORM's bulk insert splits the rows
+        # by which columns are None)
+        session.connection().execute(insert(cast(Table, EvidenceEvent.__table__)), rows)

@@ -21,10 +21,10 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dramatiq.middleware import Shutdown
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -246,8 +246,8 @@ def _release(services: Services, evidence_id: int, owner: str, due: datetime) ->
 def _load(services: Services, evidence_id: int) -> Evidence:
     """The item with what its phases read, detached: no transaction stays open meanwhile."""
     with services.sessions() as session:
-        item = session.get_one(Evidence, evidence_id)
-        _ = item.teacher, item.flags
+        item = session.get_one(Evidence, evidence_id, options=ROW_ONLY)
+        _ = item.teacher
         session.expunge_all()
     return item
 
@@ -447,7 +447,7 @@ def _replace_flags(
             }
             for flag in flags
         ]
-        session.execute(insert(EvidenceFlag), rows)
+        session.connection().execute(insert(cast(Table, EvidenceFlag.__table__)), rows)
 
 
 def outcome_of(item: Evidence) -> Status:
