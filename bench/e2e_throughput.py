@@ -9,9 +9,12 @@ Redis, SQLite, local disk, the default settings) on a free port, then
   items ended in their order of arrival (the share of pairs that ended in arrival order);
 - CPU: the worker processes' and the API's CPU seconds per photo over the burst (from /proc).
 Photos are 12 MP camera-like JPEGs made from the wallpapers Debian ships (install
-mate-backgrounds and plasma-workspace-wallpapers), with EXIF as a phone writes it.
+mate-backgrounds and plasma-workspace-wallpapers), with EXIF as a phone writes it; with
+``--heic N``, N different iPhone-like HEICs of the same pictures, and the worker CPU is
+compared with pillow-heif's decode instead of libjpeg-turbo's.
 
     .venv/bin/python -m bench.e2e_throughput [--photos 100] [--idle 20] [--workers 1,2,4]
+        [--quality 97] [--poll-ms N] [--heic N] [--out PATH]
 """
 
 from __future__ import annotations
@@ -88,9 +91,22 @@ def camera_jpeg(source: Path, index: int, quality: int = 92) -> bytes:
     return out.getvalue()
 
 
-def decode_anchor_s(photos: list[bytes], rounds: int = 3) -> float:
-    """CPU seconds of libjpeg-turbo's (simplejpeg's) full decode of a photo, the mean over
-    ``photos`` (the least of ``rounds`` per photo): what a worker cannot do without."""
+def heic_of(jpeg: bytes) -> bytes:
+    """The same photo as HEIC, as an iPhone stores it (x265 takes several seconds a photo)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    with Image.open(io.BytesIO(jpeg)) as image:
+        out = io.BytesIO()
+        image.save(out, "HEIF", quality=60, exif=image.info["exif"])
+    return out.getvalue()
+
+
+def decode_anchor_s(photos: list[bytes], heic: bool = False, rounds: int = 3) -> float:
+    """CPU seconds of the full decode of a photo by libjpeg-turbo (simplejpeg), or of a HEIC
+    by pillow-heif, the mean over ``photos`` (the least of ``rounds`` per photo): what a
+    worker cannot do without."""
+    import pillow_heif
     import simplejpeg
 
     costs = []
@@ -98,7 +114,10 @@ def decode_anchor_s(photos: list[bytes], rounds: int = 3) -> float:
         best = float("inf")
         for _ in range(rounds):
             started = time.process_time()
-            simplejpeg.decode_jpeg(data)
+            if heic:
+                pillow_heif.open_heif(io.BytesIO(data)).data  # noqa: B018  (decodes)
+            else:
+                simplejpeg.decode_jpeg(data)
             best = min(best, time.process_time() - started)
         costs.append(best)
     return statistics.mean(costs)
@@ -160,11 +179,14 @@ def setup(client: httpx.Client, days: int) -> tuple[dict[str, str], list[int]]:
 
 
 def upload(client: httpx.Client, auth: dict[str, str], activity_id: int, content: bytes) -> int:
+    name, mime = (
+        ("IMG.HEIC", "image/heic") if content[4:12] == b"ftypheic" else ("IMG.jpg", "image/jpeg")
+    )
     response = client.post(
         "/api/v1/evidence",
         headers=auth,
         data={"activity_id": str(activity_id)},
-        files={"file": ("IMG.jpg", content, "image/jpeg")},
+        files={"file": (name, content, mime)},
     )
     response.raise_for_status()
     return int(response.json()["id"])
@@ -309,35 +331,41 @@ def main() -> None:
     parser.add_argument(
         "--poll-ms", type=int, help="BUKTI_WORKER_POLL_MS for the workers (default: the setting's)"
     )
+    parser.add_argument(
+        "--heic", type=int, default=0, help="send N different HEIC photos (iPhone-like) instead"
+    )
     args = parser.parse_args()
     sources = wallpapers()
     photos = [
         camera_jpeg(sources[i % len(sources)], i, args.quality)
-        for i in range(min(args.photos + args.idle, 40))
+        for i in range(min(args.photos + args.idle, args.heic or 40))
     ]
-    anchor = decode_anchor_s(photos)
+    if args.heic:
+        photos = [heic_of(photo) for photo in photos]
+    anchor = decode_anchor_s(photos, heic=bool(args.heic))
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         factory = ServeFactory(Path(tmp))
         try:
             for workers in (int(n) for n in args.workers.split(",")):
                 env = {"BUKTI_WORKER_POLL_MS": str(args.poll_ms)} if args.poll_ms else {}
-                runs.append(
-                    run(factory, Path(tmp), workers, photos, args.photos, args.idle, **env)
-                )
+                runs.append(run(factory, Path(tmp), workers, photos, args.photos, args.idle, **env))
         finally:
             factory.kill_all()
     size_mb = statistics.mean(len(p) for p in photos) / 1e6
+    kind = f"HEICs ({len(photos)} different)" if args.heic else "JPEGs"
+    decoder = "pillow-heif" if args.heic else "libjpeg-turbo (simplejpeg)"
     lines = [
         f"`.venv/bin/python -m bench.e2e_throughput --photos {args.photos} --idle {args.idle} "
         f"--workers {args.workers}"
         + (f" --quality {args.quality}" if args.quality != 92 else "")
         + (f" --poll-ms {args.poll_ms}" if args.poll_ms else "")
+        + (f" --heic {args.heic}" if args.heic else "")
         + f"` ({time.strftime('%Y-%m-%d')}): `bukti serve` with N worker "
         f"processes x 1 thread, SQLite, local disk, default settings, on {os.cpu_count()} cores "
-        f"(load average {os.getloadavg()[0]:.1f} at the end); 12 MP JPEGs of {size_mb:.1f} MB "
+        f"(load average {os.getloadavg()[0]:.1f} at the end); 12 MP {kind} of {size_mb:.1f} MB "
         f"average from {len(sources)} wallpapers; the burst from 4 client threads. Their "
-        f"libjpeg-turbo (simplejpeg) full decode in this process: {anchor * 1000:.1f} ms of CPU "
+        f"{decoder} full decode in this process: {anchor * 1000:.1f} ms of CPU "
         "a photo on average, the anchor of the worker CPU ratio.",
         "",
         "| workers | burst photos/s | burst p50 / p95 upload→terminal | burst time | ended in arrival order | idle p50 / p95 | worker CPU / photo | over the decode | API CPU / photo | statuses |",
