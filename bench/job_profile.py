@@ -1,0 +1,181 @@
+"""Where a photo's job spends its CPU: each phase of ``process_evidence``, in one process.
+
+Run ``.venv/bin/python -m bench.job_profile [--photos 40] [--quality 97]``. It builds the
+service in this process as ``bukti serve`` does (SQLite, local disk, the default settings, a
+scratch data directory), uploads 12 MP phone-like JPEGs through the API (nothing is queued:
+no worker runs), then runs the product's own job (``workers.pipeline.process_evidence``) on
+each upload in turn and reads this thread's CPU time around each phase, by wrapping the
+functions the job calls (the job's code is called, never copied). The photos are those of
+``bench.e2e_throughput`` (31 wallpapers, so most uploads are also near duplicates of earlier
+ones: the duplicate bookkeeping is in the figures). libjpeg-turbo's full decode of the same
+files, in the same process, is the anchor. Writes ``bench/results/job_profile.md``.
+
+The job's CPU here leaves out what only a worker process spends (Dramatiq's consumer polling
+Redis, heartbeats, sweeps): ``bench.e2e_throughput`` measures that whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from bench.e2e_throughput import ADMIN, camera_jpeg, decode_anchor_s, setup, upload, wallpapers
+from bukti.bootstrap import Services
+from bukti.settings import Settings
+from storage.db import upgrade
+
+RESULTS = Path(__file__).parent / "results" / "job_profile.md"
+
+
+@dataclass
+class Phase:
+    """One timed phase: its label, how deep it nests, and its CPU seconds over every call."""
+
+    label: str
+    depth: int
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass
+class Timer:
+    """Thread CPU time per phase of the job, from wrappers put around its functions."""
+
+    phases: dict[str, Phase] = field(default_factory=dict)
+
+    def wrap(self, owner: Any, name: str, label: str, depth: int) -> Callable[[], None]:
+        """Time ``owner.name`` as ``label``; returns what puts the original back."""
+        original = getattr(owner, name)
+        phase = self.phases.setdefault(label, Phase(label, depth))
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                phase.seconds += time.thread_time() - started
+                phase.calls += 1
+
+        setattr(owner, name, timed)
+        return lambda: setattr(owner, name, original)
+
+
+#: (module or module:Class, attribute, label, depth): what the job calls, in order
+PHASES: tuple[tuple[str, str, str, int], ...] = (
+    ("workers.leases", "claim", "claim the item (lease)", 1),
+    ("workers.pipeline", "_load", "load the item", 1),
+    ("workers.pipeline", "_checked_staged", "check the staged upload's type", 1),
+    ("workers.media:PhotoMedia", "process", "media phases (`process_photo`)", 1),
+    ("workers.photo", "_decode", "decode, DCT-scaled to 2000x1500", 2),
+    ("workers.photo", "_render", "rendition: JPEG encode and write", 2),
+    ("workers.photo", "_hash", "perceptual hashes, SHA-256, EXIF thumbnail", 2),
+    ("workers.pipeline", "_trailing_flags", "scan for data after the JPEG's end", 1),
+    ("workers.pipeline", "archive", "archive the original and the rendition", 1),
+    ("workers.pipeline", "_finish", "the outcome's transaction", 1),
+    ("workers.pipeline", "find_duplicates", "register hashes, look up duplicates", 2),
+    ("workers.pipeline", "verify_item", "verification against the records", 2),
+    ("storage.objects", "record", "the archived copies on record", 2),
+)
+
+
+def _owner(path: str) -> Any:
+    """``"module"`` or ``"module:Class"``."""
+    module, _, attribute = path.partition(":")
+    imported = importlib.import_module(module)
+    return getattr(imported, attribute) if attribute else imported
+
+
+@contextmanager
+def timed_phases(timer: Timer) -> Iterator[None]:
+    """The job's functions wrapped for the block."""
+    undo = [timer.wrap(_owner(path), name, label, depth) for path, name, label, depth in PHASES]
+    try:
+        yield
+    finally:
+        for put_back in reversed(undo):
+            put_back()
+
+
+def run(photos: list[bytes], root: Path) -> tuple[Timer, float, int]:
+    """Upload ``photos``, run each one's job; the phases' times, the jobs' CPU seconds and how
+    many ended flagged."""
+    settings = Settings(data_dir=root / "data", admin_token=ADMIN)
+    services = Services(settings)
+    services.prepare_dirs()
+    upgrade(settings.resolved_database_url)  # as `bukti serve` migrates before it serves
+    from workers import pipeline  # the job, as a worker process imports it
+
+    app = create_app(settings, services, enqueue=lambda *_args, **_kwargs: None, sweep=False)
+    timer = Timer()
+    with TestClient(app) as client:
+        auth, activities = setup(client, len(photos) + 1)
+        # one job first, outside the figures: imports and caches a worker has warm
+        pipeline.process_evidence(services, upload(client, auth, activities[-1], photos[0]))
+        ids = [upload(client, auth, activities[i], photo) for i, photo in enumerate(photos)]
+        flagged = 0
+        with timed_phases(timer):
+            started = time.thread_time()
+            for evidence_id in ids:
+                flagged += pipeline.process_evidence(services, evidence_id).outcome == "flagged"
+            total = time.thread_time() - started
+    services.close()
+    return timer, total, flagged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument("--quality", type=int, default=97, help="JPEG quality (97: ~3 MB)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    sources = wallpapers()
+    photos = [camera_jpeg(sources[i % len(sources)], i, args.quality) for i in range(args.photos)]
+    anchor = decode_anchor_s(photos)
+    with tempfile.TemporaryDirectory() as scratch:
+        timer, total, flagged = run(photos, Path(scratch))
+    count = len(photos)
+    per_photo_ms = total / count * 1000
+    size_mb = statistics.mean(len(p) for p in photos) / 1e6
+    lines = [
+        f"`.venv/bin/python -m bench.job_profile --photos {count} --quality {args.quality}` "
+        f"({time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the end): the job of {count} 12 MP JPEGs of {size_mb:.1f} "
+        f"MB average ({flagged} ended flagged), in one process on SQLite and local disk. "
+        f"libjpeg-turbo's full decode of the same files: **{anchor * 1000:.1f} ms** a photo.",
+        "",
+        "| phase | CPU ms a photo | over the decode |",
+        "|---|---:|---:|",
+        f"| **the whole job** (`process_evidence`) | **{per_photo_ms:.1f}** "
+        f"| **{per_photo_ms / (anchor * 1000):.2f}x** |",
+    ]
+    for phase in timer.phases.values():
+        ms = phase.seconds / count * 1000
+        indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * (phase.depth - 1)
+        lines.append(f"| {indent}{phase.label} | {ms:.1f} | {ms / (anchor * 1000):.2f}x |")
+    covered = sum(p.seconds for p in timer.phases.values() if p.depth == 1) / count * 1000
+    lines.append(
+        f"| the rest (lease thread, work directory, clean-up, ...) | {per_photo_ms - covered:.1f} "
+        f"| {(per_photo_ms - covered) / (anchor * 1000):.2f}x |"
+    )
+    table = "\n".join(lines)
+    print(table)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
