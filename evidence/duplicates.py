@@ -18,7 +18,8 @@ the query is compared too: a selfie camera or an editor's flip must not hide a c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 def hamming(a: int, b: int) -> int:
@@ -63,6 +64,22 @@ class PerceptualHashes:
     def mirrored_fingerprint(self) -> Fingerprint:
         """The hashes of its mirror image: queried alongside :attr:`fingerprint`."""
         return Fingerprint(self.phash_mirrored, self.dhash_mirrored, self.dhash_vertical_mirrored)
+
+    def to_json(self) -> dict[str, str | bool]:
+        """The hashes as 16-digit hex strings (JSON has no unsigned 64-bit integers)."""
+        return {
+            name: value if isinstance(value, bool) else f"{value:016x}"
+            for name, value in asdict(self).items()
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PerceptualHashes:
+        """The inverse of :meth:`to_json`."""
+        values: dict[str, Any] = {
+            name: value if isinstance(value, bool) else int(value, 16)
+            for name, value in data.items()
+        }
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import array
 import hashlib
+import math
 import re
 import sys
 import unicodedata
@@ -44,7 +45,9 @@ room for a copy re-typed in another word processor whose line breaks and hyphena
 
 LSH_BANDS = 32
 """Bands of :meth:`TextSignature.band_keys`: with 4 rows each, a pair at similarity 0.6 shares
-a band with probability 0.98 and a pair at 0.2 with probability 0.05."""
+a band with probability 0.98 and a pair at 0.2 with probability 0.05. A pair that
+:func:`is_near_duplicate` accepts has at least 77 of 128 values equal, and such a pair shares a
+band with probability 0.9966 or more (:func:`band_recall`)."""
 
 _HASH_BYTES = 4  # one MinHash value: 32 bits, so collisions stay far below the estimate's error
 _VALUES_PER_DIGEST = 64 // _HASH_BYTES  # BLAKE2b's longest digest gives 16 values at once
@@ -178,3 +181,27 @@ def is_near_duplicate(
     if min(a.shingle_count, b.shingle_count) < max(min_shingles, 1):
         return False
     return estimate_jaccard(a, b) >= threshold
+
+
+def min_equal_values(threshold: float = NEAR_DUPLICATE_JACCARD, values: int = PERMUTATIONS) -> int:
+    """The fewest equal values of ``values`` for which :func:`estimate_jaccard` reaches ``threshold``."""
+    return next(same for same in range(values + 1) if same / values >= threshold)
+
+
+def band_recall(same: int, rows: int, bands: int, values: int = PERMUTATIONS) -> float:
+    """The probability that two signatures with ``same`` of ``values`` equal values share a band.
+
+    The bands are ``bands`` disjoint runs of ``rows`` values (:meth:`TextSignature.band_keys`).
+    The values come from independent hash functions, so which ``same`` of them are equal is a
+    uniformly random choice; inclusion-exclusion over the bands that are equal throughout gives
+    the chance that none is.
+    """
+    if not 0 <= same <= values or rows <= 0 or bands <= 0 or rows * bands > values:
+        raise ValueError(f"{bands} bands of {rows} in {values} values, {same} equal")
+    missed: int = sum(
+        (-1) ** taken
+        * math.comb(bands, taken)
+        * math.comb(values - taken * rows, same - taken * rows)
+        for taken in range(min(bands, same // rows) + 1)
+    )
+    return 1 - missed / math.comb(values, same)

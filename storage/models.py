@@ -343,6 +343,20 @@ class PerceptualHashRow(Base):
     band_8: Mapped[int] = mapped_column(index=True)
 
 
+class SignatureKeyRow(Base):
+    """One key of a document's or a video's near-duplicate signature (storage/signature_index.py).
+
+    The primary key leads with the key: a lookup is one B-tree probe per key it asks for.
+    """
+
+    __tablename__ = "signature_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence.id"), primary_key=True, autoincrement=False, index=True
+    )
+
+
 class MonthlyFlag(Base):
     """A flag on a teacher's month (``missing_monthly_video``), raised when the month closes."""
 

@@ -1,17 +1,17 @@
 """Exact and near-duplicate lookup across every teacher's evidence, decided by order of receipt.
 
 :func:`find_duplicates` runs in the transaction that records an item's outcome. It registers
-the item's hashes first (a photo's row in the banded index of ``storage/near_index.py``), then
-looks for the other items with the same SHA-256 (the indexed ``evidence.sha256``) or a
-perceptually similar picture (the database's band indexes; videos and documents, which are few,
-by a scan of their signatures). Of each pair the item received first (then the lower id) is
-the original, whatever order the workers reach them in: the item gets a duplicate flag for
+the item's hashes first (a photo's row in the banded index of ``storage/near_index.py``, a
+document's or a video's signature keys in ``storage/signature_index.py``), then looks for the
+other items with the same SHA-256 (the indexed ``evidence.sha256``) or a similar picture, text,
+first page or video (the database's indexes give the candidates, the policies confirm them).
+Of each pair the item received first (then the lower id) is the original, whatever order the workers reach them in: the item gets a duplicate flag for
 each earlier copy, and a later copy that is already finished gets one for the item, with an
 event, and turns ``flagged`` if it was ``accepted``.
 
 Concurrent items see each other without a cluster-wide lock. On PostgreSQL a registration and
 its lookup take transaction-scoped advisory locks, exclusive on the item's own buckets (its
-SHA-256, its bands) and shared on the buckets its lookup probes, so two items that can find
+SHA-256, its bands or signature keys) and shared on the buckets its lookup probes, so two items that can find
 each other conflict on one bucket: the second waits for the first to commit, and its lookup,
 a new statement under READ COMMITTED, sees the first's row. Unrelated items rarely share a
 bucket. SQLite lets one transaction write at a time: the lookup follows a write, so it sees
@@ -20,7 +20,8 @@ every committed item and no other can commit until it is done.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,40 +29,21 @@ from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from evidence.duplicates import NearDuplicatePolicy, matching_likeness
+from evidence.duplicates import NearDuplicatePolicy, PerceptualHashes, matching_likeness
 from evidence.flags import Code, Flag, needs_review
 from evidence.status import Kind, Status
 from evidence.text_duplicates import TextSignature, estimate_jaccard
 from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
-from storage import near_index
-from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow
+from storage import near_index, signature_index
+from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow, SignatureKeyRow
 from storage.repositories import ROW_ONLY, add_event
-from workers.phash import PerceptualHashes
+from storage.signature_index import Signature
 
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
 FINISHED_STATUSES = (Status.ACCEPTED.value, Status.FLAGGED.value)
-#: advisory lock keys beside the bands' (storage/near_index.py): an item's SHA-256, and the
-#: kinds whose near duplicates are found by a scan (videos, documents: few)
+#: advisory lock key beside the bands' (storage/near_index.py): an item's SHA-256
 _SHA_LOCK = near_index.LOCK_NAMESPACE + 0xFFFF
-_KIND_LOCK = near_index.LOCK_NAMESPACE + 0xFFFE
-_KIND_LOCK_IDS = {Kind.VIDEO.value: 1, Kind.DOCUMENT.value: 2}
-
-
-def hashes_to_json(hashes: PerceptualHashes) -> dict[str, str | bool]:
-    """Perceptual hashes as 16-digit hex strings (JSON has no unsigned 64-bit integers)."""
-    return {
-        name: value if isinstance(value, bool) else f"{value:016x}"
-        for name, value in asdict(hashes).items()
-    }
-
-
-def hashes_from_json(data: dict[str, str | bool]) -> PerceptualHashes:
-    """The inverse of :func:`hashes_to_json`."""
-    values: dict[str, Any] = {
-        name: value if isinstance(value, bool) else int(value, 16) for name, value in data.items()
-    }
-    return PerceptualHashes(**values)
 
 
 def context_of(item: Evidence) -> tuple[str, int]:
@@ -107,11 +89,16 @@ def find_duplicates(services: Services, session: Session, item: Evidence) -> lis
     if item.kind == Kind.YOUTUBE:
         return []  # links are checked for reuse by verification
     photo = _photo_hashes(item)
-    _serialize(session, item, photo)
+    signature = (
+        None if photo is not None else signature_index.signature_of(item.kind, item.perceptual)
+    )
+    _serialize(session, item, photo, signature)
     if photo is not None:
         near_index.register(session, item.id, photo)
+    elif signature is not None:
+        signature_index.register(session, item.id, signature.stored)
     session.flush()
-    matches = _matches(session, item, photo, policy_of(services.settings))
+    matches = _matches(session, item, photo, signature, policy_of(services.settings))
     mine = receipt_order(item)
     flags = _own_flags(session, item, [m for m in matches if receipt_order(m.other) < mine])
     later = sorted((m for m in matches if receipt_order(m.other) > mine), key=lambda m: m.other.id)
@@ -123,10 +110,12 @@ def find_duplicates(services: Services, session: Session, item: Evidence) -> lis
 def _photo_hashes(item: Evidence) -> PerceptualHashes | None:
     if item.kind != Kind.PHOTO or item.perceptual is None:
         return None
-    return hashes_from_json(item.perceptual)
+    return PerceptualHashes.from_json(item.perceptual)
 
 
-def _serialize(session: Session, item: Evidence, photo: PerceptualHashes | None) -> None:
+def _serialize(
+    session: Session, item: Evidence, photo: PerceptualHashes | None, signature: Signature | None
+) -> None:
     """Make sure that of two items that can find each other, the second sees the first."""
     if session.get_bind().dialect.name != "postgresql":
         # SQLite: write first, so that this transaction holds the database's only write lock
@@ -138,13 +127,19 @@ def _serialize(session: Session, item: Evidence, photo: PerceptualHashes | None)
         own, probed = near_index.lock_keys(photo)
         exclusive |= own
         shared |= probed
-    elif item.kind in _KIND_LOCK_IDS and item.perceptual is not None:
-        exclusive.add((_KIND_LOCK, _KIND_LOCK_IDS[item.kind]))
+    elif signature is not None:
+        own, probed = signature_index.lock_keys(signature)
+        exclusive |= own
+        shared |= probed
     near_index.take_locks(session, exclusive, shared)
 
 
 def _matches(
-    session: Session, item: Evidence, photo: PerceptualHashes | None, policy: NearDuplicatePolicy
+    session: Session,
+    item: Evidence,
+    photo: PerceptualHashes | None,
+    signature: Signature | None,
+    policy: NearDuplicatePolicy,
 ) -> list[Match]:
     """Exact copies (same SHA-256) first, then near ones, nearest first; live, other context."""
     exact = session.scalars(
@@ -161,10 +156,12 @@ def _matches(
             if other is not None:
                 how = f"perceptual distance {near.distance} of 192 bits"
                 found.append(Match(Code.NEAR_DUPLICATE, other, how))
-    elif item.kind == Kind.VIDEO and item.perceptual is not None:
-        found += [Match(Code.NEAR_DUPLICATE, o, h) for h, o in _near_videos(session, item, seen)]
-    elif item.kind == Kind.DOCUMENT and item.perceptual is not None:
-        found += [Match(Code.NEAR_DUPLICATE, o, h) for h, o in _near_documents(session, item, seen)]
+    elif signature is not None:
+        candidates = _candidates(session, item, signature, seen)
+        alike = _near_videos(item, candidates) if item.kind == Kind.VIDEO else []
+        if item.kind == Kind.DOCUMENT:
+            alike = _near_documents(item, candidates)
+        found += [Match(Code.NEAR_DUPLICATE, other, how) for how, other in alike]
     return [
         match
         for match in found
@@ -202,10 +199,13 @@ def _looked_up(session: Session, evidence_id: int) -> bool:
     status = session.scalar(select(Evidence.status).where(Evidence.id == evidence_id))
     if status in FINISHED_STATUSES:
         return True
-    registered = select(PerceptualHashRow.evidence_id).where(
-        PerceptualHashRow.evidence_id == evidence_id
+    if status in DEAD_STATUSES:
+        return False
+    return any(
+        session.scalar(select(row.evidence_id).where(row.evidence_id == evidence_id).limit(1))
+        is not None
+        for row in (PerceptualHashRow, SignatureKeyRow)
     )
-    return status not in DEAD_STATUSES and session.scalar(registered) is not None
 
 
 def flag_row(evidence_id: int, flag: Flag) -> EvidenceFlag:
@@ -255,15 +255,22 @@ def _flag_later_copy(session: Session, match: Match, item: Evidence) -> None:
     )
 
 
-def _candidates(session: Session, item: Evidence, seen: set[int]) -> list[Evidence]:
-    # videos and documents are few beside photos: a scan of their signatures is enough
+def _candidates(
+    session: Session, item: Evidence, signature: Signature, seen: set[int]
+) -> list[Evidence]:
+    """The live items of the item's kind that share a key of its signature (index rows only)."""
+    ids = [
+        evidence_id for evidence_id, _ in signature_index.lookup(session, signature.probed, seen)
+    ]
+    if not ids:
+        return []
     return list(
         session.scalars(
             select(Evidence)
             .options(*ROW_ONLY)
             .where(
+                Evidence.id.in_(ids),
                 Evidence.kind == item.kind,
-                Evidence.id.not_in(seen),
                 Evidence.perceptual.is_not(None),
                 Evidence.status.not_in(DEAD_STATUSES),
             )
@@ -272,11 +279,11 @@ def _candidates(session: Session, item: Evidence, seen: set[int]) -> list[Eviden
     )
 
 
-def _near_videos(session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
+def _near_videos(item: Evidence, candidates: Iterable[Evidence]) -> list[tuple[str, Evidence]]:
     assert item.perceptual is not None
     mine = VideoHashes.from_json(item.perceptual["video"])
     found = []
-    for other in _candidates(session, item, seen):
+    for other in candidates:
         assert other.perceptual is not None
         match = near_duplicate_match(mine, VideoHashes.from_json(other.perceptual["video"]))
         if match is not None:
@@ -284,12 +291,12 @@ def _near_videos(session: Session, item: Evidence, seen: set[int]) -> list[tuple
     return found
 
 
-def _near_documents(session: Session, item: Evidence, seen: set[int]) -> list[tuple[str, Evidence]]:
+def _near_documents(item: Evidence, candidates: Iterable[Evidence]) -> list[tuple[str, Evidence]]:
     assert item.perceptual is not None
     text = item.perceptual.get("text")
     page = item.perceptual.get("preview")
     found = []
-    for other in _candidates(session, item, seen):
+    for other in candidates:
         assert other.perceptual is not None
         their_text = other.perceptual.get("text")
         if text is not None and their_text is not None:
@@ -300,7 +307,8 @@ def _near_documents(session: Session, item: Evidence, seen: set[int]) -> list[tu
         elif text is None and their_text is None and page and other.perceptual.get("preview"):
             # scans without text: their first pages are compared as photos are
             likeness = matching_likeness(
-                hashes_from_json(page), hashes_from_json(other.perceptual["preview"])
+                PerceptualHashes.from_json(page),
+                PerceptualHashes.from_json(other.perceptual["preview"]),
             )
             if likeness is not None:
                 how = f"the same first page, perceptual distance {likeness.distance} of 192"

@@ -23,7 +23,6 @@ from evidence.text_duplicates import text_signature
 from evidence.video_facts import VideoFacts, capture_facts
 from workers import document, photo, video
 from workers.c2pa_facts import read_c2pa
-from workers.dedup import hashes_to_json
 from workers.phash import perceptual_hashes
 
 
@@ -108,7 +107,7 @@ class PhotoMedia(Media):
             # an EXIF thumbnail that no longer looks like the picture betrays an edit
             facts["extra"] = dict(facts.get("extra") or {}, exif_thumbnail_distance=distance)
         examined = Examined(f"{result.checked.width}x{result.checked.height}", facts)
-        perceptual: dict[str, Any] = dict(hashes_to_json(result.hashes.perceptual))
+        perceptual: dict[str, Any] = dict(result.hashes.perceptual.to_json())
         outputs = Outputs(out, result.rendition.mime, rendition_sha256=result.rendition.sha256)
         made = Made(outputs, perceptual, result.hashes.sha256)
         return examined, made
@@ -180,7 +179,7 @@ class DocumentMedia(Media):
         if outputs.preview is not None:
             # a scan has no text to compare: its first page is compared as a photo would be
             with Image.open(outputs.preview) as page:
-                perceptual["preview"] = hashes_to_json(perceptual_hashes(page.convert("RGB")))
+                perceptual["preview"] = perceptual_hashes(page.convert("RGB")).to_json()
         return Made(outputs, perceptual)
 
     def _render(self, path: Path, work: Path, doc_type: DocumentType) -> Outputs:

@@ -39,7 +39,7 @@ from storage.models import (
     Teacher,
     User,
 )
-from workers.dedup import find_duplicates, flag_row, hashes_to_json
+from workers.dedup import find_duplicates, flag_row
 from workers.phash import perceptual_hashes
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ class Items:
                 sha256=sha or hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
                 original_bytes=1000,
                 received_at=T0 + received,
-                perceptual=hashes_to_json(hashes) if hashes is not None else None,
+                perceptual=hashes.to_json() if hashes is not None else None,
                 facts={},
             )
             db.add(item)
