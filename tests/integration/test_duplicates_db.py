@@ -17,18 +17,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import skimage
 from alembic import command
+from alembic.script import ScriptDirectory
 from PIL import Image, ImageOps
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import create_engine, delete, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
 from evidence.flags import Code, needs_review
 from evidence.status import Status
-from storage import near_index
+from evidence.text_duplicates import text_signature
+from storage import near_index, signature_index
 from storage.db import alembic_config, transaction
 from storage.models import (
     Evidence,
@@ -36,9 +39,12 @@ from storage.models import (
     EvidenceFlag,
     PerceptualHashRow,
     School,
+    SignatureKeyRow,
     Teacher,
     User,
 )
+from tests.fixtures.documents import lesson_pages
+from tests.unit.test_video_duplicates import random_video, reencoded, trimmed
 from workers.dedup import find_duplicates, flag_row
 from workers.phash import perceptual_hashes
 
@@ -46,6 +52,7 @@ pytestmark = pytest.mark.integration
 both_databases = pytest.mark.both_databases
 
 T0 = datetime(2026, 10, 13, 0, 5, tzinfo=UTC)
+MIMES = {"photo": "image/jpeg", "document": "application/pdf", "video": "video/mp4"}
 PHOTOS = Path(skimage.__file__).parent / "data"
 
 
@@ -91,20 +98,22 @@ class Items:
         sha: str | None = None,
         status: str = Status.PROCESSING.value,
         kind: str = "photo",
+        perceptual: dict[str, Any] | None = None,
     ) -> int:
         teacher_id, user_id = self.teachers[teacher]
-        hashes = perceptual_hashes(image) if image is not None else None
+        if image is not None:
+            perceptual = perceptual_hashes(image).to_json()
         with transaction(self.services.sessions) as db:
             item = Evidence(
                 teacher_id=teacher_id,
                 uploaded_by=user_id,
                 kind=kind,
-                mime="image/jpeg" if kind == "photo" else "application/pdf",
+                mime=MIMES[kind],
                 status=status,
                 sha256=sha or hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
                 original_bytes=1000,
                 received_at=T0 + received,
-                perceptual=hashes.to_json() if hashes is not None else None,
+                perceptual=perceptual,
                 facts={},
             )
             db.add(item)
@@ -291,6 +300,21 @@ def process_reporting(
         errors.append(exc)
 
 
+def process_at_once(items: Items, *evidence_ids: int) -> None:
+    """Process items in threads, each looking up once all their transactions are open."""
+    all_open = threading.Barrier(len(evidence_ids), timeout=30)
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=process_reporting, args=(items, i, all_open, errors))
+        for i in evidence_ids
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+
+
 @both_databases
 def test_two_copies_processed_at_once_end_with_the_later_received_flagged(items: Items) -> None:
     names = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "page.png")
@@ -300,17 +324,7 @@ def test_two_copies_processed_at_once_end_with_the_later_received_flagged(items:
         early = items.add(picture(name), received=base, sha=sha)
         copy = picture(name) if sha else recompressed(picture(name))
         late = items.add(copy, received=base + timedelta(minutes=1), sha=sha, teacher=1)
-        both_open = threading.Barrier(2, timeout=30)
-        errors: list[BaseException] = []
-        threads = [
-            threading.Thread(target=process_reporting, args=(items, i, both_open, errors))
-            for i in (late, early)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        process_at_once(items, late, early)
         assert items.state(early)[0] == "accepted", (round_, items.state(early))
         status, flags = items.state(late)
         assert status == "flagged", (round_, flags)
@@ -343,4 +357,146 @@ def test_the_migration_rebuilds_the_index_from_the_items_and_back(
         }
         (match,) = near_index.lookup(db, perceptual_hashes(recompressed(picture("chelsea.png"))))
         assert match.evidence_id == original
+    engine.dispose()
+
+
+# --- documents and videos: the signature index -------------------------------------------------
+
+
+def text_document(seed: int, *, copy: bool = False) -> dict[str, Any]:
+    """A 20-page document's ``perceptual``; its copy has one page of twenty replaced."""
+    pages = lesson_pages(20, seed=seed)
+    if copy:
+        pages[7] = lesson_pages(1, seed=seed + 500)[0]
+    signature = text_signature("\n".join(pages))
+    assert signature is not None
+    return {"text": signature.to_json()}
+
+
+def scanned_page(seed: int, *, copy: bool = False) -> dict[str, Any]:
+    """A scan without text: its first page's hashes; its copy was recompressed."""
+    page = picture(SCANS[seed % len(SCANS)])
+    return {
+        "text": None,
+        "preview": perceptual_hashes(recompressed(page) if copy else page).to_json(),
+    }
+
+
+def video(seed: int, *, copy: bool = False) -> dict[str, Any]:
+    """A minute of frame hashes; its copy re-encoded (2 bits a hash) and trimmed by 3 s."""
+    hashes = random_video(seed)
+    if copy:
+        hashes = trimmed(reencoded(hashes, bits=2, seed=seed), start_s=3)
+    return {"video": hashes.to_json()}
+
+
+SCANS = ("page.png", "text.png", "camera.png", "coins.png")
+SIGNED = {"document": text_document, "scan": scanned_page, "video": video}
+STORED_AS = {"document": "document", "scan": "document", "video": "video"}
+
+
+def add_signed(items: Items, kind: str, seed: int, received: timedelta, **options: Any) -> int:
+    """An item of ``kind`` ("document", "scan" or "video") with the signature ``seed`` picks."""
+    perceptual = SIGNED[kind](seed, copy=options.pop("copy", False))
+    return items.add(
+        None, received=received, kind=STORED_AS[kind], perceptual=perceptual, **options
+    )
+
+
+def stored_keys(items: Items) -> dict[int, set[int]]:
+    with items.services.sessions() as db:
+        rows = db.execute(select(SignatureKeyRow.evidence_id, SignatureKeyRow.key)).all()
+    keys: dict[int, set[int]] = {}
+    for evidence_id, key in rows:
+        keys.setdefault(evidence_id, set()).add(key)
+    return keys
+
+
+@both_databases
+@pytest.mark.parametrize("kind", ["document", "scan", "video"])
+@pytest.mark.parametrize("original_first", [True, False])
+def test_a_document_or_video_copy_is_found_through_the_signature_index(
+    items: Items, kind: str, original_first: bool
+) -> None:
+    original = add_signed(items, kind, 1, timedelta(0))
+    copy = add_signed(items, kind, 1, timedelta(hours=1), copy=True, teacher=1)
+    unrelated = add_signed(items, kind, 2, timedelta(hours=2))
+    for item in (original, copy, unrelated) if original_first else (copy, unrelated, original):
+        items.process(item)
+    assert items.state(original) == ("accepted", [])
+    assert items.state(copy) == ("flagged", [(NEAR, original)])
+    assert items.state(unrelated) == ("accepted", [])
+    with items.services.sessions() as db:
+        detail = db.scalar(select(EvidenceFlag.detail).where(EvidenceFlag.evidence_id == copy))
+    assert detail is not None and detail.startswith(f"looks like evidence #{original} of teacher")
+    keys = stored_keys(items)
+    assert set(keys) == {original, copy, unrelated}
+    with items.services.sessions() as db:
+        item = db.get(Evidence, copy)
+        assert item is not None
+        signature = signature_index.signature_of(item.kind, item.perceptual)
+    assert signature is not None and keys[copy] == signature.stored
+
+
+@both_databases
+def test_document_and_video_copies_processed_at_once_end_with_the_later_received_flagged(
+    items: Items,
+) -> None:
+    for round_, kind in enumerate(("document", "scan", "video") * 2):
+        base = timedelta(days=round_)
+        early = add_signed(items, kind, 10 + round_, base)
+        late = add_signed(items, kind, 10 + round_, base + timedelta(minutes=1), copy=True)
+        process_at_once(items, late, early)
+        assert items.state(early) == ("accepted", []), (round_, kind)
+        assert items.state(late) == ("flagged", [(NEAR, early)]), (round_, kind)
+
+
+@both_databases
+def test_a_lookup_reads_the_rows_of_its_keys_not_every_item_of_the_kind(items: Items) -> None:
+    for kind in ("document", "video"):
+        unrelated = [add_signed(items, kind, 100 + n, timedelta(minutes=n)) for n in range(30)]
+        original = add_signed(items, kind, 1, timedelta(hours=1))
+        for item in (*unrelated, original):
+            items.process(item)
+        copy = SIGNED[kind](1, copy=True)
+        signature = signature_index.signature_of(kind, copy)
+        assert signature is not None
+        with items.services.sessions() as db:
+            stored = db.scalar(
+                select(func.count())
+                .select_from(SignatureKeyRow)
+                .where(SignatureKeyRow.evidence_id.in_([*unrelated, original]))
+            )
+            ((found, shared),) = signature_index.lookup(db, signature.probed)
+            assert found == original
+            # the rows of the original's shared keys, of the 31 items' hundreds of rows
+            assert signature_index.rows_read(db, signature.probed) == shared
+        assert stored is not None and stored >= 31 * 32 and shared <= 64
+
+
+@both_databases
+def test_the_migration_fills_the_signature_index_from_the_items(
+    items: Items, database_url: str
+) -> None:
+    made = [add_signed(items, kind, 1, timedelta(hours=n)) for n, kind in enumerate(SIGNED)]
+    photo = items.add(picture("chelsea.png"), received=timedelta(hours=5))
+    for item in (*made, photo):
+        items.process(item)
+    before = stored_keys(items)
+    assert set(before) == set(made)
+    items.services.engine.dispose()
+    config = alembic_config(database_url)
+    previous = ScriptDirectory.from_config(config).get_revision("0015")
+    assert previous is not None and isinstance(previous.down_revision, str)
+    command.downgrade(config, previous.down_revision)
+    engine = create_engine(database_url)
+    assert "signature_keys" not in inspect(engine).get_table_names()
+    command.upgrade(config, "head")
+    assert stored_keys(items) == before
+    with Session(engine) as db:
+        for kind, item in zip(SIGNED, made, strict=True):
+            copy = SIGNED[kind](1, copy=True)
+            signature = signature_index.signature_of(STORED_AS[kind], copy)
+            assert signature is not None
+            assert [found for found, _ in signature_index.lookup(db, signature.probed)] == [item]
     engine.dispose()
