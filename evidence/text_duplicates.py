@@ -184,7 +184,7 @@ def is_near_duplicate(
 
 
 def min_equal_values(threshold: float = NEAR_DUPLICATE_JACCARD, values: int = PERMUTATIONS) -> int:
-    """The fewest equal values of ``values`` for which :func:`estimate_jaccard` reaches ``threshold``."""
+    """The fewest equal values of ``values`` that :func:`estimate_jaccard` puts at ``threshold``."""
     return next(same for same in range(values + 1) if same / values >= threshold)
 
 

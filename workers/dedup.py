@@ -2,19 +2,20 @@
 
 :func:`find_duplicates` runs in the transaction that records an item's outcome. It registers
 the item's hashes first (a photo's row in the banded index of ``storage/near_index.py``, a
-document's or a video's signature keys in ``storage/signature_index.py``), then looks for the
-other items with the same SHA-256 (the indexed ``evidence.sha256``) or a similar picture, text,
-first page or video (the database's indexes give the candidates, the policies confirm them).
-Of each pair the item received first (then the lower id) is the original, whatever order the workers reach them in: the item gets a duplicate flag for
-each earlier copy, and a later copy that is already finished gets one for the item, with an
-event, and turns ``flagged`` if it was ``accepted``.
+document's or a video's keys in the signature index of ``storage/signature_index.py``), then
+looks for the other items with the same SHA-256 (the indexed ``evidence.sha256``) or a similar
+picture, text, first page or video (the indexes give the candidates, the policies confirm
+them). Of each pair the item received first (then the lower id) is the original, whatever
+order the workers reach them in: the item gets a duplicate flag for each earlier copy, and a
+later copy that is already finished gets one for the item, with an event, and turns
+``flagged`` if it was ``accepted``.
 
 Concurrent items see each other without a cluster-wide lock. On PostgreSQL a registration and
 its lookup take transaction-scoped advisory locks, exclusive on the item's own buckets (its
-SHA-256, its bands or signature keys) and shared on the buckets its lookup probes, so two items that can find
-each other conflict on one bucket: the second waits for the first to commit, and its lookup,
-a new statement under READ COMMITTED, sees the first's row. Unrelated items rarely share a
-bucket. SQLite lets one transaction write at a time: the lookup follows a write, so it sees
+SHA-256, its bands or keys) and shared on the buckets its lookup probes, so two items that can
+find each other conflict on one bucket: the second waits for the first to commit, and its
+lookup, a new statement under READ COMMITTED, sees the first's row. Unrelated items rarely
+share a bucket. SQLite lets one transaction write at a time: the lookup follows a write, so it sees
 every committed item and no other can commit until it is done.
 """
 
@@ -158,10 +159,8 @@ def _matches(
                 found.append(Match(Code.NEAR_DUPLICATE, other, how))
     elif signature is not None:
         candidates = _candidates(session, item, signature, seen)
-        alike = _near_videos(item, candidates) if item.kind == Kind.VIDEO else []
-        if item.kind == Kind.DOCUMENT:
-            alike = _near_documents(item, candidates)
-        found += [Match(Code.NEAR_DUPLICATE, other, how) for how, other in alike]
+        alike = _near_videos if item.kind == Kind.VIDEO else _near_documents
+        found += [Match(Code.NEAR_DUPLICATE, other, how) for how, other in alike(item, candidates)]
     return [
         match
         for match in found

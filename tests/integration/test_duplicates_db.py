@@ -432,9 +432,9 @@ def test_a_document_or_video_copy_is_found_through_the_signature_index(
     keys = stored_keys(items)
     assert set(keys) == {original, copy, unrelated}
     with items.services.sessions() as db:
-        item = db.get(Evidence, copy)
-        assert item is not None
-        signature = signature_index.signature_of(item.kind, item.perceptual)
+        stored = db.get(Evidence, copy)
+        assert stored is not None
+        signature = signature_index.signature_of(stored.kind, stored.perceptual)
     assert signature is not None and keys[copy] == signature.stored
 
 

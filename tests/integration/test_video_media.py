@@ -20,6 +20,7 @@ from bukti.errors import RejectedError
 from evidence.sniff import MP4
 from evidence.video_duplicates import best_alignment, near_duplicate_match
 from evidence.video_facts import capture_facts
+from storage.signature_index import VIDEO_SKETCH, video_keys
 from tests.fixtures.videos import VideoMaker, ffmpeg, ffprobe_json
 from workers import video as video_module
 from workers.phash import perceptual_hashes
@@ -505,6 +506,21 @@ def test_a_different_clip_is_not_a_near_duplicate(lesson: Path, video_maker: Vid
     reordered = video_maker("reordered.mp4", photo=SLIDES[::-1], duration_s=8)
     assert near_duplicate_match(original, hashes(other)) is None
     assert near_duplicate_match(original, hashes(reordered)) is None
+
+
+def test_a_copy_shares_sketch_keys_with_its_original_and_another_clip_does_not(
+    lesson: Path, video_maker: VideoMaker
+) -> None:
+    # what the signature index stores and probes of a video (storage/signature_index.py)
+    original = video_keys(hashes(lesson))
+    assert 48 <= len(original) <= VIDEO_SKETCH  # 16 frames of 4 keys, some alike
+    for copy in (
+        video_maker.reencoded(lesson, scale=0.5, crf=32, fps=25, trim_start_s=1.3, trim_end_s=1.0),
+        video_maker.reencoded(lesson, scale=0.3, crf=36, trim_start_s=2.7),
+    ):
+        assert original & video_keys(hashes(copy))
+    other = video_maker("other-lesson.mp4", photo=OTHER_SLIDES, duration_s=8)
+    assert not original & video_keys(hashes(other))
 
 
 def test_black_frames_are_not_hashed(make_video: VideoMaker) -> None:
