@@ -23,7 +23,10 @@ digest personalised by its scheme, so keys of different schemes never meet.
   is stored (and probes) as the :data:`VIDEO_SKETCH` smallest of its distinct keys, a
   bottom-k MinHash sketch of its key set: when two videos' key sets overlap with Jaccard
   similarity J, their sketches share a key with probability 1 - (1 - J)^64 or more (0.96 at
-  J = 0.05). Every video holds at most 64 rows and a lookup 64 probes, however long.
+  J = 0.05). The policy aligns two videos within 15 s of their starts, and accepts a short
+  excerpt of a long video's start, whose keys are few of the long one's: so the sketch also
+  holds the 64 smallest keys of the first :data:`HEAD_S` seconds, where both begin. Every
+  video holds at most 128 rows and a lookup 128 probes, however long.
   :func:`~evidence.video_duplicates.near_duplicate_match` confirms.
 
 What a lookup reads: the rows of the keys it probes, no other. Unrelated items reach it only
@@ -57,6 +60,8 @@ from storage.models import SignatureKeyRow
 
 #: a video's stored and probed keys: the smallest of its distinct frame keys
 VIDEO_SKETCH = 64
+#: the seconds from a video's start whose keys get a sketch of their own
+HEAD_S = 60.0
 #: advisory lock namespace of the text and video keys (beside the photo bands' and SHA-256's)
 LOCK_NAMESPACE = near_index.LOCK_NAMESPACE + 0x100
 
@@ -109,10 +114,16 @@ def frame_keys(frame: FrameHash) -> tuple[int, ...]:
     return tuple(key(_VIDEO, f"{band}:{value}") for band, value in enumerate(halves))
 
 
+def _smallest_keys(frames: Iterable[FrameHash | None], size: int) -> list[int]:
+    keys = {k for frame in frames if frame is not None for k in frame_keys(frame)}
+    return sorted(keys)[:size]
+
+
 def video_keys(video: VideoHashes, size: int = VIDEO_SKETCH) -> frozenset[int]:
-    """A video's sketch: the ``size`` smallest of its informative frames' distinct keys."""
-    keys = {k for frame in video.frames if frame is not None for k in frame_keys(frame)}
-    return frozenset(sorted(keys)[:size])
+    """A video's sketch: the ``size`` smallest of its informative frames' distinct keys, and
+    the ``size`` smallest of those of its first :data:`HEAD_S` seconds."""
+    head = video.frames[: round(HEAD_S * video.samples_per_s)]
+    return frozenset(_smallest_keys(video.frames, size) + _smallest_keys(head, size))
 
 
 def signature_of(kind: str, perceptual: Mapping[str, Any] | None) -> Signature | None:
@@ -188,7 +199,7 @@ def lock_keys(signature: Signature) -> tuple[set[tuple[int, int]], set[tuple[int
     """The advisory locks an item's registration and lookup take: (exclusive, shared).
 
     A text or a video probes exactly the keys it stores, so one exclusive lock per key (its
-    top 32 bits) is enough: two items that can find each other share a key. A scan locks its
+    top 32 bits; 32 for a text, up to 128 for a video) is enough: two items that can find each other share a key. A scan locks its
     page's photo bands as a photo does.
     """
     if signature.page is not None:

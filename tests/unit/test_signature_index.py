@@ -109,15 +109,31 @@ def test_a_text_has_one_key_a_band_and_a_copy_shares_some() -> None:
     assert all(-(2**63) <= key < 2**63 for key in keys)  # a BIGINT
 
 
-def test_a_videos_sketch_is_its_64_smallest_frame_keys() -> None:
-    video = random_video(5)
-    everything = {
-        key for frame in video.frames if frame for key in signature_index.frame_keys(frame)
-    }
-    assert len(everything) == 4 * 120
-    sketch = signature_index.video_keys(video)
-    assert sketch == set(sorted(everything)[: signature_index.VIDEO_SKETCH])
-    assert len(signature_index.video_keys(trimmed(video, end_s=58))) == 4 * 4  # 4 frames left
+def keys_of(video: VideoHashes) -> list[int]:
+    return sorted({k for f in video.frames if f for k in signature_index.frame_keys(f)})
+
+
+def test_a_videos_sketch_is_its_64_smallest_frame_keys_and_its_first_minutes() -> None:
+    minute = random_video(5)  # 120 samples: all of it is the head
+    assert len(keys_of(minute)) == 4 * 120
+    assert signature_index.video_keys(minute) == set(keys_of(minute)[:64])
+    assert len(signature_index.video_keys(trimmed(minute, end_s=58))) == 4 * 4  # 4 frames left
+    ten_minutes = random_video(6, 1200)
+    head = VideoHashes(2.0, ten_minutes.frames[:120])
+    assert signature_index.video_keys(ten_minutes) == set(keys_of(ten_minutes)[:64]) | set(
+        keys_of(head)[:64]
+    )
+    assert len(signature_index.video_keys(ten_minutes)) <= 2 * signature_index.VIDEO_SKETCH
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_short_excerpt_of_a_long_videos_start_shares_a_key(seed: int) -> None:
+    # a 20 s excerpt from within the first 15 s of 10 minutes: the policy accepts it, and its
+    # keys are few of the long video's; the heads' sketches meet
+    long = random_video(100 + seed, 1200)
+    excerpt = trimmed(reencoded(long, bits=2, seed=seed), start_s=seed, end_s=580 - seed)
+    assert near_duplicate_match(long, excerpt) is not None
+    assert signature_index.video_keys(long) & signature_index.video_keys(excerpt)
 
 
 def test_a_reencoded_trimmed_copy_shares_its_sketch_and_another_video_does_not() -> None:
