@@ -286,3 +286,18 @@ class HistoryItem:
     lon: float
     date: date
     accuracy_m: float | None = None
+
+
+@dataclass(frozen=True)
+class HistoryScope:
+    """The part of a teacher's history the history checks of one item read.
+
+    ``coordinates``: the items whose coordinates round to these (six decimals), for the
+    repeated-location check; None when that check cannot flag the item. ``around_utc``: the
+    nearest timed item at or before this instant and the nearest after it (ties broken by
+    id), for the travel check; None when the item has no capture time. A history holding
+    those items gives the same flags as the teacher's whole history: the checks read no other.
+    """
+
+    coordinates: tuple[float, float] | None
+    around_utc: datetime | None  # aware

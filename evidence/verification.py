@@ -31,6 +31,7 @@ from evidence.records import (
     AttendanceStatus,
     CheckSelfie,
     HistoryItem,
+    HistoryScope,
     Place,
     SchoolPlace,
     TeacherHome,
@@ -681,13 +682,36 @@ def _is_whole_seconds(lat: float, lon: float) -> bool:
     return whole(lat) and whole(lon)
 
 
+def history_scope(position: Location | None, resolved: ResolvedTime | None) -> HistoryScope | None:
+    """Which of the teacher's other items the history checks of an item read; None for none.
+
+    ``position`` and ``resolved`` are the item's own (see :func:`item_capture_time`): without a
+    position neither check applies, and a whole arc-second fix is never a repeated location.
+    A teacher's history grows by thousands of items a year; each check reads a handful.
+    """
+    if position is None:
+        return None
+    coordinates = repeated_location_key(position)
+    around = resolved.utc if resolved is not None else None
+    if coordinates is None and around is None:
+        return None
+    return HistoryScope(coordinates, around)
+
+
+def repeated_location_key(here: Location) -> tuple[float, float] | None:
+    """The rounded coordinates the repeated-location check matches; None when it cannot flag."""
+    if _is_whole_seconds(here.lat, here.lon):
+        return None
+    return _coordinate_key(here.lat, here.lon)
+
+
 def _repeated_location(
     here: Location, day: date | None, history: Sequence[HistoryItem], rules: Rules
 ) -> Flag | None:
     """Identical coordinates on several days: real fixes wander by metres, fake-GPS apps don't."""
-    if _is_whole_seconds(here.lat, here.lon):
+    key = repeated_location_key(here)
+    if key is None:
         return None
-    key = _coordinate_key(here.lat, here.lon)
     same = [item for item in history if _coordinate_key(item.lat, item.lon) == key]
     days = {item.date for item in same} | ({day} if day is not None else set())
     if len(days) < rules.repeated_location_days or not same:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from evidence.records import (
@@ -15,6 +15,7 @@ from evidence.records import (
     AttendanceStatus,
     CheckSelfie,
     HistoryItem,
+    HistoryScope,
     HoursOverride,
     Place,
     SchoolPlace,
@@ -109,30 +110,71 @@ def attendance_on(session: Session, teacher_id: int, day: date) -> Attendance | 
     )
 
 
-def teacher_history(session: Session, teacher_id: int, exclude_id: int) -> list[HistoryItem]:
-    """The teacher's other live items with a position, for repeated-location and travel checks."""
-    rows = session.execute(
-        select(
-            Evidence.id,
-            Evidence.captured_at,
-            Evidence.lat,
-            Evidence.lon,
-            Evidence.local_date,
-            Evidence.accuracy_m,
+#: half the width of the latitude and longitude range read for a repeated location: twice
+#: the rounding's half step (5e-7), so that only the exact comparison in Python decides
+_SAME_SPOT_MARGIN = 1e-6
+
+
+def teacher_history(
+    session: Session, teacher_id: int, exclude_id: int, scope: HistoryScope
+) -> list[HistoryItem]:
+    """The teacher's other live items with a position that the history checks read.
+
+    Those are the items within a small range of ``scope.coordinates`` (a superset of the ones
+    rounding to them: the repeated-location check compares the rounded values itself) and the
+    nearest timed item at or before ``scope.around_utc`` and the nearest after it, ties broken
+    by id as the travel check breaks them. Each is one indexed query, whatever the history's
+    length; the result is in id order, each item once.
+    """
+    placed = (
+        Evidence.teacher_id == teacher_id,
+        Evidence.id != exclude_id,
+        Evidence.status.in_(_LIVE),
+        Evidence.lat.is_not(None),
+        Evidence.local_date.is_not(None),
+    )
+    queries = []
+    if scope.coordinates is not None:
+        lat, lon = scope.coordinates
+        queries.append(
+            _history_rows().where(
+                *placed,
+                Evidence.lat.between(lat - _SAME_SPOT_MARGIN, lat + _SAME_SPOT_MARGIN),
+                Evidence.lon.between(lon - _SAME_SPOT_MARGIN, lon + _SAME_SPOT_MARGIN),
+            )
         )
-        .where(
-            Evidence.teacher_id == teacher_id,
-            Evidence.id != exclude_id,
-            Evidence.status.in_(_LIVE),
-            Evidence.lat.is_not(None),
-            Evidence.local_date.is_not(None),
-        )
-        .order_by(Evidence.id)
-    ).all()
-    return [
-        HistoryItem(row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m)
-        for row in rows
-    ]
+    if scope.around_utc is not None:
+        at = scope.around_utc
+        queries += [
+            _history_rows()
+            .where(*placed, Evidence.captured_at <= at)
+            .order_by(Evidence.captured_at.desc(), Evidence.id.desc())
+            .limit(1),
+            _history_rows()
+            .where(*placed, Evidence.captured_at > at)
+            .order_by(Evidence.captured_at, Evidence.id)
+            .limit(1),
+        ]
+    items: dict[int, HistoryItem] = {}
+    for query in queries:
+        for row in session.execute(query):
+            items[row.id] = HistoryItem(
+                row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m
+            )
+    return [items[key] for key in sorted(items)]
+
+
+def _history_rows() -> Select[
+    int, datetime | None, float | None, float | None, date | None, float | None
+]:
+    return select(
+        Evidence.id,
+        Evidence.captured_at,
+        Evidence.lat,
+        Evidence.lon,
+        Evidence.local_date,
+        Evidence.accuracy_m,
+    )
 
 
 def check_selfies(

@@ -19,7 +19,13 @@ from evidence.facts import CaptureFacts, Location
 from evidence.flags import Code, Flag
 from evidence.records import ActivityWindow, AttendanceDay
 from evidence.status import Kind
-from evidence.verification import day_zone, evidence_day, item_capture_time, verify_photo
+from evidence.verification import (
+    day_zone,
+    evidence_day,
+    history_scope,
+    item_capture_time,
+    verify_photo,
+)
 from evidence.video_facts import VideoFacts
 from storage.models import Activity, Attendance, Evidence, School
 from storage.repositories import (
@@ -75,6 +81,8 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
     item.lat = position.lat if position else None
     item.lon = position.lon if position else None
     item.accuracy_m = position.accuracy_m if position else None
+    scope = history_scope(position, resolved)
+    history = teacher_history(session, item.teacher_id, item.id, scope) if scope else []
     extra = facts.extra or {}
     flags = verify_photo(
         facts,
@@ -83,7 +91,7 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
         attendance=attendance,
         school=place,
         home=teacher_home(item.teacher),
-        history=teacher_history(session, item.teacher_id, item.id),
+        history=history,
         rules=services.rules,
         zone_at=services.zone_at,
         client_location=client,
