@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from math import pi
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,17 +27,20 @@ from evidence.records import (
     AttendanceDay,
     AttendanceStatus,
     HistoryItem,
+    HistoryScope,
     HoursOverride,
     Place,
     SchoolPlace,
     TeacherHome,
     WorkingHours,
 )
+from evidence.timeresolve import ResolvedTime
 from evidence.verification import (
     Rules,
     activity_overlap_flag,
     activity_overlaps,
     attendance_flags,
+    history_scope,
     trk_day_flags,
     verify_photo,
 )
@@ -740,6 +744,23 @@ def test_whole_arcsecond_coordinates_are_not_repeated_location() -> None:
     coarse = (-(6 + 49 / 60 + 12 / 3600), 107 + 8 / 60 + 25 / 3600)
     history = [item(40, date(2026, 10, 9), at=coarse), item(41, date(2026, 10, 12), at=coarse)]
     assert codes(verify(photo(at=coarse), history=history)) == []
+
+
+def test_history_scope_is_the_rounded_spot_and_the_capture_instant() -> None:
+    when = ResolvedTime(datetime(2026, 10, 13, 7, 30, tzinfo=ZoneInfo("Asia/Jakarta")), "x", "y")
+    here = Location(-6.81987349, 107.14041151, accuracy_m=8.0)
+    scope = history_scope(here, when)
+    assert scope == HistoryScope((-6.819873, 107.140412), datetime(2026, 10, 13, 0, 30, tzinfo=UTC))
+    assert scope.around_utc is not None and scope.around_utc.tzinfo is UTC
+
+
+def test_history_scope_leaves_out_what_no_check_reads() -> None:
+    when = ResolvedTime(datetime(2026, 10, 13, 0, 30, tzinfo=UTC), "x", "y")
+    coarse = Location(-(6 + 49 / 60 + 12 / 3600), 107 + 8 / 60 + 25 / 3600)
+    assert history_scope(None, when) is None  # no position: neither check applies
+    assert history_scope(Location(*SPOT), None) == HistoryScope(SPOT, None)
+    assert history_scope(coarse, when) == HistoryScope(None, when.utc)
+    assert history_scope(coarse, None) is None
 
 
 def test_the_item_itself_is_not_its_own_history() -> None:
