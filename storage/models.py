@@ -211,6 +211,9 @@ class Evidence(Base):
     __table_args__ = (
         UniqueConstraint("uploaded_by", "idempotency_key", name="uq_evidence_idempotency"),
         Index("ix_evidence_teacher_status", "teacher_id", "status"),
+        # the history verification reads: a photo's time neighbours and its same spot
+        Index("ix_evidence_teacher_captured", "teacher_id", "captured_at"),
+        Index("ix_evidence_teacher_lat", "teacher_id", "lat"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
