@@ -21,13 +21,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
+from bench.near_dup_lookup import scratch_database
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from evidence.facts import CaptureFacts, Location, Sourced
@@ -170,23 +169,8 @@ def measure(services: Services, ids: list[int]) -> tuple[float, float, int, str]
     return statistics.median(walls), statistics.median(cpus), flagged, digest.hexdigest()[:12]
 
 
-@contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
-    """A fresh database on the server, dropped at the end."""
-    name = f"bench_history_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(url: str, args: argparse.Namespace, workdir: Path) -> tuple[float, float, int, str]:
-    upgrade(url)
+    """The measure on a migrated database."""
     services = Services(Settings(data_dir=workdir, database_url=url, zone_from_gps=False))
     try:
         rng = random.Random(args.seed)
@@ -209,9 +193,11 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = [("SQLite", run(f"sqlite:///{work / 'bench.db'}", args, work / "sqlite"))]
+        sqlite = f"sqlite:///{work / 'bench.db'}"
+        upgrade(sqlite)
+        results = [("SQLite", run(sqlite, args, work / "sqlite"))]
         if args.postgres and not args.sqlite_only:
-            with scratch_postgres(args.postgres) as url:
+            with scratch_database(args.postgres) as url:
                 results.append(("PostgreSQL", run(url, args, work / "postgres")))
     lines = [
         "# The verify step against a teacher's years of history",
