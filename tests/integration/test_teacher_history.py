@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.facts import CaptureFacts, Location, Sourced
@@ -114,28 +113,12 @@ def teachers(sessions: sessionmaker[Session]) -> Teachers:
     return Teachers(sessions)
 
 
-def whole_history(db: Session, teacher_id: int, exclude_id: int) -> list[HistoryItem]:
-    """Every live item of the teacher with a position and a date: what verification read."""
-    rows = db.execute(
-        select(
-            Evidence.id,
-            Evidence.captured_at,
-            Evidence.lat,
-            Evidence.lon,
-            Evidence.local_date,
-            Evidence.accuracy_m,
-        )
-        .where(
-            Evidence.teacher_id == teacher_id,
-            Evidence.id != exclude_id,
-            Evidence.status.in_(LIVE),
-            Evidence.lat.is_not(None),
-            Evidence.local_date.is_not(None),
-        )
-        .order_by(Evidence.id)
-    )
+def whole_history(ids: list[int], rows: list[Row]) -> list[HistoryItem]:
+    """Every live item with a position and a date: what verification read before."""
     return [
-        HistoryItem(r.id, r.captured_at, r.lat, r.lon, r.local_date, r.accuracy_m) for r in rows
+        HistoryItem(evidence_id, row.captured, row.at[0], row.at[1], row.day, row.accuracy_m)
+        for evidence_id, row in zip(ids, rows, strict=True)
+        if row.status in LIVE and row.at is not None and row.day is not None
     ]
 
 
@@ -350,7 +333,7 @@ def test_flags_from_the_narrowed_history_are_the_flags_from_the_whole(
         [own] = teachers.items(
             teacher, [Row(status=Status.PROCESSING.value, captured=taken, at=here)]
         )
-        teachers.items(teacher, rows)
+        whole = whole_history(teachers.items(teacher, rows), rows)
         facts = photo(here, taken, accuracy)
         resolved, _ = item_capture_time(
             facts,
@@ -363,7 +346,6 @@ def test_flags_from_the_narrowed_history_are_the_flags_from_the_whole(
         )
         scope = history_scope(Location(*here, accuracy_m=accuracy), resolved)
         with sessions() as db:
-            whole = whole_history(db, teacher, own)
             narrowed = teacher_history(db, teacher, own, scope) if scope else []
         assert set(narrowed) <= set(whole)
         # beside the same spot's candidates, at most the two time neighbours
