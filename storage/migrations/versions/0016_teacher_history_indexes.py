@@ -1,7 +1,7 @@
 """teacher history indexes: a photo's time neighbours and same spot without reading the rest
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-05
 
 Reviewed by hand. Verification reads, of the teacher's other items, the nearest in time before
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016"
-down_revision = "0011"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
