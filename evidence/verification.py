@@ -124,7 +124,8 @@ def verify_photo(
     day). ``period`` ("YYYY-MM") says it is a monthly video filmed for that month: no activity
     and no place apply to it, its month does. ``client_location`` is a position the phone
     sent for the moment of capture. ``exif_thumbnail_distance`` is the pHash Hamming distance
-    between the image and its EXIF thumbnail. ``history`` is the teacher's other items;
+    between the image and its EXIF thumbnail. ``history`` is the teacher's other items, all
+    of them or those :func:`history_scope` names (the flags are the same);
     ``evidence_id`` (this item's own id) keeps it out of its own history when verified again.
     """
     position = _position(facts, client_location)
