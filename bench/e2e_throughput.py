@@ -378,10 +378,15 @@ def main() -> None:
             f"| {r.worker_cpu_per_photo * 1000:.0f} ms | {r.worker_cpu_per_photo / anchor:.2f}x "
             f"| {r.api_cpu_per_photo * 1000:.0f} ms | {r.statuses} |"
         )
+    publish(lines, args.out)
+
+
+def publish(lines: list[str], out: Path) -> None:
+    """Print a result's lines and write them to ``out``."""
     table = "\n".join(lines)
     print(table)
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(table + "\n")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table + "\n")
 
 
 if __name__ == "__main__":

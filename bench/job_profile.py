@@ -32,7 +32,15 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from bench.e2e_throughput import ADMIN, camera_jpeg, decode_anchor_s, setup, upload, wallpapers
+from bench.e2e_throughput import (
+    ADMIN,
+    camera_jpeg,
+    decode_anchor_s,
+    publish,
+    setup,
+    upload,
+    wallpapers,
+)
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.db import upgrade
@@ -171,10 +179,7 @@ def main() -> None:
         f"| the rest (lease thread, work directory, clean-up, ...) | {per_photo_ms - covered:.1f} "
         f"| {(per_photo_ms - covered) / (anchor * 1000):.2f}x |"
     )
-    table = "\n".join(lines)
-    print(table)
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(table + "\n")
+    publish(lines, args.out)
 
 
 if __name__ == "__main__":
