@@ -323,9 +323,23 @@ class EvidenceEvent(Base):
 
 
 class PerceptualHashRow(Base):
-    """A photo's near-duplicate hashes, cut into indexed bands (storage/near_index.py)."""
+    """A photo's near-duplicate hashes, cut into indexed bands (storage/near_index.py).
+
+    On PostgreSQL each band's index also holds the item and its three hashes (``INCLUDE``):
+    a lookup reads the rows sharing a band value, side by side in the index's leaves, and
+    filters them there without visiting the table (an index-only scan). SQLite ignores
+    ``INCLUDE`` and indexes the band alone.
+    """
 
     __tablename__ = "perceptual_hashes"
+    __table_args__ = tuple(
+        Index(
+            f"ix_perceptual_hashes_band_{band}",
+            f"band_{band}",
+            postgresql_include=["evidence_id", "phash", "dhash", "dhash_vertical"],
+        )
+        for band in range(9)
+    )
 
     evidence_id: Mapped[int] = mapped_column(
         ForeignKey("evidence.id"), primary_key=True, autoincrement=False
@@ -335,15 +349,15 @@ class PerceptualHashRow(Base):
     dhash: Mapped[int] = mapped_column(BigInteger)
     dhash_vertical: Mapped[int] = mapped_column(BigInteger)
     #: 21, 21 and 22 bits of each hash in turn, most significant first
-    band_0: Mapped[int] = mapped_column(index=True)
-    band_1: Mapped[int] = mapped_column(index=True)
-    band_2: Mapped[int] = mapped_column(index=True)
-    band_3: Mapped[int] = mapped_column(index=True)
-    band_4: Mapped[int] = mapped_column(index=True)
-    band_5: Mapped[int] = mapped_column(index=True)
-    band_6: Mapped[int] = mapped_column(index=True)
-    band_7: Mapped[int] = mapped_column(index=True)
-    band_8: Mapped[int] = mapped_column(index=True)
+    band_0: Mapped[int]
+    band_1: Mapped[int]
+    band_2: Mapped[int]
+    band_3: Mapped[int]
+    band_4: Mapped[int]
+    band_5: Mapped[int]
+    band_6: Mapped[int]
+    band_7: Mapped[int]
+    band_8: Mapped[int]
 
 
 class SignatureKeyRow(Base):

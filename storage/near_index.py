@@ -5,10 +5,12 @@ dHash, column dHash, stored as signed BIGINTs) and those 192 bits cut into nine 
 per hash of 21, 21 and 22 bits, each an indexed INTEGER column. A query looks up every stored
 photo that has at least one band within :data:`PROBE_RADIUS` (1) bit of the same band of the
 query or of its mirror image: per band the band itself and its 21-22 one-bit neighbours, for
-both views, 402 values in all, one ``= ANY(array)`` per band column on PostgreSQL (an ``IN``
-list on SQLite), which the database answers with one B-tree probe per value and a bitmap OR.
-PostgreSQL then keeps only the rows within the policy's pHash gate and summed distance
-(``bit_count`` on the XOR); every survivor is confirmed again in Python with
+both views, 402 values in all. On PostgreSQL each band's B-tree index holds the item and its
+three hashes too (``INCLUDE``), and the lookup is one ``band = ANY(array)`` SELECT per band
+glued with UNION ALL: nine index-only scans, one descent per probed value, then the rows that
+share it side by side in a leaf, kept only when within the policy's pHash gate and summed
+distance (``bit_count`` on the XOR), without reading a page of the table. On SQLite the bands
+are ``IN`` lists, ORed. Every survivor is confirmed again in Python with
 :func:`evidence.duplicates.matching_likeness`, the policy itself.
 
 What it finds: by the pigeonhole principle every stored photo whose summed distance to the
@@ -19,9 +21,11 @@ corner, which moves every cell, is missed more often. ``bench/near_dup_accuracy.
 pairs through this lookup: recall 0.956 where the policy pair by pair reaches 0.969.
 
 What it costs: a band of ``w`` bits holds ``N / 2**w`` uniform photos per value, so a query
-reads ~402 * N / 2**21 unrelated rows (1,585 measured at 10 M uniform hashes; real photos'
-dHash bands crowd, several times more), thousands of times fewer than a scan; nothing is held
-in a worker's memory. ``bench/near_dup_lookup.py`` measures it.
+reads ~402 * N / 2**21 unrelated index entries (1,585 at 10 M uniform hashes; real photos'
+dHash bands crowd, several times more), thousands of times fewer than a scan, plus ~400
+descents of three pages; nothing is held in a worker's memory. The price is the indexes' size:
+~44 bytes a photo each, ~4.3 GB for the nine at 10 M, which must stay in the server's RAM.
+``bench/near_dup_lookup.py`` measures it.
 """
 
 from __future__ import annotations
@@ -33,17 +37,21 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Integer,
     Select,
+    all_,
     and_,
     any_,
     bindparam,
     cast,
     create_engine,
+    distinct,
     func,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BIT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -184,27 +192,47 @@ def _within_policy(view: int) -> ColumnElement[bool]:
     )
 
 
+#: For the rest of the transaction (PostgreSQL): no parallel workers. A lookup is ~400 B-tree
+#: descents, a few milliseconds on one core; with a plan of its literal values (a connection's
+#: first executions, before its statement is prepared) the planner may hand the nine scans to
+#: parallel workers, whose start-up costs more than the scans (one lookup at 10 M crowded
+#: hashes: 20 ms with two workers, 3-4 ms without).
+SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
 @cache
-def lookup_statement(postgres: bool, filtered: bool) -> Select[Any]:
-    """The lookup's SELECT, built once: the values come as parameters."""
+def lookup_statement(postgres: bool, filtered: bool) -> Select[Any] | CompoundSelect[Any]:
+    """The lookup's SELECT, built once: the values come as parameters.
+
+    On PostgreSQL one SELECT per band, glued with UNION ALL: each is an index-only scan of
+    that band's covering index (``band = ANY(array)``, one B-tree descent per probed value,
+    then the rows sharing the value side by side in a leaf), so no table page is read; a row
+    found through several bands comes back once per band. On SQLite one SELECT whose bands
+    are ORed.
+    """
     table = PerceptualHashRow.__table__
-    if postgres:  # one array parameter per band: the statement's text never changes
-        hits = [
-            column == any_(bindparam(f"band_{band}", type_=ARRAY(Integer)))
-            for band, column in enumerate(band_columns())
-        ]
-    else:
-        hits = [
-            column.in_(bindparam(f"band_{band}", expanding=True))
-            for band, column in enumerate(band_columns())
-        ]
-    query = select(table.c.evidence_id, table.c.phash, table.c.dhash, table.c.dhash_vertical)
-    query = query.where(or_(*hits))
-    query = query.where(table.c.evidence_id.not_in(bindparam("exclude", expanding=True)))
-    if filtered:
-        # the rows outside the policy never leave the server
-        query = query.where(or_(_within_policy(0), _within_policy(1)))
-    return query
+    columns = (table.c.evidence_id, table.c.phash, table.c.dhash, table.c.dhash_vertical)
+    # the rows outside the policy never leave the server
+    within = [or_(_within_policy(0), _within_policy(1))] if filtered else []
+    if postgres:  # array parameters: the statement's text never changes
+        excluded = table.c.evidence_id != all_(bindparam("exclude", type_=ARRAY(Integer)))
+        return union_all(
+            *(
+                select(*columns).where(
+                    column == any_(bindparam(f"band_{band}", type_=ARRAY(Integer))),
+                    excluded,
+                    *within,
+                )
+                for band, column in enumerate(band_columns())
+            )
+        )
+    hits = [
+        column.in_(bindparam(f"band_{band}", expanding=True))
+        for band, column in enumerate(band_columns())
+    ]
+    return select(*columns).where(
+        or_(*hits), table.c.evidence_id.not_in(bindparam("exclude", expanding=True)), *within
+    )
 
 
 def lookup_parameters(
@@ -227,7 +255,10 @@ def lookup_parameters(
 def candidate_count(session: Session, hashes: PerceptualHashes) -> int:
     """How many rows share a probed band with the photo or its mirror image (unconfirmed)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    query = select(func.count()).select_from(lookup_statement(postgres, False).subquery())
+    if postgres:
+        session.execute(SERIAL)
+    rows = lookup_statement(postgres, False).subquery()
+    query = select(func.count(distinct(rows.c.evidence_id)))
     return session.scalar(query, lookup_parameters(hashes, DEFAULT_POLICY, ())) or 0
 
 
@@ -243,11 +274,16 @@ def lookup(
     if hashes.is_blank or limit <= 0:
         return []
     postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(SERIAL)
     rows = session.execute(
         lookup_statement(postgres, postgres), lookup_parameters(hashes, policy, exclude_ids)
     )
-    matches = []
+    matches, seen = [], set()
     for evidence_id, phash, dhash, dhash_vertical in rows:
+        if evidence_id in seen:
+            continue
+        seen.add(evidence_id)
         stored = Fingerprint(to_unsigned(phash), to_unsigned(dhash), to_unsigned(dhash_vertical))
         likeness = matching_likeness(hashes, _as_hashes(stored), policy)
         if likeness is not None:

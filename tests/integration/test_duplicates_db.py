@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, delete, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
+from evidence.duplicates import DEFAULT_POLICY
 from evidence.flags import Code, needs_review
 from evidence.status import Status
 from evidence.text_duplicates import text_signature
@@ -358,6 +359,89 @@ def test_the_migration_rebuilds_the_index_from_the_items_and_back(
         (match,) = near_index.lookup(db, perceptual_hashes(recompressed(picture("chelsea.png"))))
         assert match.evidence_id == original
     engine.dispose()
+
+
+@both_databases
+def test_a_photo_found_through_every_band_is_returned_once(items: Items) -> None:
+    original = items.add(picture("chelsea.png"), received=timedelta(0))
+    items.process(original)
+    hashes = perceptual_hashes(picture("chelsea.png"))
+    with items.services.sessions() as db:
+        # all nine bands equal: PostgreSQL's per-band scans each return the row
+        assert near_index.lookup(db, hashes) == [near_index.NearMatch(original, 0, 0, False)]
+        assert near_index.candidate_count(db, hashes) == 1
+
+
+def _band_indexes(database_url: str) -> dict[str, str]:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'perceptual_hashes' "
+                "AND indexname LIKE 'ix_perceptual_hashes_band_%'"
+            )
+        ).all()
+    engine.dispose()
+    return {name: definition for name, definition in rows}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_each_band_index_holds_the_hashes_and_the_downgrade_drops_them(
+    items: Items, database_url: str
+) -> None:
+    covering = _band_indexes(database_url)
+    assert sorted(covering) == [f"ix_perceptual_hashes_band_{band}" for band in range(9)]
+    for definition in covering.values():
+        assert definition.endswith("INCLUDE (evidence_id, phash, dhash, dhash_vertical)")
+    items.services.engine.dispose()
+    config = alembic_config(database_url)
+    command.downgrade(config, "0015")  # to before this migration
+    plain = _band_indexes(database_url)
+    assert sorted(plain) == sorted(covering)
+    assert not any("INCLUDE" in definition for definition in plain.values())
+    command.upgrade(config, "head")
+    assert _band_indexes(database_url) == covering
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_the_lookup_reads_no_table_page(items: Items, database_url: str) -> None:
+    names = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png"]
+    for k, name in enumerate(names):
+        items.process(items.add(picture(name), received=timedelta(minutes=k)))
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    query = near_index.lookup_parameters(
+        perceptual_hashes(recompressed(picture("coffee.png"))), DEFAULT_POLICY, ()
+    )
+    sql = (
+        near_index.lookup_statement(True, True)
+        .params(**query)
+        .compile(
+            dialect=engine.dialect,
+            compile_kwargs={"literal_binds": True, "render_postcompile": True},
+        )
+    )
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE perceptual_hashes"))
+        # four rows: a sequential scan would be cheaper; the plan of a large table is wanted
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        (plan,) = conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")).scalar_one()
+    engine.dispose()
+    scans = plan["Plan"]["Plans"]
+    assert [scan["Node Type"] for scan in scans] == ["Index Only Scan"] * 9
+    assert sum(scan["Heap Fetches"] for scan in scans) == 0
+    assert sum(scan["Actual Rows"] for scan in scans) >= 1  # coffee, through its bands
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_a_lookup_runs_without_parallel_workers(items: Items) -> None:
+    with items.services.sessions() as db:
+        assert db.scalar(text("SHOW max_parallel_workers_per_gather")) != "0"
+        near_index.lookup(db, perceptual_hashes(picture("coffee.png")))
+        assert db.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
+        db.commit()
+        # only for the lookup's transaction
+        assert db.scalar(text("SHOW max_parallel_workers_per_gather")) != "0"
 
 
 # --- documents and videos: the signature index -------------------------------------------------
