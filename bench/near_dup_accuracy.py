@@ -1,8 +1,10 @@
 """Precision and recall of the near-duplicate recipe on real photos under recycling transforms.
 
-Run ``.venv/bin/python -m bench.near_dup_accuracy [--quick]``. Writes
+Run ``.venv/bin/python -m bench.near_dup_accuracy [--quick] [--postgres URL]``. Writes
 ``bench/results/near_dup_accuracy.md`` (``near_dup_accuracy.quick.md`` with ``--quick``, which
-uses 10 scikit-image photos only and takes seconds) and prints it.
+uses 10 scikit-image photos only and takes seconds) and prints it. The lookup's section runs
+the product's lookup on an in-memory SQLite; with ``--postgres`` also on PostgreSQL, in scratch
+databases migrated to the product's schema (the server's own plan: covering band indexes).
 
 Pictures: scikit-image's bundled photographs, always; with a full run also the desktop
 wallpapers installed under /usr/share (Debian packages mate-backgrounds,
@@ -19,7 +21,8 @@ import multiprocessing
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +31,10 @@ import numpy as np
 import numpy.typing as npt
 import skimage
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from bench.near_dup_lookup import scratch_database, server_url
 from evidence.duplicates import (
     DEFAULT_POLICY,
     NearDuplicatePolicy,
@@ -37,6 +43,7 @@ from evidence.duplicates import (
     matching_likeness,
 )
 from storage import near_index
+from storage.db import build_engine
 from tests.fixtures.photos import VARIED_SAMPLES
 from workers.phash import PerceptualHashes, perceptual_hashes
 
@@ -510,10 +517,43 @@ class LookupScore:
     unrelated_pairs: int
 
 
-def lookup_score(pictures: list[HashedPicture], policy: NearDuplicatePolicy) -> LookupScore:
-    """Register every source (and, apart, every tile) and look each copy up, as a worker does."""
+def postgres_index(server: str) -> Callable[[], AbstractContextManager[Session]]:
+    """Empty near-duplicate indexes, each in a scratch database migrated to the product's schema.
+
+    Its rows point at no items: the scratch copy of the table loses its foreign key.
+    """
+
+    @contextmanager
+    def index() -> Iterator[Session]:
+        with scratch_database(server_url(server)) as url:
+            engine = build_engine(url)
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "ALTER TABLE perceptual_hashes "
+                        "DROP CONSTRAINT perceptual_hashes_evidence_id_fkey"
+                    )
+                )
+            try:
+                with Session(engine) as session:
+                    yield session
+            finally:
+                engine.dispose()
+
+    return index
+
+
+def lookup_score(
+    pictures: list[HashedPicture],
+    policy: NearDuplicatePolicy,
+    index: Callable[[], AbstractContextManager[Session]] = near_index.memory_index,
+) -> LookupScore:
+    """Register every source (and, apart, every tile) and look each copy up, as a worker does.
+
+    ``index`` gives an empty index: an in-memory SQLite by default, or a PostgreSQL database.
+    """
     found, missed, false_pictures = 0, [], 0
-    with near_index.memory_index() as sources:
+    with index() as sources:
         for number, picture in enumerate(pictures):
             near_index.register(sources, number, picture.source.hashes)
         for number, picture in enumerate(pictures):
@@ -529,7 +569,7 @@ def lookup_score(pictures: list[HashedPicture], policy: NearDuplicatePolicy) -> 
                 elif matching_likeness(copy.hashes, picture.source.hashes, policy) is not None:
                     missed.append(f"{picture.name} ({name})")
     false_tiles = 0
-    with near_index.memory_index() as tiles:
+    with index() as tiles:
         owner = {}
         for number, picture in enumerate(pictures):
             for k, tile in enumerate(picture.tiles):
@@ -554,9 +594,22 @@ def lookup_score(pictures: list[HashedPicture], policy: NearDuplicatePolicy) -> 
     return LookupScore(found, positives, missed, false_pictures, false_tiles, banded, unrelated)
 
 
-def lookup_lines(score: LookupScore, policy_recall: float, scale: int) -> list[str]:
-    """The report's section on the lookup."""
+def lookup_lines(
+    score: LookupScore, policy_recall: float, scale: int, postgres: LookupScore | None = None
+) -> list[str]:
+    """The report's section on the lookup (on SQLite, and on PostgreSQL when measured there)."""
     rate = ratio(score.banded_pairs, score.unrelated_pairs)
+    on_postgres = (
+        [
+            f"| recall on PostgreSQL (`--postgres`: covering band indexes, one index-only scan "
+            f"a band) | {policy_recall:.3f} | **{ratio(postgres.found, postgres.positives):.3f}** "
+            f"({postgres.found}/{postgres.positives}) |",
+            f"| false matches on PostgreSQL, pictures + tiles | (above) | "
+            f"{postgres.false_pictures} + {postgres.false_tiles} |",
+        ]
+        if postgres is not None
+        else []
+    )
     return [
         "",
         "## Through the lookup",
@@ -572,6 +625,7 @@ def lookup_lines(score: LookupScore, policy_recall: float, scale: int) -> list[s
         f"({score.found}/{score.positives}) |",
         f"| false matches, pictures + tiles | (above) | {score.false_pictures} + "
         f"{score.false_tiles} |",
+        *on_postgres,
         "",
         "Copies the policy accepts that the lookup does not return (their differences are "
         "spread over every band): " + (", ".join(score.missed) or "none") + ".",
@@ -617,6 +671,7 @@ def report(
     stereo: str,
     elapsed_s: float,
     lookup: LookupScore,
+    lookup_postgres: LookupScore | None = None,
 ) -> str:
     """The results as markdown."""
     positives, negatives, tiles = (
@@ -681,7 +736,7 @@ def report(
         + (", ".join(positives.labels[i] for i in np.flatnonzero(~found)) or "none")
         + ".",
     ]
-    lines += lookup_lines(lookup, recall, 10_000_000)
+    lines += lookup_lines(lookup, recall, 10_000_000, lookup_postgres)
     unrelated = np.concatenate([negatives.distance.min(axis=1), tiles.distance.min(axis=1)])
     lines += [
         "",
@@ -763,6 +818,9 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help=f"{len(QUICK_PHOTOS)} skimage photos only (CI)"
     )
+    parser.add_argument(
+        "--postgres", help="also run the lookup on this PostgreSQL server (scratch databases)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     sets = {"scikit-image": 0}
@@ -797,6 +855,9 @@ def main() -> None:
         stereo_check(policy),
         time.perf_counter() - started,
         lookup_score(hashed_pictures, policy),
+        lookup_score(hashed_pictures, policy, postgres_index(args.postgres))
+        if args.postgres
+        else None,
     )
     path = RESULTS_QUICK if args.quick else RESULTS
     path.parent.mkdir(parents=True, exist_ok=True)
