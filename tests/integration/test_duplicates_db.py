@@ -373,6 +373,7 @@ def test_a_photo_found_through_every_band_is_returned_once(items: Items) -> None
 
 
 def _band_indexes(database_url: str) -> dict[str, str]:
+    """The band indexes' definitions, and the table's settings under the key ``table``."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -381,26 +382,34 @@ def _band_indexes(database_url: str) -> dict[str, str]:
                 "AND indexname LIKE 'ix_perceptual_hashes_band_%'"
             )
         ).all()
+        settings = conn.scalar(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'perceptual_hashes'")
+        )
     engine.dispose()
-    return {name: definition for name, definition in rows}
+    return {name: definition for name, definition in rows} | {"table": str(settings)}
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_on_postgresql_each_band_index_holds_the_hashes_and_the_downgrade_drops_them(
+def test_on_postgresql_band_indexes_hold_the_hashes_and_autovacuum_follows_inserts(
     items: Items, database_url: str
 ) -> None:
     covering = _band_indexes(database_url)
+    table = covering.pop("table")
     assert sorted(covering) == [f"ix_perceptual_hashes_band_{band}" for band in range(9)]
     for definition in covering.values():
         assert definition.endswith("INCLUDE (evidence_id, phash, dhash, dhash_vertical)")
+    # autovacuum keeps the pages of new rows all-visible, for the index-only scans
+    assert "autovacuum_vacuum_insert_threshold=10000" in table
+    assert "autovacuum_vacuum_insert_scale_factor=0" in table
     items.services.engine.dispose()
     config = alembic_config(database_url)
     command.downgrade(config, "0015")  # to before this migration
     plain = _band_indexes(database_url)
+    assert plain.pop("table") == "None"
     assert sorted(plain) == sorted(covering)
     assert not any("INCLUDE" in definition for definition in plain.values())
     command.upgrade(config, "head")
-    assert _band_indexes(database_url) == covering
+    assert _band_indexes(database_url) == covering | {"table": table}
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
