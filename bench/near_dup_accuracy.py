@@ -690,7 +690,8 @@ def report(
         "# Near-duplicate recipe: precision and recall on real photos",
         "",
         "Command: `.venv/bin/python -m bench.near_dup_accuracy"
-        + (" --quick`" if quick else "`")
+        + (" --quick" if quick else "")
+        + (" --postgres URL`" if lookup_postgres is not None else "`")
         + f" ({elapsed_s:.0f} s)",
         "",
         "Pictures: "
