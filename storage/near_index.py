@@ -24,7 +24,7 @@ What it costs: a band of ``w`` bits holds ``N / 2**w`` uniform photos per value,
 reads ~402 * N / 2**21 unrelated index entries (1,585 at 10 M uniform hashes; real photos'
 dHash bands crowd, several times more), thousands of times fewer than a scan, plus ~400
 descents of three pages; nothing is held in a worker's memory. The price is the indexes' size:
-~44 bytes a photo each, ~4.3 GB for the nine at 10 M, which must stay in the server's RAM.
+~50 bytes a photo each, ~4.5 GB for the nine at 10 M, which must stay in the server's RAM.
 ``bench/near_dup_lookup.py`` measures it.
 """
 

@@ -8,7 +8,7 @@ Reviewed by hand. On PostgreSQL each of the nine band indexes of ``perceptual_ha
 rebuilt with ``INCLUDE (evidence_id, phash, dhash, dhash_vertical)``: a lookup then reads the
 rows sharing a band value side by side in the index's leaves and filters them there, instead
 of fetching each from a random page of the table (storage/near_index.py). The indexes are
-about three times larger (~470 MB each at 10 M photos instead of ~150 MB). Each is built in
+about three times larger (~500 MB each at 10 M photos instead of ~150 MB). Each is built in
 one sorted pass while the table is locked against writes: ~10 s a band at 10 M rows.
 
 An index-only scan skips the table only for rows on pages the visibility map marks
