@@ -35,7 +35,7 @@ from sqlalchemy import Index, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from evidence.duplicates import DEFAULT_POLICY, PerceptualHashes
+from evidence.duplicates import PerceptualHashes
 from storage import near_index
 from storage.db import build_engine, upgrade
 from storage.models import PerceptualHashRow
@@ -326,15 +326,7 @@ def server_work(
     with engine.connect() as conn:
         conn.execute(near_index.SERIAL)
         for query in queries:
-            parameters = near_index.lookup_parameters(query, DEFAULT_POLICY, ())
-            sql = (
-                near_index.lookup_statement(True, True)
-                .params(**parameters)
-                .compile(
-                    dialect=engine.dialect,
-                    compile_kwargs={"literal_binds": True, "render_postcompile": True},
-                )
-            )
+            sql = near_index.literal_lookup(query, engine.dialect)
             (plan,) = conn.execute(
                 text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
             ).scalar_one()

@@ -56,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, BIT
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from evidence.duplicates import (
@@ -250,6 +251,16 @@ def lookup_parameters(
     parameters["max_distance"] = policy.max_distance
     parameters["exclude"] = sorted(exclude_ids) or [-1]
     return parameters
+
+
+def literal_lookup(hashes: PerceptualHashes, dialect: Dialect) -> str:
+    """The PostgreSQL lookup's statement with a photo's values written in, for EXPLAIN."""
+    parameters = lookup_parameters(hashes, DEFAULT_POLICY, ())
+    statement = lookup_statement(True, True).params(**parameters)
+    compiled = statement.compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}
+    )
+    return str(compiled)
 
 
 def candidate_count(session: Session, hashes: PerceptualHashes) -> int:

@@ -28,7 +28,6 @@ from sqlalchemy import create_engine, delete, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
-from evidence.duplicates import DEFAULT_POLICY
 from evidence.flags import Code, needs_review
 from evidence.status import Status
 from evidence.text_duplicates import text_signature
@@ -418,17 +417,8 @@ def test_on_postgresql_the_lookup_reads_no_table_page(items: Items, database_url
     for k, name in enumerate(names):
         items.process(items.add(picture(name), received=timedelta(minutes=k)))
     engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    query = near_index.lookup_parameters(
-        perceptual_hashes(recompressed(picture("coffee.png"))), DEFAULT_POLICY, ()
-    )
-    sql = (
-        near_index.lookup_statement(True, True)
-        .params(**query)
-        .compile(
-            dialect=engine.dialect,
-            compile_kwargs={"literal_binds": True, "render_postcompile": True},
-        )
-    )
+    copy = perceptual_hashes(recompressed(picture("coffee.png")))
+    sql = near_index.literal_lookup(copy, engine.dialect)
     with engine.connect() as conn:
         conn.execute(text("VACUUM ANALYZE perceptual_hashes"))
         # four rows: a sequential scan would be cheaper; the plan of a large table is wanted
