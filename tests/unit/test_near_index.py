@@ -318,3 +318,8 @@ def test_blank_pictures_are_neither_stored_nor_matched(empty: Session) -> None:
     assert empty.scalar(select(PerceptualHashRow.evidence_id)) is None
     near_index.register(empty, 2, stored("camera.png"))
     assert near_index.lookup(empty, grey) == []
+
+
+def test_an_array_literal_is_postgresqls_text_form_of_the_sorted_integers() -> None:
+    assert near_index.array_literal({3, -1, 2}) == "{-1,2,3}"
+    assert near_index.array_literal([]) == "{}"
