@@ -402,7 +402,7 @@ def test_on_postgresql_band_indexes_hold_the_hashes_and_autovacuum_follows_inser
     assert "autovacuum_vacuum_insert_scale_factor=0" in table
     items.services.engine.dispose()
     config = alembic_config(database_url)
-    command.downgrade(config, "0015")  # to before this migration
+    command.downgrade(config, "0016")  # to before this migration
     plain = _band_indexes(database_url)
     assert plain.pop("table") == "None"
     assert sorted(plain) == sorted(covering)

@@ -1,7 +1,7 @@
 """near-duplicate bands: each band's index holds the hashes, for index-only lookups
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-05
 
 Reviewed by hand. On PostgreSQL each of the nine band indexes of ``perceptual_hashes`` is
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
