@@ -296,6 +296,24 @@ class Evidence(Base):
         return and_(cls.original_key.is_not(None), cls.archived_at.is_not(None))
 
 
+class FinishedUpload(Base):
+    """A resumable upload that became an item, kept as long as an unfinished one would be.
+
+    A phone that sent the last bytes but never got the answer asks for the upload again:
+    this row names the item it became, so the bytes are not sent again as a second item.
+    """
+
+    __tablename__ = "finished_uploads"
+
+    #: the tus upload id (its owner's user id, a dash, 32 hex digits)
+    upload_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence.id", ondelete="CASCADE"), index=True
+    )
+    upload_length: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class EvidenceFlag(Base):
     """A flag raised on an item; replaced as a whole when the item is verified again."""
 

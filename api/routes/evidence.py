@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -215,8 +216,14 @@ def _replay(
 
 
 def _insert_upload(
-    services: Services, who: Principal, upload: ReceivedUpload, idempotency_key: str | None
+    services: Services,
+    who: Principal,
+    upload: ReceivedUpload,
+    idempotency_key: str | None,
+    also: Callable[[Session, int], None] | None = None,
 ) -> EvidenceOut:
+    """Record the item and move its file into place; ``also`` writes, in the same
+    transaction, what else must exist exactly when the item does (given the item's id)."""
     with transaction(services.sessions) as db:
         target = _target(db, who, upload.fields)
         if not who.can_write_teacher(target.teacher_id):
@@ -252,6 +259,8 @@ def _insert_upload(
             "received",
             f"{upload.size_bytes} bytes, {upload.sniffed.mime}, sha256 {upload.sha256}",
         )
+        if also is not None:
+            also(db, item.id)
         # renamed inside the transaction: if the commit fails, the caller removes the file
         upload.path.replace(operations.staged_path(services, item.id))
         upload.path = operations.staged_path(services, item.id)

@@ -9,35 +9,69 @@ multipart upload, and the answer carries ``Bukti-Evidence-Id``.
 
 Upload ids start with their owner's user id and the guard below checks it on every request
 before any byte is written: another user's upload answers 404.
+
+A finished upload stays answerable for as long as an unfinished one is kept
+(``DAYS_TO_KEEP``): a phone that sent the last bytes but lost the answer asks ``HEAD`` again
+and hears that the upload is complete (``Upload-Offset`` equal to ``Upload-Length``) and
+which item it became (``Bukti-Evidence-Id``), so tus-js-client finishes without sending the
+file again; a ``PATCH`` on it never makes a second item. The record is a database row
+(``finished_uploads``) written in the transaction that inserts the item, so it exists exactly
+when the item does, survives a restart and is seen by every API process. While the last
+bytes are being checked and recorded, a lock held by the finishing request makes ``HEAD``
+and ``PATCH`` answer 423 (ask again shortly) rather than "not found".
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import logging
+import os
+import re
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from tuspyserver import create_tus_router
 
 from api.auth import Principal
 from api.deps import PrincipalDep, get_services
+from api.problems import problem
 from api.routes.evidence import _enqueue, _insert_upload, _target, upload_limits
 from api.upload import ReceivedUpload
 from bukti.bootstrap import Services
-from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
+from bukti.errors import (
+    ConflictError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaError,
+)
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Role
 from storage.db import transaction
 from storage.integrity import sha256_file
+from storage.models import FinishedUpload, utcnow
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1/uploads"
+TUS_VERSION = "1.0.0"
+#: how long an upload is kept, unfinished (tuspyserver's expiry) or finished (its record)
+DAYS_TO_KEEP = 3
+#: the ids `_file_dep` makes; only these can have finished
+_UPLOAD_ID = re.compile(r"[0-9]+-[0-9a-f]{32}")
+#: how long a request that completes an upload waits for another one finishing it
+FINISH_WAIT_S = 120.0
 _TARGET_FIELDS = (
     "activity_id",
     "attendance_id",
@@ -71,6 +105,152 @@ def tus_guard(request: Request, who: PrincipalDep) -> Principal:
         # creation-with-upload would be read into memory whole: data goes with PATCH
         raise HTTPException(400, "send the file's bytes with PATCH, not with the creating POST")
     return who
+
+
+class _Answered(Exception):
+    """Raised by a dependency that has the whole answer, so tuspyserver's route never runs."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a finished upload became."""
+
+    evidence_id: int
+    upload_length: int
+    expires_at: datetime
+
+
+def finished_upload(services: Services, upload_id: str) -> Finished | None:
+    """The item an upload became, if its last bytes arrived and were recorded."""
+    with transaction(services.sessions) as db:
+        row = db.get(FinishedUpload, upload_id)
+        if row is None:
+            return None
+        return Finished(row.evidence_id, row.upload_length, row.expires_at)
+
+
+def _remember(upload_id: str, upload_length: int) -> Callable[[Session, int], None]:
+    """Write, with the item, which upload it came from; forget the expired ones."""
+
+    def also(db: Session, evidence_id: int) -> None:
+        now = utcnow()
+        db.execute(delete(FinishedUpload).where(FinishedUpload.expires_at < now))
+        db.add(
+            FinishedUpload(
+                upload_id=upload_id,
+                evidence_id=evidence_id,
+                upload_length=upload_length,
+                expires_at=now + timedelta(days=DAYS_TO_KEEP),
+            )
+        )
+
+    return also
+
+
+def finished_answer(method: str, finished: Finished, request_headers: Any) -> Response:
+    """tus's answer for a complete upload, naming its item: ``HEAD`` says the offset is the
+    length; a ``PATCH`` with no bytes at that offset is acknowledged, any other is a 409."""
+    length = str(finished.upload_length)
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Upload-Offset": length,
+        "Bukti-Evidence-Id": str(finished.evidence_id),
+        "Cache-Control": "no-store",
+    }
+    if method == "HEAD":
+        return Response(status_code=200, headers={**headers, "Upload-Length": length})
+    offset = request_headers.get("upload-offset")
+    sends_bytes = request_headers.get("content-length", "0").strip() not in ("", "0")
+    if offset == length and not sends_bytes:
+        return Response(status_code=204, headers=headers)
+    answer = problem(
+        409,
+        f"this upload is already complete (item {finished.evidence_id}): "
+        f"its offset is {length}, it takes no more bytes",
+    )
+    answer.headers.update(headers)
+    return answer
+
+
+def _finish_lock_path(services: Services, upload_id: str) -> Path:
+    return _files_dir(services) / ".locks" / f"{upload_id}.finish"
+
+
+@contextlib.contextmanager
+def _try_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` if no other request holds it; yields whether held.
+
+    ``flock`` belongs to the open file, so a second request of the same process is kept out
+    as one of another process is; the lock goes with its holder if that dies.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextlib.asynccontextmanager
+async def _finishing(path: Path) -> AsyncIterator[None]:
+    """Hold an upload's finish lock, waiting (without blocking the loop) for its holder."""
+    waited = 0.0
+    while True:
+        with _try_lock(path) as held:
+            if held:
+                yield
+                return
+        if waited >= FINISH_WAIT_S:
+            raise _being_finished()
+        await asyncio.sleep(0.05)
+        waited += 0.05
+
+
+def _being_finished() -> HTTPException:
+    return HTTPException(
+        423,
+        "the upload's last bytes are being checked; ask for it again in a moment",
+        headers={"Retry-After": "1", "Tus-Resumable": TUS_VERSION},
+    )
+
+
+async def finished_guard(
+    request: Request, who: Principal = Depends(tus_guard)
+) -> AsyncIterator[None]:
+    """Answer ``HEAD`` and ``PATCH`` on a finished upload, and on one being finished, here.
+
+    tuspyserver knows nothing of an upload whose file became an item (404, and the client
+    sends the file again as a new item) and would run the completion again for a ``PATCH``
+    of no bytes at its end. A ``HEAD`` holds the finish lock while tuspyserver answers it,
+    so the file cannot become an item between the look-up and tuspyserver's answer.
+    """
+    upload_id = str(request.path_params.get("uuid") or "")
+    if request.method not in ("HEAD", "PATCH") or not _UPLOAD_ID.fullmatch(upload_id):
+        yield
+        return
+    services: Services = get_services(request)
+    with _try_lock(_finish_lock_path(services, upload_id)) as held:
+        if not held:
+            raise _being_finished()
+        finished = await run_in_threadpool(finished_upload, services, upload_id)
+        if finished is not None:
+            if finished.expires_at < utcnow():
+                raise HTTPException(410, "Upload expired")
+            raise _Answered(finished_answer(request.method, finished, request.headers))
+        if request.method == "HEAD":
+            yield
+            return
+    # a PATCH may complete the upload, which takes the lock itself
+    yield
 
 
 def _metadata_fields(metadata: dict[str, Any]) -> dict[str, str]:
@@ -109,14 +289,40 @@ def _complete_dep(
     services: Services = get_services(request)
 
     async def complete(file_path: str, metadata: dict[str, Any]) -> None:
-        upload = await run_in_threadpool(_received, services, Path(file_path), metadata)
-        item = await run_in_threadpool(_insert_upload, services, who, upload, None)
-        response.headers["Bukti-Evidence-Id"] = str(item.id)
-        await run_in_threadpool(_enqueue, request, item.id)
-        info = Path(file_path).with_name(Path(file_path).name + ".info")
-        info.unlink(missing_ok=True)
+        path = Path(file_path)
+        async with _finishing(_finish_lock_path(services, path.name)):
+            evidence_id = await _complete_once(services, who, path, metadata)
+            response.headers["Bukti-Evidence-Id"] = str(evidence_id)
+            await run_in_threadpool(_enqueue, request, evidence_id)
+        path.with_name(path.name + ".info").unlink(missing_ok=True)
 
     return complete
+
+
+async def _complete_once(
+    services: Services, who: Principal, path: Path, metadata: dict[str, Any]
+) -> int:
+    """The item the finished file becomes: made once, whatever the number of requests."""
+    finished = await run_in_threadpool(finished_upload, services, path.name)
+    if finished is not None:
+        return finished.evidence_id
+    if not path.exists():
+        # a finish cut short (the process died) left no file and no item: start again
+        raise ConflictError("this upload's bytes are no longer here; ask for its offset again")
+    length = path.stat().st_size
+    upload = await run_in_threadpool(_received, services, path, metadata)
+    try:
+        item = await run_in_threadpool(
+            _insert_upload, services, who, upload, None, _remember(path.name, length)
+        )
+    except IntegrityError:
+        # another process recorded it first (a filesystem whose locks do not reach it)
+        upload.discard()
+        finished = await run_in_threadpool(finished_upload, services, path.name)
+        if finished is None:
+            raise
+        return finished.evidence_id
+    return item.id
 
 
 def _received(services: Services, path: Path, metadata: dict[str, Any]) -> ReceivedUpload:
@@ -144,19 +350,29 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
     )
 
 
+def _files_dir(services: Services) -> Path:
+    return services.settings.data_dir / "tus"
+
+
+async def _answered(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _Answered)
+    return exc.response
+
+
 def mount_resumable_uploads(app: FastAPI, services: Services) -> None:
     """Mount the tus endpoint under /api/v1/uploads."""
-    files_dir = services.settings.data_dir / "tus"
+    files_dir = _files_dir(services)
     files_dir.mkdir(parents=True, exist_ok=True)
     router: APIRouter = create_tus_router(
         prefix=PREFIX,
         files_dir=str(files_dir),
         max_size=services.settings.max_video_bytes,
-        days_to_keep=3,
+        days_to_keep=DAYS_TO_KEEP,
         pre_create_dep=_pre_create_dep,
         # tuspyserver annotates file_dep as returning None, but reads a dict of options from it
         file_dep=_file_dep,  # type: ignore[arg-type]
         upload_complete_dep=_complete_dep,
         tags=["resumable uploads"],
     )
-    app.include_router(router, dependencies=[Depends(tus_guard)])
+    app.add_exception_handler(_Answered, _answered)
+    app.include_router(router, dependencies=[Depends(tus_guard), Depends(finished_guard)])

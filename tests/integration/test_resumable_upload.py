@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
-from tests.fixtures.app import World, make_world, wait_for_terminal
+from api.app import create_app
+from api.routes import resumable
+from bukti.bootstrap import Services
+from bukti.settings import Settings
+from storage.db import transaction
+from storage.models import Evidence, FinishedUpload, utcnow
+from tests.fixtures.app import RecordingEnqueue, World, make_world, wait_for_terminal
+from tests.fixtures.photos import PhotoFactory
 from tests.fixtures.tus import TUS, create, metadata, patch
 from tests.fixtures.workers import InProcessWorker
 
@@ -90,3 +99,150 @@ def test_upload_without_filename_and_type_is_refused(client: TestClient, world: 
 def test_upload_over_the_limit_is_refused_at_creation(client: TestClient, world: World) -> None:
     created = create(client, world.teacher_auth, 3 * 1024**3, activity_id=lesson(client, world))
     assert created.status_code == 413
+
+
+def send_all_but_the_answer(client: TestClient, world: World, content: bytes) -> tuple[str, int]:
+    """An upload whose every byte arrives; returns its URL and the id its last answer named
+    (the answer the phone never got)."""
+    created = create(
+        client,
+        world.teacher_auth,
+        len(content),
+        activity_id=lesson(client, world),
+        filename="IMG_20261013_071502.jpg",
+        filetype="image/jpeg",
+    )
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    half = len(content) // 2
+    assert patch(client, world.teacher_auth, url, 0, content[:half]).status_code == 204
+    last = patch(client, world.teacher_auth, url, half, content[half:])
+    assert last.status_code == 204, last.text
+    return url, int(last.headers["Bukti-Evidence-Id"])
+
+
+def items(services: Services) -> int:
+    with transaction(services.sessions) as db:
+        return int(db.scalar(select(func.count()).select_from(Evidence)) or 0)
+
+
+@pytest.mark.both_databases
+def test_a_lost_answer_to_the_last_patch_never_makes_a_second_item(
+    client: TestClient,
+    world: World,
+    services: Services,
+    queued: RecordingEnqueue,
+    make_photo: PhotoFactory,
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    url, evidence_id = send_all_but_the_answer(client, world, content)
+    # the phone never heard; it asks where to resume, as tus-js-client does
+    head = client.head(url, headers={**world.teacher_auth, **TUS})
+    assert head.status_code == 200, head.headers
+    assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == str(len(content))
+    assert head.headers["Bukti-Evidence-Id"] == str(evidence_id)
+    assert head.headers["Tus-Resumable"] == "1.0.0"
+    # a client that PATCHes again from that offset is told the same
+    again = patch(client, world.teacher_auth, url, len(content), b"")
+    assert again.status_code == 204, again.text
+    assert again.headers["Upload-Offset"] == str(len(content))
+    assert again.headers["Bukti-Evidence-Id"] == str(evidence_id)
+    assert items(services) == 1
+    assert queued.sent == [evidence_id]
+
+
+def test_a_finished_upload_is_still_answered_after_a_restart(
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    services: Services,
+    make_photo: PhotoFactory,
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    url, evidence_id = send_all_but_the_answer(client, world, content)
+    with TestClient(create_app(settings, services, enqueue=RecordingEnqueue())) as restarted:
+        head = restarted.head(url, headers={**world.teacher_auth, **TUS})
+    assert head.status_code == 200
+    assert head.headers["Bukti-Evidence-Id"] == str(evidence_id)
+
+
+def test_the_last_patch_sent_again_is_a_conflict_not_a_second_item(
+    client: TestClient, world: World, services: Services, make_photo: PhotoFactory
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    url, evidence_id = send_all_but_the_answer(client, world, content)
+    half = len(content) // 2
+    for offset, chunk in ((half, content[half:]), (len(content), b"x"), (0, content)):
+        answer = patch(client, world.teacher_auth, url, offset, chunk)
+        assert answer.status_code == 409, (offset, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert str(evidence_id) in answer.json()["detail"]
+        assert answer.headers["Upload-Offset"] == str(len(content))
+    bad = client.patch(
+        url,
+        content=b"",
+        headers={
+            **world.teacher_auth,
+            **TUS,
+            "Upload-Offset": "not a number",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert bad.status_code == 409, bad.text
+    assert items(services) == 1
+
+
+def test_another_user_cannot_see_a_finished_upload(
+    client: TestClient, world: World, make_photo: PhotoFactory
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    url, _ = send_all_but_the_answer(client, world, content)
+    head = client.head(url, headers={**world.other_teacher_auth, **TUS})
+    assert head.status_code == 404
+    assert "Bukti-Evidence-Id" not in head.headers
+    stolen = patch(client, world.other_teacher_auth, url, len(content), b"")
+    assert stolen.status_code == 404
+    assert client.head(url, headers={**world.reviewer_auth, **TUS}).status_code == 403
+
+
+def test_an_upload_being_finished_says_to_ask_again(
+    client: TestClient, world: World, services: Services, make_photo: PhotoFactory
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    created = create(
+        client,
+        world.teacher_auth,
+        len(content),
+        activity_id=lesson(client, world),
+        filename="IMG.jpg",
+        filetype="image/jpeg",
+    )
+    url = created.headers["Location"]
+    upload_id = url.rsplit("/", 1)[1]
+    # another request holds the finish lock: its last bytes are being checked
+    with resumable._try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+        assert held
+        head = client.head(url, headers={**world.teacher_auth, **TUS})
+        sent = patch(client, world.teacher_auth, url, 0, content)
+    for answer in (head, sent):
+        assert answer.status_code == 423
+        assert answer.headers["Retry-After"] == "1"
+    assert items(services) == 0
+    done = patch(client, world.teacher_auth, url, 0, content)
+    assert done.status_code == 204, done.text
+
+
+@pytest.mark.both_databases
+def test_a_finished_upload_expires_like_an_unfinished_one(
+    client: TestClient, world: World, services: Services, make_photo: PhotoFactory
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    url, _ = send_all_but_the_answer(client, world, content)
+    with transaction(services.sessions) as db:
+        db.execute(update(FinishedUpload).values(expires_at=utcnow() - timedelta(minutes=1)))
+    assert client.head(url, headers={**world.teacher_auth, **TUS}).status_code == 410
+    # the next upload to finish forgets the expired record
+    send_all_but_the_answer(client, world, content)
+    with transaction(services.sessions) as db:
+        kept = db.scalars(select(FinishedUpload.upload_id)).all()
+    assert kept and url.rsplit("/", 1)[1] not in kept
