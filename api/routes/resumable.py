@@ -185,19 +185,34 @@ def _try_lock(path: Path) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` if no other request holds it; yields whether held.
 
     ``flock`` belongs to the open file, so a second request of the same process is kept out
-    as one of another process is; the lock goes with its holder if that dies.
+    as one of another process is; the lock goes with its holder if that dies. The holder
+    removes the file when it lets go, so a lock taken on a file already removed is taken
+    again on the file now at ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             yield False
             return
+        if _still_at(fd, path):
+            break
+        os.close(fd)
+    try:
         yield True
     finally:
+        path.unlink(missing_ok=True)
         os.close(fd)
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    try:
+        return path.stat().st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from api.routes import resumable
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.db import transaction
+from storage.integrity import sha256_file
 from storage.models import Evidence, FinishedUpload, utcnow
 from tests.fixtures.app import RecordingEnqueue, World, make_world, wait_for_terminal
 from tests.fixtures.photos import PhotoFactory
@@ -230,9 +234,51 @@ def test_an_upload_being_finished_says_to_ask_again(
     assert items(services) == 0
     done = patch(client, world.teacher_auth, url, 0, content)
     assert done.status_code == 204, done.text
+    # each holder removes its lock file as it lets go: none is left behind
+    assert not list(resumable._finish_lock_path(services, upload_id).parent.glob("*.finish"))
 
 
 @pytest.mark.both_databases
+def test_asking_while_the_last_bytes_are_checked_is_told_to_wait_not_to_send_again(
+    client: TestClient,
+    world: World,
+    services: Services,
+    make_photo: PhotoFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    created = create(
+        client,
+        world.teacher_auth,
+        len(content),
+        activity_id=lesson(client, world),
+        filename="IMG.jpg",
+        filetype="image/jpeg",
+    )
+    url = created.headers["Location"]
+    hashing, asked = threading.Event(), threading.Event()
+
+    def slow_hash(path: Path) -> str:
+        # a 2 GB video takes seconds here: the phone's retry comes meanwhile
+        hashing.set()
+        asked.wait(10)
+        return sha256_file(path)
+
+    monkeypatch.setattr(resumable, "sha256_file", slow_hash)
+    with ThreadPoolExecutor(1) as pool:
+        last = pool.submit(patch, client, world.teacher_auth, url, 0, content)
+        assert hashing.wait(10)
+        head = client.head(url, headers={**world.teacher_auth, **TUS})
+        again = patch(client, world.teacher_auth, url, len(content), b"")
+        asked.set()
+        evidence_id = last.result(10).headers["Bukti-Evidence-Id"]
+    assert (head.status_code, again.status_code) == (423, 423)
+    head = client.head(url, headers={**world.teacher_auth, **TUS})
+    assert head.status_code == 200
+    assert head.headers["Bukti-Evidence-Id"] == evidence_id
+    assert items(services) == 1
+
+
 def test_a_finished_upload_expires_like_an_unfinished_one(
     client: TestClient, world: World, services: Services, make_photo: PhotoFactory
 ) -> None:
