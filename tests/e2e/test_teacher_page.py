@@ -197,3 +197,55 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
         ("Mengajar X TKJ 1", 3),
         ("Rapat MGMP", 4),
     ]
+
+
+def test_a_file_whose_last_answer_was_lost_is_one_item(
+    live_server: LiveServer, browser_page: PageFactory, make_photo: PhotoFactory
+) -> None:
+    """The last PATCH reaches Bukti and becomes an item, but its answer never reaches the
+    phone: tus-js-client asks again and is told the upload is complete and which item it
+    became, so the file is not sent again."""
+    base = live_server.url
+    http = httpx.Client(base_url=base, timeout=30)
+    people = make_people(http)
+    day = datetime.now(WIB).date()
+    photo = phone_photos(make_photo, day)[0]
+    page = browser_page("phone")
+    lost: list[str] = []
+    seen: list[tuple[str, int, str | None]] = []
+
+    def drop_the_first_patchs_answer(route: Any) -> None:
+        if route.request.method == "PATCH" and not lost:
+            handled = route.fetch()
+            lost.append(handled.headers.get("bukti-evidence-id", ""))
+            route.abort("connectionreset")
+            return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/**", drop_the_first_patchs_answer)
+    page.on(
+        "response",
+        lambda response: (
+            seen.append(
+                (
+                    response.request.method,
+                    response.status,
+                    response.headers.get("bukti-evidence-id"),
+                )
+            )
+            if "/api/v1/uploads" in response.url
+            else None
+        ),
+    )
+    sign_in(page, base, people.teacher_login)
+    page.goto(f"{base}/my/upload?date={day.isoformat()}")
+    page.get_by_label("Foto dan dokumen (pilih banyak sekaligus)").set_input_files([photo])
+    expect(page.locator("#batch-summary")).to_contain_text("Semua berkas terkirim", timeout=30_000)
+
+    items = http.get("/api/v1/evidence", headers=people.world.teacher_auth).json()["items"]
+    assert [item["id"] for item in items] == [int(lost[0])]
+    assert items[0]["hashes"]["sha256"] == sha256(photo)
+    # created once; the retry asked HEAD and heard which item the file became
+    assert [method for method, _, _ in seen].count("POST") == 1
+    assert ("HEAD", 200, lost[0]) in seen
+    assert browser_page.outside_requests == []
