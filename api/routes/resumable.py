@@ -18,7 +18,8 @@ file again; a ``PATCH`` on it never makes a second item. The record is a databas
 (``finished_uploads``) written in the transaction that inserts the item, so it exists exactly
 when the item does, survives a restart and is seen by every API process. While the last
 bytes are being checked and recorded, a lock held by the finishing request makes ``HEAD``
-and ``PATCH`` answer 423 (ask again shortly) rather than "not found".
+and ``PATCH`` answer 423 (ask again shortly) rather than "not found"; a ``HEAD`` on an upload
+whose every byte arrived but whose finishing request died finishes it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -262,10 +264,32 @@ async def finished_guard(
                 raise HTTPException(410, "Upload expired")
             raise _Answered(finished_answer(request.method, finished, request.headers))
         if request.method == "HEAD":
+            stranded = await run_in_threadpool(_stranded, services, upload_id)
+            if stranded is not None:
+                # every byte arrived but the request finishing it died first: finish it now
+                await _finish(request, services, who, _files_dir(services) / upload_id, stranded)
+                finished = await run_in_threadpool(finished_upload, services, upload_id)
+                if finished is not None:
+                    raise _Answered(finished_answer("HEAD", finished, request.headers))
             yield
             return
     # a PATCH may complete the upload, which takes the lock itself
     yield
+
+
+def _stranded(services: Services, upload_id: str) -> dict[str, Any] | None:
+    """The metadata of an upload whose every byte is here but which is not an item, else None."""
+    path = _files_dir(services) / upload_id
+    try:
+        info = json.loads(path.with_name(f"{upload_id}.info").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not path.exists():
+        return None
+    size, metadata = info.get("size"), info.get("metadata")
+    if not isinstance(size, int) or info.get("offset") != size or not isinstance(metadata, dict):
+        return None
+    return metadata
 
 
 def _metadata_fields(metadata: dict[str, Any]) -> dict[str, str]:
@@ -306,21 +330,31 @@ def _complete_dep(
     async def complete(file_path: str, metadata: dict[str, Any]) -> None:
         path = Path(file_path)
         async with _finishing(_finish_lock_path(services, path.name)):
-            evidence_id = await _complete_once(services, who, path, metadata)
-            response.headers["Bukti-Evidence-Id"] = str(evidence_id)
-            await run_in_threadpool(_enqueue, request, evidence_id)
-        path.with_name(path.name + ".info").unlink(missing_ok=True)
+            evidence_id = await _finish(request, services, who, path, metadata)
+        response.headers["Bukti-Evidence-Id"] = str(evidence_id)
 
     return complete
 
 
+async def _finish(
+    request: Request, services: Services, who: Principal, path: Path, metadata: dict[str, Any]
+) -> int:
+    """Turn the finished file into its item, once, and queue it; the caller holds the lock."""
+    evidence_id, made = await _complete_once(services, who, path, metadata)
+    if made:
+        await run_in_threadpool(_enqueue, request, evidence_id)
+    path.with_name(path.name + ".info").unlink(missing_ok=True)
+    return evidence_id
+
+
 async def _complete_once(
     services: Services, who: Principal, path: Path, metadata: dict[str, Any]
-) -> int:
-    """The item the finished file becomes: made once, whatever the number of requests."""
+) -> tuple[int, bool]:
+    """The item the finished file becomes, and whether this call made it: made once,
+    whatever the number of requests."""
     finished = await run_in_threadpool(finished_upload, services, path.name)
     if finished is not None:
-        return finished.evidence_id
+        return finished.evidence_id, False
     if not path.exists():
         # a finish cut short (the process died) left no file and no item: start again
         raise ConflictError("this upload's bytes are no longer here; ask for its offset again")
@@ -336,8 +370,8 @@ async def _complete_once(
         finished = await run_in_threadpool(finished_upload, services, path.name)
         if finished is None:
             raise
-        return finished.evidence_id
-    return item.id
+        return finished.evidence_id, False
+    return item.id, True
 
 
 def _received(services: Services, path: Path, metadata: dict[str, Any]) -> ReceivedUpload:
@@ -356,13 +390,13 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
     if size > limit:
         path.unlink(missing_ok=True)
         raise PayloadTooLargeError(f"the {sniffed.kind} is larger than its upload limit")
+    # hashed where it is: a request dying meanwhile leaves it for the next HEAD to finish
+    sha256 = sha256_file(path)
     # move it beside the multipart uploads: the pipeline takes it from there
     staged = settings.incoming_dir / f".upload-tus-{path.name}"
     shutil.move(path, staged)
     name = str(metadata.get("filename") or "")[:255] or None
-    return ReceivedUpload(
-        staged, size, sha256_file(staged), sniffed, name, _metadata_fields(metadata)
-    )
+    return ReceivedUpload(staged, size, sha256, sniffed, name, _metadata_fields(metadata))
 
 
 def _files_dir(services: Services) -> Path:

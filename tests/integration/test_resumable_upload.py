@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from api.app import create_app
 from api.routes import resumable
 from bukti.bootstrap import Services
+from bukti.errors import DependencyError
 from bukti.settings import Settings
 from storage.db import transaction
 from storage.integrity import sha256_file
@@ -276,6 +277,48 @@ def test_asking_while_the_last_bytes_are_checked_is_told_to_wait_not_to_send_aga
     head = client.head(url, headers={**world.teacher_auth, **TUS})
     assert head.status_code == 200
     assert head.headers["Bukti-Evidence-Id"] == evidence_id
+    assert items(services) == 1
+
+
+@pytest.mark.parametrize("step", ["_received", "sha256_file"])
+def test_an_upload_whose_finish_died_is_finished_when_asked_again(
+    step: str,
+    client: TestClient,
+    world: World,
+    services: Services,
+    queued: RecordingEnqueue,
+    make_photo: PhotoFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    created = create(
+        client,
+        world.teacher_auth,
+        len(content),
+        activity_id=lesson(client, world),
+        filename="IMG.jpg",
+        filetype="image/jpeg",
+    )
+    url = created.headers["Location"]
+    step_itself = getattr(resumable, step)
+
+    def dies(*args: Any) -> Any:
+        raise DependencyError("the data directory stopped answering")
+
+    # every byte is written, then the request dies (checking or hashing the file) before the
+    # file becomes an item
+    monkeypatch.setattr(resumable, step, dies)
+    assert patch(client, world.teacher_auth, url, 0, content).status_code == 503
+    assert items(services) == 0
+    monkeypatch.setattr(resumable, step, step_itself)
+    head = client.head(url, headers={**world.teacher_auth, **TUS})
+    assert head.status_code == 200, head.text
+    assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == str(len(content))
+    evidence_id = int(head.headers["Bukti-Evidence-Id"])
+    assert items(services) == 1
+    assert queued.sent == [evidence_id]
+    again = client.head(url, headers={**world.teacher_auth, **TUS})
+    assert again.headers["Bukti-Evidence-Id"] == str(evidence_id)
     assert items(services) == 1
 
 
