@@ -9,7 +9,8 @@ depends on — so routes written later are documented without a line of theirs:
 - 401 wherever a bearer token is required; 403 where a role is required, and on writes;
 - 404 where the path names a record, and on writes (they name other records);
 - 409 on writes; 413 and 415 where the route declares them (uploads);
-- the tus routes add tus's own answers (400, 404, 409, 410, 412, 413, 415).
+- the tus routes add tus's own answers (400, 404, 409, 410, 412, 413, 415) and 423 (an
+  upload whose last bytes are being checked).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from api.schemas import UPLOAD_FORMS, LinkIn
 
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 _TUS_PREFIX = "/api/v1/uploads"
-_TUS_STATUSES = {400, 404, 409, 410, 412, 413, 415}
+_TUS_STATUSES = {400, 404, 409, 410, 412, 413, 415, 423}
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:
@@ -71,7 +72,7 @@ def _problem_response(status: int) -> dict[str, Any]:
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         **(
             {"headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}}
-            if status == 503
+            if status in (423, 503)
             else {}
         ),
     }

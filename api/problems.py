@@ -73,6 +73,7 @@ PROBLEM_MEANINGS = {
     413: "The upload is over its size limit (it is cut off there)",
     415: "The file is not a photo, video or document Bukti accepts",
     422: "A field is invalid",
+    423: "The upload's last bytes are being checked; ask again after Retry-After seconds",
     503: "The database, broker or storage is unavailable; retry after Retry-After seconds",
 }
 
