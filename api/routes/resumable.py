@@ -33,7 +33,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -153,7 +153,9 @@ def _remember(upload_id: str, upload_length: int) -> Callable[[Session, int], No
     return also
 
 
-def finished_answer(method: str, finished: Finished, request_headers: Any) -> Response:
+def finished_answer(
+    method: str, finished: Finished, request_headers: Mapping[str, str]
+) -> Response:
     """tus's answer for a complete upload, naming its item: ``HEAD`` says the offset is the
     length; a ``PATCH`` with no bytes at that offset is acknowledged, any other is a 409."""
     length = str(finished.upload_length)
