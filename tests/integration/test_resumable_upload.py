@@ -43,20 +43,32 @@ def lesson(client: TestClient, world: World) -> int:
     return int(response.json()["id"])
 
 
+def start_upload(
+    client: TestClient,
+    world: World,
+    content: bytes,
+    filename: str = "IMG_20261013_071502.jpg",
+    filetype: str = "image/jpeg",
+) -> str:
+    """A created upload of ``content`` for one of the teacher's activities; its URL."""
+    created = create(
+        client,
+        world.teacher_auth,
+        len(content),
+        activity_id=lesson(client, world),
+        filename=filename,
+        filetype=filetype,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.headers["Location"])
+
+
 def test_interrupted_video_upload_resumes_and_is_processed(
     live_client: TestClient, worker: InProcessWorker, make_video: Any
 ) -> None:
     world = make_world(live_client)
     content = make_video("VID_rapat.mp4", duration_s=3, crf=10).read_bytes()
-    created = create(
-        live_client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(live_client, world),
-        filename="VID_rapat.mp4",
-    )
-    assert created.status_code == 201, created.text
-    url = created.headers["Location"]
+    url = start_upload(live_client, world, content, "VID_rapat.mp4", "video/mp4")
     half = len(content) // 2
     first = patch(live_client, world.teacher_auth, url, 0, content[:half])
     assert first.status_code == 204 and first.headers["Upload-Offset"] == str(half)
@@ -109,16 +121,7 @@ def test_upload_over_the_limit_is_refused_at_creation(client: TestClient, world:
 def send_all_but_the_answer(client: TestClient, world: World, content: bytes) -> tuple[str, int]:
     """An upload whose every byte arrives; returns its URL and the id its last answer named
     (the answer the phone never got)."""
-    created = create(
-        client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(client, world),
-        filename="IMG_20261013_071502.jpg",
-        filetype="image/jpeg",
-    )
-    assert created.status_code == 201, created.text
-    url = created.headers["Location"]
+    url = start_upload(client, world, content)
     half = len(content) // 2
     assert patch(client, world.teacher_auth, url, 0, content[:half]).status_code == 204
     last = patch(client, world.teacher_auth, url, half, content[half:])
@@ -214,15 +217,7 @@ def test_an_upload_being_finished_says_to_ask_again(
     client: TestClient, world: World, services: Services, make_photo: PhotoFactory
 ) -> None:
     content = make_photo("IMG_20261013_071502.jpg").read_bytes()
-    created = create(
-        client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(client, world),
-        filename="IMG.jpg",
-        filetype="image/jpeg",
-    )
-    url = created.headers["Location"]
+    url = start_upload(client, world, content)
     upload_id = url.rsplit("/", 1)[1]
     # another request holds the finish lock: its last bytes are being checked
     with resumable._try_lock(resumable._finish_lock_path(services, upload_id)) as held:
@@ -248,15 +243,7 @@ def test_asking_while_the_last_bytes_are_checked_is_told_to_wait_not_to_send_aga
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     content = make_photo("IMG_20261013_071502.jpg").read_bytes()
-    created = create(
-        client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(client, world),
-        filename="IMG.jpg",
-        filetype="image/jpeg",
-    )
-    url = created.headers["Location"]
+    url = start_upload(client, world, content)
     hashing, asked = threading.Event(), threading.Event()
 
     def slow_hash(path: Path) -> str:
@@ -291,15 +278,7 @@ def test_an_upload_whose_finish_died_is_finished_when_asked_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     content = make_photo("IMG_20261013_071502.jpg").read_bytes()
-    created = create(
-        client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(client, world),
-        filename="IMG.jpg",
-        filetype="image/jpeg",
-    )
-    url = created.headers["Location"]
+    url = start_upload(client, world, content)
     step_itself = getattr(resumable, step)
 
     def dies(*args: Any) -> Any:
@@ -322,6 +301,7 @@ def test_an_upload_whose_finish_died_is_finished_when_asked_again(
     assert items(services) == 1
 
 
+@pytest.mark.both_databases
 def test_a_finished_upload_expires_like_an_unfinished_one(
     client: TestClient, world: World, services: Services, make_photo: PhotoFactory
 ) -> None:
