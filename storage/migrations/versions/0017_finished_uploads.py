@@ -1,7 +1,7 @@
 """finished uploads: a resumable upload remembers the item it became
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0014
 Create Date: 2026-12-05
 
 Reviewed by hand. ``finished_uploads`` maps a tus upload id to the evidence item its last
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
