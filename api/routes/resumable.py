@@ -366,9 +366,14 @@ async def _complete_once(
         item = await run_in_threadpool(
             _insert_upload, services, who, upload, None, _remember(path.name, length)
         )
-    except IntegrityError:
-        # another process recorded it first (a filesystem whose locks do not reach it)
+    except Exception as exc:
+        # no item holds the moved file: it goes, as a multipart upload's does, and with it
+        # the upload's record of its bytes, which are no longer here to resume
         upload.discard()
+        path.with_name(path.name + ".info").unlink(missing_ok=True)
+        if not isinstance(exc, IntegrityError):
+            raise
+        # another process recorded it first (a filesystem whose locks do not reach it)
         finished = await run_in_threadpool(finished_upload, services, path.name)
         if finished is None:
             raise

@@ -315,3 +315,27 @@ def test_a_finished_upload_expires_like_an_unfinished_one(
     with transaction(services.sessions) as db:
         kept = db.scalars(select(FinishedUpload.upload_id)).all()
     assert kept and url.rsplit("/", 1)[1] not in kept
+
+
+@pytest.mark.both_databases
+def test_an_upload_whose_item_cannot_be_made_leaves_no_file_behind(
+    client: TestClient,
+    world: World,
+    settings: Settings,
+    services: Services,
+    make_photo: PhotoFactory,
+) -> None:
+    content = make_photo("IMG_20261013_071502.jpg").read_bytes()
+    activity_id = lesson(client, world)
+    created = create(
+        client, world.teacher_auth, len(content), activity_id=activity_id, filename="IMG.jpg"
+    )
+    url = created.headers["Location"]
+    # the activity goes while the phone sends the bytes: the finished file names nothing
+    gone = client.delete(f"/api/v1/activities/{activity_id}", headers=world.teacher_auth)
+    assert gone.status_code == 204
+    last = patch(client, world.teacher_auth, url, 0, content)
+    assert last.status_code == 404, last.text
+    assert items(services) == 0
+    assert list(settings.incoming_dir.iterdir()) == []
+    assert [p.name for p in (settings.data_dir / "tus").iterdir()] in ([], [".locks"])
