@@ -190,6 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="print JSON instead of a table")
     usage.set_defaults(run=cmd_usage)
 
+    uploads = sub.add_parser("uploads", help="uploads on the data directory's disk")
+    clean = uploads.add_subparsers(title="uploads commands").add_parser(
+        "clean",
+        help="remove abandoned resumable uploads and orphaned staged files now "
+        "(the API does it by itself)",
+    )
+    clean.set_defaults(run=cmd_uploads_clean)
+
     _storage_admin_parsers(sub)
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(title="audit commands")
@@ -616,6 +624,23 @@ def cmd_usage(settings: Settings, args: argparse.Namespace) -> int:
             _megabytes(row.removed_bytes),
         )
         print(f"{row.label[:32]:<32} " + " ".join(f"{f:>16}" for f in figures))
+    return 0
+
+
+def cmd_uploads_clean(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove what uploads nobody came back for left on disk; print how many and their size."""
+    from api.upload_cleanup import remove_abandoned_uploads
+
+    if not settings.data_dir.is_dir():
+        raise CommandError(
+            f"no data directory at {settings.data_dir}: set BUKTI_DATA_DIR to where Bukti "
+            "keeps its data"
+        )
+    removed = remove_abandoned_uploads(settings)
+    print(
+        f"removed {removed.uploads} abandoned resumable upload(s) and {removed.staged} "
+        f"orphaned staged file(s): {_megabytes(removed.size_bytes)}"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ from storage.db import transaction
 from storage.repositories import add_event
 from workers import lifecycle, liveness, sweeper
 from workers.liveness import Beat
-from workers.sweeper import Enqueue
+from workers.sweeper import Chore, Enqueue
 from workers.sweeper import Filters as Filters
 
 
@@ -55,10 +55,12 @@ def requeue_stranded(
     return sweeper.wake_stranded(services, enqueue, grace_s=older_than_s, filters=filters)
 
 
-def start_sweeps(settings: Settings, enqueue: Enqueue) -> threading.Event | None:
-    """Run the sweep in a thread of this process until the event is set; None when sweeping
-    is switched off."""
-    return sweeper.start_sweeps(settings, enqueue)
+def start_sweeps(
+    settings: Settings, enqueue: Enqueue, also: Chore | None = None
+) -> threading.Event | None:
+    """Run the sweep in a thread of this process until the event is set, and ``also`` after
+    each sweep; None when sweeping is switched off."""
+    return sweeper.start_sweeps(settings, enqueue, also)
 
 
 def live_workers(client: redis.Redis, host: str | None = None) -> list[Beat]:

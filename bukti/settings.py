@@ -230,7 +230,9 @@ class Settings(BaseSettings):
         "renewed every third of it while the job works.",
     )
     sweep_interval_s: float = Field(
-        10, description="How often workers and the API look for stranded items (0: never)."
+        10,
+        description="How often workers and the API look for stranded items, and the API for "
+        "abandoned uploads on disk (0: never).",
     )
     pickup_grace_s: float = Field(
         60, description="An item due this long ago and held by no job is queued again."

@@ -34,6 +34,8 @@ from workers import leases, lifecycle
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
+#: more work a process's sweep thread does after each sweep
+Chore = Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,11 @@ def retry_failed(
     return requeued[:sent]
 
 
-def run_sweeps(settings: Settings, enqueue: Enqueue, stop: threading.Event) -> None:
-    """Sweep every ``sweep_interval_s`` until ``stop`` is set (a thread of a worker or the API)."""
+def run_sweeps(
+    settings: Settings, enqueue: Enqueue, stop: threading.Event, also: Chore | None = None
+) -> None:
+    """Sweep every ``sweep_interval_s`` until ``stop`` is set (a thread of a worker or the API);
+    ``also`` runs after each sweep (the API's clean-up of what uploads left on disk)."""
     interval = settings.sweep_interval_s
     services = Services(settings)
     try:
@@ -250,19 +255,31 @@ def run_sweeps(settings: Settings, enqueue: Enqueue, stop: threading.Event) -> N
                 sweep(services, enqueue)
             except Exception as exc:
                 log.warning("sweep failed (%s: %s); trying again", type(exc).__name__, exc)
+            if also is not None:
+                try:
+                    also()
+                except Exception as exc:
+                    log.warning(
+                        "the work after the sweep failed (%s: %s); trying again",
+                        type(exc).__name__,
+                        exc,
+                    )
             if stop.wait(interval):
                 return
     finally:
         services.close()
 
 
-def start_sweeps(settings: Settings, enqueue: Enqueue) -> threading.Event | None:
-    """Start the sweep thread; the event stops it. None when sweeping is switched off."""
+def start_sweeps(
+    settings: Settings, enqueue: Enqueue, also: Chore | None = None
+) -> threading.Event | None:
+    """Start the sweep thread (``also`` runs after each sweep); the event stops it. None when
+    sweeping is switched off."""
     if settings.sweep_interval_s <= 0:
         return None
     stop = threading.Event()
     threading.Thread(
-        target=run_sweeps, args=(settings, enqueue, stop), name="sweep", daemon=True
+        target=run_sweeps, args=(settings, enqueue, stop, also), name="sweep", daemon=True
     ).start()
     return stop
 

@@ -20,6 +20,9 @@ when the item does, survives a restart and is seen by every API process. While t
 bytes are being checked and recorded, a lock held by the finishing request makes ``HEAD``
 and ``PATCH`` answer 423 (ask again shortly) rather than "not found"; a ``HEAD`` on an upload
 whose every byte arrived but whose finishing request died finishes it.
+
+An upload left unfinished expires ``DAYS_TO_KEEP`` days after its creation; the API's sweep
+then removes its files (:mod:`api.upload_cleanup`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from bukti.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
+from bukti.settings import Settings
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Role
 from storage.db import transaction
@@ -181,7 +185,13 @@ def finished_answer(
 
 
 def _finish_lock_path(services: Services, upload_id: str) -> Path:
-    return _files_dir(services) / ".locks" / f"{upload_id}.finish"
+    return finish_lock(_files_dir(services), upload_id)
+
+
+def finish_lock(files_dir: Path, upload_id: str) -> Path:
+    """The lock of an upload held while its last bytes become its item or a ``HEAD`` on it
+    is answered (see :func:`_try_lock`)."""
+    return files_dir / ".locks" / f"{upload_id}.finish"
 
 
 @contextlib.contextmanager
@@ -402,12 +412,19 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
     # move it beside the multipart uploads: the pipeline takes it from there
     staged = settings.incoming_dir / f".upload-tus-{path.name}"
     shutil.move(path, staged)
+    # its age in incoming/ counts from now (see api.upload_cleanup)
+    os.utime(staged)
     name = str(metadata.get("filename") or "")[:255] or None
     return ReceivedUpload(staged, size, sha256, sniffed, name, _metadata_fields(metadata))
 
 
 def _files_dir(services: Services) -> Path:
-    return services.settings.data_dir / "tus"
+    return tus_dir(services.settings)
+
+
+def tus_dir(settings: Settings) -> Path:
+    """Where tuspyserver keeps unfinished uploads: each one's bytes and ``.info``."""
+    return settings.data_dir / "tus"
 
 
 async def _answered(request: Request, exc: Exception) -> Response:
