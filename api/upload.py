@@ -22,6 +22,9 @@ from api.metrics import UPLOAD_BYTES
 from bukti.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaError
 from evidence.sniff import HEAD_BYTES, Sniffed, sniff
 
+#: the name's start of an upload's file in incoming/ until its item is recorded, when it is
+#: renamed to the item's id (a resumable upload's goes on with ``tus-`` and its upload id)
+STAGING_PREFIX = ".upload-"
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 20
 FILE_FIELD = "file"
@@ -95,7 +98,7 @@ class _Sink:
                 self._fail(InvalidRequestError("send one file per upload"))
                 return
             self._filename = client_filename(filename)
-            self._fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".upload-")
+            self._fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=STAGING_PREFIX)
             self._tmp = Path(tmp)
         elif len(self.fields) >= MAX_FIELDS:
             self._fail(InvalidRequestError("too many form fields"))

@@ -26,7 +26,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from api.routes.resumable import DAYS_TO_KEEP, _try_lock, finish_lock, tus_dir
+from api.routes.resumable import (
+    DAYS_TO_KEEP,
+    STAGED_TUS_PREFIX,
+    _try_lock,
+    finish_lock,
+    tus_dir,
+)
+from api.upload import STAGING_PREFIX
 from bukti.settings import Settings
 from storage.models import utcnow
 
@@ -38,8 +45,6 @@ QUIET = timedelta(hours=1)
 STAGED_GRACE = timedelta(days=1)
 #: a lock file of no upload, untouched this long, was left by a process that died
 LOCK_GRACE = timedelta(days=1)
-STAGED_PREFIX = ".upload-"
-STAGED_TUS_PREFIX = ".upload-tus-"
 _INFO_SUFFIXES = (".info.tmp", ".info")
 
 
@@ -88,18 +93,18 @@ def tus_expiry(info_text: str) -> datetime | None:
     except ValueError:
         return None
     value = info.get("expires") if isinstance(info, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str) or not value:
-        return None
     try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if not isinstance(value, str) or not value:
             return None
-    return parsed if parsed.tzinfo is not None else parsed.astimezone()
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo is not None else parsed.astimezone()
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def upload_expired(expires: datetime | None, newest_mtime: float, now: datetime) -> bool:
@@ -115,10 +120,9 @@ def upload_expired(expires: datetime | None, newest_mtime: float, now: datetime)
 def _uploads(files_dir: Path) -> dict[str, list[Path]]:
     """The files of tus/ by upload id (dot files, the locks among them, are no upload's)."""
     found: dict[str, list[Path]] = {}
-    with contextlib.suppress(FileNotFoundError):
-        for path in files_dir.iterdir():
-            if not path.name.startswith(".") and path.is_file():
-                found.setdefault(upload_id_of(path.name), []).append(path)
+    for path in _listing(files_dir):
+        if not path.name.startswith(".") and path.is_file():
+            found.setdefault(upload_id_of(path.name), []).append(path)
     return found
 
 
@@ -127,7 +131,10 @@ def _remove_expired_uploads(files_dir: Path, now: datetime) -> tuple[int, int]:
     for upload_id, paths in sorted(_uploads(files_dir).items()):
         if not _expired(files_dir, upload_id, paths, now):
             continue
-        with _held(finish_lock(files_dir, upload_id), _write_lock(files_dir, upload_id)) as held:
+        with (
+            _skipped_on_error(upload_id),
+            _held(finish_lock(files_dir, upload_id), _write_lock(files_dir, upload_id)) as held,
+        ):
             # judged again under the locks: a request may have finished or removed it
             if held and _expired(files_dir, upload_id, paths, now):
                 size += sum(_unlink(p) for p in paths)
@@ -136,8 +143,7 @@ def _remove_expired_uploads(files_dir: Path, now: datetime) -> tuple[int, int]:
 
 
 def _expired(files_dir: Path, upload_id: str, paths: list[Path], now: datetime) -> bool:
-    mtimes = [_mtime(p) for p in paths]
-    present = [m for m in mtimes if m is not None]
+    present = [m for m in map(_mtime, paths) if m is not None]
     if not present:
         return False
     try:
@@ -150,22 +156,20 @@ def _expired(files_dir: Path, upload_id: str, paths: list[Path], now: datetime) 
 def _remove_orphaned_staged(incoming: Path, files_dir: Path, now: datetime) -> tuple[int, int]:
     removed = size = 0
     cutoff = (now - STAGED_GRACE).timestamp()
-    with contextlib.suppress(FileNotFoundError):
-        for path in sorted(incoming.iterdir()):
-            if not path.name.startswith(STAGED_PREFIX) or not path.is_file():
-                continue
-            mtime = _mtime(path)
-            if mtime is None or mtime >= cutoff:
-                continue
-            if path.name.startswith(STAGED_TUS_PREFIX):
-                upload_id = path.name.removeprefix(STAGED_TUS_PREFIX)
-                locks = [finish_lock(files_dir, upload_id)]
-            else:
-                locks = []
-            with _held(*locks) as held:
-                if held:
-                    size += _unlink(path)
-                    removed += 1
+    for path in _listing(incoming):
+        if not path.name.startswith(STAGING_PREFIX) or not path.is_file():
+            continue
+        mtime = _mtime(path)
+        if mtime is None or mtime >= cutoff:
+            continue
+        locks = []
+        if path.name.startswith(STAGED_TUS_PREFIX):
+            # the request finishing that upload holds this while it records the item
+            locks.append(finish_lock(files_dir, path.name.removeprefix(STAGED_TUS_PREFIX)))
+        with _skipped_on_error(path.name), _held(*locks) as held:
+            if held:
+                size += _unlink(path)
+                removed += 1
     return removed, size
 
 
@@ -173,14 +177,13 @@ def _remove_stale_locks(files_dir: Path, now: datetime) -> None:
     """Lock files of no upload left by a process that died (a holder removes its own)."""
     uploads = _uploads(files_dir)
     cutoff = (now - LOCK_GRACE).timestamp()
-    with contextlib.suppress(FileNotFoundError):
-        for path in (files_dir / ".locks").iterdir():
-            mtime = _mtime(path)
-            if path.stem in uploads or mtime is None or mtime >= cutoff:
-                continue
-            # taken and let go: the lock removes its file, unless a request holds it
-            with _try_lock(path):
-                pass
+    for path in _listing(files_dir / ".locks"):
+        mtime = _mtime(path)
+        if path.stem in uploads or mtime is None or mtime >= cutoff:
+            continue
+        # taken and let go: the lock removes its file, unless a request holds it
+        with _skipped_on_error(path.name), _try_lock(path):
+            pass
 
 
 def _write_lock(files_dir: Path, upload_id: str) -> Path:
@@ -197,6 +200,22 @@ def _held(*paths: Path) -> Iterator[bool]:
                 yield False
                 return
         yield True
+
+
+def _listing(directory: Path) -> list[Path]:
+    try:
+        return list(directory.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+@contextlib.contextmanager
+def _skipped_on_error(name: str) -> Iterator[None]:
+    """One file the clean-up cannot remove (its permissions, say) does not stop the others."""
+    try:
+        yield
+    except OSError as exc:
+        log.warning("upload clean-up: %s stays (%s)", name, exc)
 
 
 def _mtime(path: Path) -> float | None:

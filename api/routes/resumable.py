@@ -53,7 +53,7 @@ from api.auth import Principal
 from api.deps import PrincipalDep, get_services
 from api.problems import problem
 from api.routes.evidence import _enqueue, _insert_upload, _target, upload_limits
-from api.upload import ReceivedUpload
+from api.upload import STAGING_PREFIX, ReceivedUpload
 from bukti.bootstrap import Services
 from bukti.errors import (
     ConflictError,
@@ -76,6 +76,8 @@ TUS_VERSION = "1.0.0"
 DAYS_TO_KEEP = 3
 #: the ids `_file_dep` makes; only these can have finished
 _UPLOAD_ID = re.compile(r"[0-9]+-[0-9a-f]{32}")
+#: a finished upload's file in incoming/ until its item is recorded: this and its upload id
+STAGED_TUS_PREFIX = f"{STAGING_PREFIX}tus-"
 #: how long a request that completes an upload waits for another one finishing it
 FINISH_WAIT_S = 120.0
 _TARGET_FIELDS = (
@@ -410,7 +412,7 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
     # hashed where it is: a request dying meanwhile leaves it for the next HEAD to finish
     sha256 = sha256_file(path)
     # move it beside the multipart uploads: the pipeline takes it from there
-    staged = settings.incoming_dir / f".upload-tus-{path.name}"
+    staged = settings.incoming_dir / f"{STAGED_TUS_PREFIX}{path.name}"
     shutil.move(path, staged)
     # its age in incoming/ counts from now (see api.upload_cleanup)
     os.utime(staged)

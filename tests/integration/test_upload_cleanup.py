@@ -184,6 +184,25 @@ def test_an_orphan_in_incoming_goes_after_a_day(settings: Settings, incoming: Pa
     assert sorted(p.name for p in incoming.iterdir()) == [young.name]
 
 
+def test_a_file_that_cannot_be_removed_does_not_stop_the_others(
+    settings: Settings, incoming: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stuck, orphan = incoming / ".upload-aaaaaaaa", incoming / ".upload-bbbbbbbb"
+    for path in (stuck, orphan):
+        path.write_bytes(b"u" * 10)
+        age(path, timedelta(days=2))
+    unlink = Path.unlink
+
+    def refuses(path: Path, missing_ok: bool = False) -> None:
+        if path == stuck:
+            raise PermissionError(13, "Permission denied")
+        unlink(path, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuses)
+    assert remove_abandoned_uploads(settings) == Removed(staged=1, size_bytes=10)
+    assert stuck.exists() and not orphan.exists()
+
+
 @pytest.mark.both_databases
 def test_an_items_staged_file_stays_however_old(
     client: TestClient, world: World, settings: Settings, incoming: Path
