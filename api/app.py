@@ -7,7 +7,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import Depends, FastAPI, Request
 from starlette.datastructures import MutableHeaders
@@ -32,7 +31,7 @@ from api.routes import (
     tokens,
 )
 from api.routes.resumable import mount_resumable_uploads
-from api.upload_cleanup import remove_abandoned_uploads
+from api.upload_cleanup import periodic_cleanup
 from api.web.site import install_pages
 from bukti import __version__, logs, operations
 from bukti.bootstrap import Services
@@ -61,9 +60,9 @@ def create_app(
     """Build the app; tests pass their own services or enqueue function.
 
     ``sweep`` (by default: when the app queues to the real broker) runs the sweep that queues
-    stranded items again (:func:`bukti.operations.start_sweeps`) while the app runs, and after
-    each sweep the clean-up of abandoned uploads (:mod:`api.upload_cleanup`): only the API
-    writes them, so it runs wherever the API does, however it is started.
+    stranded items again (:func:`bukti.operations.start_sweeps`) while the app runs, and with
+    it, every ``CLEAN_EVERY``, the clean-up of abandoned uploads (:mod:`api.upload_cleanup`):
+    only the API writes them, so it runs wherever the API does, however it is started.
     """
     settings = settings or get_settings()
     services = services or Services(settings)
@@ -75,9 +74,7 @@ def create_app(
         if settings.admin_token is not None:
             _ensure_admin(services, settings.admin_token.get_secret_value())
         stop_sweeps = (
-            operations.start_sweeps(
-                settings, app.state.enqueue, partial(remove_abandoned_uploads, settings)
-            )
+            operations.start_sweeps(settings, app.state.enqueue, periodic_cleanup(settings))
             if sweeping
             else None
         )

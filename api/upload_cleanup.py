@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -39,6 +40,8 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
+#: how often the API's sweep runs the clean-up
+CLEAN_EVERY = timedelta(minutes=10)
 #: an upload written to this recently is in use, whatever its expiry says
 QUIET = timedelta(hours=1)
 #: a ``.upload-`` file in incoming/ untouched this long has no request writing or recording it
@@ -75,6 +78,23 @@ def remove_abandoned_uploads(settings: Settings, now: datetime | None = None) ->
             removed.size_bytes,
         )
     return removed
+
+
+def periodic_cleanup(
+    settings: Settings, interval: timedelta = CLEAN_EVERY
+) -> Callable[[], Removed | None]:
+    """The clean-up as a chore of the API's sweep: run at the first sweep, then at most once
+    an ``interval`` (what it removes is days old; the sweep comes every few seconds)."""
+    last_run: float | None = None
+
+    def chore() -> Removed | None:
+        nonlocal last_run
+        if last_run is not None and time.monotonic() - last_run < interval.total_seconds():
+            return None
+        last_run = time.monotonic()
+        return remove_abandoned_uploads(settings)
+
+    return chore
 
 
 def upload_id_of(name: str) -> str:
@@ -144,7 +164,7 @@ def _remove_expired_uploads(files_dir: Path, now: datetime) -> tuple[int, int]:
 
 def _expired(files_dir: Path, upload_id: str, paths: list[Path], now: datetime) -> bool:
     present = [m for m in map(_mtime, paths) if m is not None]
-    if not present:
+    if not present or max(present) > (now - QUIET).timestamp():
         return False
     try:
         expires = tus_expiry((files_dir / f"{upload_id}.info").read_text())

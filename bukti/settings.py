@@ -231,8 +231,8 @@ class Settings(BaseSettings):
     )
     sweep_interval_s: float = Field(
         10,
-        description="How often workers and the API look for stranded items, and the API for "
-        "abandoned uploads on disk (0: never).",
+        description="How often workers and the API look for stranded items (0: never, nor does "
+        "the API clean up abandoned uploads).",
     )
     pickup_grace_s: float = Field(
         60, description="An item due this long ago and held by no job is queued again."

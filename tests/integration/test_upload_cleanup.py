@@ -17,7 +17,7 @@ from tuspyserver.lock import acquire_upload_lock
 
 from api.app import create_app
 from api.routes import resumable
-from api.upload_cleanup import Removed, remove_abandoned_uploads
+from api.upload_cleanup import Removed, periodic_cleanup, remove_abandoned_uploads
 from bukti.bootstrap import Services
 from bukti.cli import main
 from bukti.settings import Settings, get_settings
@@ -247,6 +247,19 @@ def test_a_lock_file_a_dead_process_left_goes_and_a_held_one_stays(
         remove_abandoned_uploads(settings)
         assert held_lock.exists()
     assert not left.exists()
+
+
+def test_the_sweeps_chore_cleans_up_at_most_once_an_interval(
+    settings: Settings, incoming: Path
+) -> None:
+    chore = periodic_cleanup(settings, timedelta(hours=1))
+    assert chore() == Removed()
+    orphan = incoming / ".upload-m3n4b5v6"
+    orphan.write_bytes(b"t" * 10)
+    age(orphan, timedelta(days=2))
+    assert chore() is None
+    assert orphan.exists()
+    assert periodic_cleanup(settings, timedelta(0))() == Removed(staged=1, size_bytes=10)
 
 
 def test_the_api_cleans_up_by_itself_and_says_how_much(
