@@ -21,6 +21,7 @@ from tests.fixtures.app import (
     World,
     assert_problem,
     make_world,
+    wait_for_processing,
     wait_for_terminal,
 )
 from tests.fixtures.photos import sample
@@ -277,7 +278,6 @@ def test_worker_killed_mid_way_loses_nothing(
     live_client: TestClient, settings: Settings, start_worker: WorkerFactory
 ) -> None:
     world = make_world(live_client)
-    first = start_worker(settings, "first", processes=1, threads=1)
     pictures = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field"]
     ids = [
         send(
@@ -289,16 +289,10 @@ def test_worker_killed_mid_way_loses_nothing(
         )
         for i, p in enumerate(pictures)
     ]
-    # kill the worker as soon as it is inside the pipeline, mid-item
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        statuses = [
-            live_client.get(f"/api/v1/evidence/{i}", headers=world.teacher_auth).json()["status"]
-            for i in ids
-        ]
-        if "processing" in statuses:
-            break
-        time.sleep(0.02)
+    # queued before the worker starts (it goes through them faster than they are sent), and
+    # killed as soon as it is inside the pipeline, mid-item
+    first = start_worker(settings, "first", processes=1, threads=1)
+    wait_for_processing(settings, ids)
     first.kill()
     killed_at = time.monotonic()
     start_worker(settings, "second", processes=1, threads=2)

@@ -24,15 +24,13 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import create_engine, select
 
 from api.app import create_app
 from bukti.bootstrap import Services
 from bukti.embedded_redis import start_redis
 from bukti.settings import Settings
 from storage.backends.s3 import S3Store
-from storage.models import Evidence
-from tests.fixtures.app import TERMINAL, WorkerFactory, World, make_world
+from tests.fixtures.app import TERMINAL, WorkerFactory, World, make_world, wait_for_processing
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.services import TcpProxy, free_port
 from tests.integration.test_pipeline import activity, camera_jpeg, send
@@ -82,25 +80,6 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
-
-
-def wait_for_processing(settings: Settings, ids: list[int], timeout_s: float = 30) -> None:
-    """Until the worker holds one of ``ids``, read straight from the database every 20 ms: a
-    backlog of small photos goes through in well under a second, between two looks of a poll
-    over the API."""
-    engine = create_engine(settings.database_url)
-    query = select(Evidence.id).where(Evidence.id.in_(ids), Evidence.status == "processing")
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            with engine.connect() as connection:
-                if connection.execute(query.limit(1)).first() is not None:
-                    return
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for an item in processing")
-            time.sleep(0.02)
-    finally:
-        engine.dispose()
 
 
 def statuses(client: TestClient, world: World, ids: list[int]) -> list[str]:
