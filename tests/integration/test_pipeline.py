@@ -24,7 +24,7 @@ from tests.fixtures.app import (
     wait_for_processing,
     wait_for_terminal,
 )
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import CAMERA_PICTURES, sample
 from tests.fixtures.workers import InProcessWorker
 from workers.pipeline import PHASES
 
@@ -278,7 +278,7 @@ def test_worker_killed_mid_way_loses_nothing(
     live_client: TestClient, settings: Settings, start_worker: WorkerFactory
 ) -> None:
     world = make_world(live_client)
-    pictures = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field"]
+    pictures = CAMERA_PICTURES
     ids = [
         send(
             live_client,

@@ -31,13 +31,12 @@ from bukti.embedded_redis import start_redis
 from bukti.settings import Settings
 from storage.backends.s3 import S3Store
 from tests.fixtures.app import TERMINAL, WorkerFactory, World, make_world, wait_for_processing
+from tests.fixtures.photos import CAMERA_PICTURES
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.services import TcpProxy, free_port
 from tests.integration.test_pipeline import activity, camera_jpeg, send
 
 pytestmark = pytest.mark.integration
-
-PICTURES = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field"]
 
 
 @pytest.fixture
@@ -60,13 +59,13 @@ def api(settings: Settings) -> TestClient:
 
 
 def upload_backlog(client: TestClient, world: World, count: int, size: int = 1200) -> list[int]:
-    """``count`` camera photos of PICTURES in turn, one per day's activity, in order of receipt
-    (past the sixth, resized copies of earlier ones: recycled photos, flagged as such)."""
+    """``count`` camera photos of CAMERA_PICTURES in turn, one per day's activity, in order of
+    receipt (past the sixth, resized copies of earlier ones: recycled photos, flagged as such)."""
     ids = []
     for i in range(count):
         day = f"2026-10-{13 + i:02d}"
         content = camera_jpeg(
-            PICTURES[i % len(PICTURES)],
+            CAMERA_PICTURES[i % len(CAMERA_PICTURES)],
             size=size + 16 * i,
             day=day,
             gps_seconds=(0.48 + i / 4, 33.0),

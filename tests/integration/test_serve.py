@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.fixtures.app import TERMINAL, World, make_world, wait_for_terminal
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import CAMERA_PICTURES, sample
 from tests.fixtures.serve import ServeFactory, alive
 from tests.fixtures.services import free_port
 
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.integration
 #: a killed worker's message comes back after this (Dramatiq's heartbeat), and /readyz
 #: forgets a dead worker after it: short, so that the tests do not wait 15 s for either
 FAST_HEARTBEAT = {"BUKTI_HEARTBEAT_TIMEOUT_MS": "3000"}
-PICTURES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "hubble_deep_field")
 
 
 def upload_photos(client: httpx.Client, world: World, count: int) -> list[int]:
@@ -37,7 +36,7 @@ def upload_photos(client: httpx.Client, world: World, count: int) -> list[int]:
     ids = []
     for n in range(count):
         out = io.BytesIO()
-        picture = sample(PICTURES[n % len(PICTURES)], (320 + 8 * n, 240 + 6 * n))
+        picture = sample(CAMERA_PICTURES[n % len(CAMERA_PICTURES)], (320 + 8 * n, 240 + 6 * n))
         picture.save(out, "JPEG", quality=85)
         response = client.post(
             "/api/v1/evidence",
