@@ -36,6 +36,8 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from bench.photo_path import heic_of
+from evidence.sniff import HEAD_BYTES, sniff
 from tests.fixtures.serve import Serve, ServeFactory, descendants
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,17 +90,6 @@ def camera_jpeg(source: Path, index: int, quality: int = 92) -> bytes:
     gps[1], gps[2], gps[3], gps[4] = "S", (6.0, 49.0, 0.48), "E", (107.0, 8.0, 33.0)
     out = io.BytesIO()
     im.save(out, "JPEG", quality=quality, exif=exif.tobytes())
-    return out.getvalue()
-
-
-def heic_of(jpeg: bytes) -> bytes:
-    """The same photo as HEIC, as an iPhone stores it (x265 takes several seconds a photo)."""
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    with Image.open(io.BytesIO(jpeg)) as image:
-        out = io.BytesIO()
-        image.save(out, "HEIF", quality=60, exif=image.info["exif"])
     return out.getvalue()
 
 
@@ -179,9 +170,10 @@ def setup(client: httpx.Client, days: int) -> tuple[dict[str, str], list[int]]:
 
 
 def upload(client: httpx.Client, auth: dict[str, str], activity_id: int, content: bytes) -> int:
-    name, mime = (
-        ("IMG.HEIC", "image/heic") if content[4:12] == b"ftypheic" else ("IMG.jpg", "image/jpeg")
-    )
+    sniffed = sniff(content[:HEAD_BYTES])
+    assert sniffed is not None
+    mime = sniffed.mime
+    name = f"IMG.{mime.removeprefix('image/')}"
     response = client.post(
         "/api/v1/evidence",
         headers=auth,
