@@ -325,7 +325,7 @@ def lookup(
             continue
         seen.add(evidence_id)
         stored = Fingerprint(to_unsigned(phash), to_unsigned(dhash), to_unsigned(dhash_vertical))
-        likeness = matching_likeness(hashes, _as_hashes(stored), policy)
+        likeness = matching_likeness(hashes, stored_hashes(stored), policy)
         if likeness is not None:
             matches.append(
                 NearMatch(
@@ -336,8 +336,9 @@ def lookup(
     return matches[:limit]
 
 
-def _as_hashes(stored: Fingerprint) -> PerceptualHashes:
-    # a stored photo is compared as it is: its mirror image is the query's business
+def stored_hashes(stored: Fingerprint) -> PerceptualHashes:
+    """A stored photo's hashes, compared as they are: its mirror image is the query's
+    business, so the mirrored ones repeat the plain ones."""
     return PerceptualHashes(
         stored.phash,
         stored.dhash,
