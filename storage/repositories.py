@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, lazyload
 
+from evidence.flags import Flag
 from evidence.records import (
     ActivityWindow,
     AttendanceDay,
@@ -25,8 +26,10 @@ from evidence.status import Kind, Status
 from storage.models import (
     Activity,
     Attendance,
+    Base,
     Evidence,
     EvidenceEvent,
+    EvidenceFlag,
     School,
     Teacher,
     utcnow,
@@ -354,18 +357,37 @@ def add_event(
 def add_events(session: Session, evidence_id: int, entries: Sequence[tuple[str, str, str]]) -> None:
     """Append several ``(step, outcome, detail)`` entries to the item's event log, in order,
     in one statement (the job's outcome writes one per phase)."""
-    if entries:
-        now = utcnow()
-        rows = [
-            {
-                "evidence_id": evidence_id,
-                "at": now,
-                "step": step,
-                "outcome": outcome,
-                "detail": detail or None,
-            }
-            for step, outcome, detail in entries
-        ]
-        # the table's own INSERT, run once for all rows (the ORM's bulk insert splits the rows
-        # by which columns are None)
-        session.connection().execute(insert(cast(Table, EvidenceEvent.__table__)), rows)
+    now = utcnow()
+    rows = [
+        {
+            "evidence_id": evidence_id,
+            "at": now,
+            "step": step,
+            "outcome": outcome,
+            "detail": detail or None,
+        }
+        for step, outcome, detail in entries
+    ]
+    _insert_rows(session, EvidenceEvent, rows)
+
+
+def add_flags(session: Session, evidence_id: int, flags: Sequence[Flag]) -> None:
+    """Record ``flags`` on the item, in one statement."""
+    rows = [
+        {
+            "evidence_id": evidence_id,
+            "code": flag.code.value,
+            "severity": flag.severity.value,
+            "detail": flag.detail,
+            "related_evidence_id": flag.related_evidence_id,
+        }
+        for flag in flags
+    ]
+    _insert_rows(session, EvidenceFlag, rows)
+
+
+def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    # the table's own INSERT, run once for all rows (the ORM's bulk insert splits the rows by
+    # which columns are None, one statement a group)
+    if rows:
+        session.connection().execute(insert(cast(Table, model.__table__)), rows)

@@ -38,7 +38,7 @@ from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index, signature_index
 from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow, SignatureKeyRow
-from storage.repositories import ROW_ONLY, add_event
+from storage.repositories import ROW_ONLY, add_event, add_flags
 from storage.signature_index import Signature
 
 DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
@@ -207,17 +207,6 @@ def _looked_up(session: Session, evidence_id: int) -> bool:
     )
 
 
-def flag_row(evidence_id: int, flag: Flag) -> EvidenceFlag:
-    """The row that records ``flag`` on an item."""
-    return EvidenceFlag(
-        evidence_id=evidence_id,
-        code=flag.code.value,
-        severity=flag.severity.value,
-        detail=flag.detail,
-        related_evidence_id=flag.related_evidence_id,
-    )
-
-
 def _flag_later_copy(session: Session, match: Match, item: Evidence) -> None:
     """An item received after ``item`` is a copy of it and has done its own lookup (it did not
     see ``item`` then): flag it now, with an event. Its status turns ``flagged`` if it was
@@ -239,8 +228,7 @@ def _flag_later_copy(session: Session, match: Match, item: Evidence) -> None:
     if has_code is not None:
         return  # already a copy of another earlier item: one flag of a code is enough
     flag = _flag(session, Match(match.code, item, match.how), later)
-    session.add(flag_row(later.id, flag))
-    session.flush()
+    add_flags(session, later.id, [flag])
     before = later.status
     if later.status == Status.ACCEPTED and needs_review([flag]):
         later.status = Status.FLAGGED.value

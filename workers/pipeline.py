@@ -21,10 +21,10 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from dramatiq.middleware import Shutdown
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -38,7 +38,7 @@ from storage import objects
 from storage.db import transaction
 from storage.integrity import sha256_file
 from storage.models import Evidence, EvidenceFlag, utcnow
-from storage.repositories import ROW_ONLY, add_event, add_events
+from storage.repositories import ROW_ONLY, add_event, add_events, add_flags
 from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
 from workers.lifecycle import reject, staged_path, work_dir
@@ -436,18 +436,7 @@ def _replace_flags(
         query = query.where(EvidenceFlag.code.in_([code.value for code in owned]))
     session.execute(query)
     session.expire(item, ["flags"])
-    if flags:
-        rows = [
-            {
-                "evidence_id": item.id,
-                "code": flag.code.value,
-                "severity": flag.severity.value,
-                "detail": flag.detail,
-                "related_evidence_id": flag.related_evidence_id,
-            }
-            for flag in flags
-        ]
-        session.connection().execute(insert(cast(Table, EvidenceFlag.__table__)), rows)
+    add_flags(session, item.id, flags)
 
 
 def outcome_of(item: Evidence) -> Status:

@@ -43,9 +43,10 @@ from storage.models import (
     Teacher,
     User,
 )
+from storage.repositories import add_flags
 from tests.fixtures.documents import lesson_pages
 from tests.unit.test_video_duplicates import random_video, reencoded, trimmed
-from workers.dedup import find_duplicates, flag_row
+from workers.dedup import find_duplicates
 from workers.phash import perceptual_hashes
 
 pytestmark = pytest.mark.integration
@@ -133,7 +134,7 @@ class Items:
                     EvidenceFlag.evidence_id == item.id, EvidenceFlag.code.in_([NEAR, EXACT])
                 )
             )
-            db.add_all(flag_row(item.id, flag) for flag in flags)
+            add_flags(db, item.id, flags)
             item.status = (Status.FLAGGED if needs_review(flags) else Status.ACCEPTED).value
 
     def state(self, evidence_id: int) -> tuple[str, list[tuple[str, int | None]]]:
