@@ -152,11 +152,17 @@ def _matches(
     found = [Match(Code.EXACT_DUPLICATE, other, "") for other in exact]
     seen = {other.id for other in exact} | {item.id}
     if photo is not None:
-        for near in near_index.lookup(session, photo, policy=policy, exclude_ids=seen, limit=20):
-            other = session.get(Evidence, near.evidence_id, options=ROW_ONLY)
-            if other is not None:
-                how = f"perceptual distance {near.distance} of 192 bits"
-                found.append(Match(Code.NEAR_DUPLICATE, other, how))
+        nearest = near_index.lookup(session, photo, policy=policy, exclude_ids=seen, limit=20)
+        others = _by_id(session, [near.evidence_id for near in nearest])
+        found += [
+            Match(
+                Code.NEAR_DUPLICATE,
+                others[near.evidence_id],
+                f"perceptual distance {near.distance} of 192 bits",
+            )
+            for near in nearest
+            if near.evidence_id in others
+        ]
     elif signature is not None:
         candidates = _candidates(session, item, signature, seen)
         alike = _near_videos if item.kind == Kind.VIDEO else _near_documents
@@ -166,6 +172,14 @@ def _matches(
         for match in found
         if match.other.status not in DEAD_STATUSES and context_of(match.other) != context_of(item)
     ]
+
+
+def _by_id(session: Session, ids: list[int]) -> dict[int, Evidence]:
+    """The items of ``ids`` (their rows only), in one query."""
+    if not ids:
+        return {}
+    rows = session.scalars(select(Evidence).options(*ROW_ONLY).where(Evidence.id.in_(ids)))
+    return {other.id: other for other in rows}
 
 
 def _own_flags(session: Session, item: Evidence, earlier: list[Match]) -> list[Flag]:
