@@ -18,7 +18,7 @@ pytest_plugins = [
 
 #: tests that read or change Redis state another xdist worker's test could see or disturb
 #: (heartbeats counted by /readyz, messages consumed by real worker processes)
-SHARED_REDIS_FIXTURES = {"start_worker", "heartbeats", "live_worker"}
+SHARED_REDIS_FIXTURES = {"start_worker", "heartbeats", "live_worker", "broker_redis"}
 #: session-wide servers worth starting once a run rather than once per xdist worker
 SHARED_SERVERS = {"chromium", "seaweedfs_s3_endpoint", "moto_s3_endpoint"}
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from PIL import Image
 from pydantic import SecretStr
@@ -490,9 +491,8 @@ def test_bukti_retry_and_requeue_by_hand(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    broker_redis: redis.Redis,
 ) -> None:
-    import redis
-
     from bukti.cli import main
     from bukti.settings import get_settings
     from workers import leases
@@ -508,8 +508,7 @@ def test_bukti_retry_and_requeue_by_hand(
     for name in ("data_dir", "database_url", "redis_url"):
         monkeypatch.setenv(f"BUKTI_{name.upper()}", str(getattr(settings, name)))
     get_settings.cache_clear()
-    broker = redis.Redis.from_url(settings.redis_url)
-    broker.delete("dramatiq:evidence", "dramatiq:evidence.msgs")
+    broker_redis.delete("dramatiq:evidence", "dramatiq:evidence.msgs")
     try:
         assert main(["retry", "--status", "failed", "--reason", "network"]) == 0
         assert capsys.readouterr().out.strip() == "queued 0 failed item(s) again"
@@ -520,11 +519,11 @@ def test_bukti_retry_and_requeue_by_hand(
         assert main(["requeue", "--teacher-id", str(world.teacher["id"])]) == 0
         # the retried item (due now, held by no job) and the one whose worker died
         assert capsys.readouterr().out.strip() == "queued 2 item(s)"
-        assert broker.llen("dramatiq:evidence") == 3
+        assert broker_redis.llen("dramatiq:evidence") == 3
         with pytest.raises(SystemExit) as refused:
             main(["retry", "--reason", "gremlins"])
         assert refused.value.code == 2
         assert "--reason: invalid choice: 'gremlins'" in capsys.readouterr().err
     finally:
-        broker.delete("dramatiq:evidence", "dramatiq:evidence.msgs")
+        broker_redis.delete("dramatiq:evidence", "dramatiq:evidence.msgs")
         get_settings.cache_clear()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -371,7 +372,7 @@ def test_the_command_line_plans_reports_applies_with_progress_and_holds(
 
 
 def test_serve_plans_one_dry_run_and_queues_one_scrub_a_day(
-    client: TestClient, services: Services, settings: Settings
+    client: TestClient, services: Services, settings: Settings, broker_redis: redis.Redis
 ) -> None:
     from bukti.cli import _daily_storage_jobs
     from workers.broker import STORAGE_QUEUE, Enqueuer, build_broker
@@ -386,7 +387,4 @@ def test_serve_plans_one_dry_run_and_queues_one_scrub_a_day(
     with services.sessions() as db:
         runs = db.scalars(select(RetentionRun)).all()
     assert [(r.planned_by, r.status, r.as_of) for r in runs] == [("schedule", "planned", DUE)]
-    import redis
-
-    with redis.Redis.from_url(daily.redis_url) as queue:
-        assert queue.llen(f"dramatiq:{STORAGE_QUEUE}") == 1
+    assert broker_redis.llen(f"dramatiq:{STORAGE_QUEUE}") == 1
