@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from evidence.status import Kind
 from storage.backend import ObjectStore, StorageError
 from storage.integrity import object_sha256
-from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
+from storage.models import ArchiveObject, Base, Evidence, EvidenceObject, utcnow
 
 ORIGINAL = "original"
 RENDITION = "rendition"
@@ -101,21 +102,7 @@ def record(
         if obj.removed_at is not None:
             # written again after a removal: the bytes are back
             obj.removed_at = obj.trash_key = obj.trash_until = None
-    links = {
-        link.object_id: link
-        for link in session.scalars(
-            select(EvidenceObject).where(
-                EvidenceObject.evidence_id == item.id,
-                EvidenceObject.object_id.in_([obj.id for obj in held.values()]),
-            )
-        )
-    }
-    for obj in held.values():
-        link = links.get(obj.id)
-        if link is None:
-            session.add(EvidenceObject(evidence_id=item.id, object_id=obj.id, created_at=now))
-        else:
-            link.released_at = link.released_by_run_id = None
+    _link(session, item.id, [obj.id for obj in held.values()], now)
     refresh_stored_bytes(session, item)
     if store.has_object_lock:
         from storage.object_lock import protect_original  # it builds on this module
@@ -139,9 +126,26 @@ def _insert_missing(session: Session, written: Sequence[Written], now: datetime)
         for copy in written
     }
     # two items with the same bytes may be archived at once: the second insert is a no-op
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(ArchiveObject).values(list(rows.values()))
+    insert = _dialect_insert(session, ArchiveObject).values(list(rows.values()))
     session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _dialect_insert(session: Session, table: type[Base]) -> Any:
+    """The INSERT of the session's database, which knows ON CONFLICT."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _link(session: Session, evidence_id: int, object_ids: list[int], now: datetime) -> None:
+    """The item holds these objects (again, if retention had released them): one upsert."""
+    rows = [{"evidence_id": evidence_id, "object_id": i, "created_at": now} for i in object_ids]
+    insert = _dialect_insert(session, EvidenceObject).values(rows)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["evidence_id", "object_id"],
+            set_={"released_at": None, "released_by_run_id": None},
+        )
+    )
 
 
 @dataclass(frozen=True)

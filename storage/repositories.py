@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from evidence.flags import Flag
@@ -158,12 +158,16 @@ def teacher_history(
             .order_by(Evidence.captured_at, Evidence.id)
             .limit(1),
         ]
+    if not queries:
+        return []
+    # one statement: each part, with its own order and limit, as a subquery of a UNION ALL
+    parts = [select(*query.subquery().c) for query in queries]
+    statement = queries[0] if len(queries) == 1 else union_all(*parts)
     items: dict[int, HistoryItem] = {}
-    for query in queries:
-        for row in session.execute(query):
-            items[row.id] = HistoryItem(
-                row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m
-            )
+    for row in session.execute(statement):
+        items[row.id] = HistoryItem(
+            row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m
+        )
     return [items[key] for key in sorted(items)]
 
 

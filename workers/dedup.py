@@ -98,7 +98,6 @@ def find_duplicates(services: Services, session: Session, item: Evidence) -> lis
         near_index.register(session, item.id, photo)
     elif signature is not None:
         signature_index.register(session, item.id, signature.stored)
-    session.flush()
     matches = _matches(session, item, photo, signature, policy_of(services.settings))
     mine = receipt_order(item)
     flags = _own_flags(session, item, [m for m in matches if receipt_order(m.other) < mine])

@@ -25,7 +25,7 @@ from typing import Any
 
 from dramatiq.middleware import Shutdown
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bukti.bootstrap import Services
 from bukti.errors import RejectedError
@@ -246,8 +246,8 @@ def _release(services: Services, evidence_id: int, owner: str, due: datetime) ->
 def _load(services: Services, evidence_id: int) -> Evidence:
     """The item with what its phases read, detached: no transaction stays open meanwhile."""
     with services.sessions() as session:
-        item = session.get_one(Evidence, evidence_id, options=ROW_ONLY)
-        _ = item.teacher
+        teacher = joinedload(Evidence.teacher, innerjoin=True)
+        item = session.get_one(Evidence, evidence_id, options=(*ROW_ONLY, teacher))
         session.expunge_all()
     return item
 
@@ -375,8 +375,11 @@ def _finish(
     processed: Processed,
     archived: Archived | None,
 ) -> Status:
-    """In one short transaction: facts, hashes, duplicates, flags, archive keys and outcome."""
-    with transaction(services.sessions) as session:
+    """In one short transaction: facts, hashes, duplicates, flags, archive keys and outcome.
+
+    The item's row is written when the transaction needs it (the archive's records flush it)
+    and at its end, not before every query of the lookups (no autoflush)."""
+    with transaction(services.sessions) as session, session.no_autoflush:
         # FOR NO KEY UPDATE (as everywhere here): another item's dedup may add a flag that
         # points at this one (a foreign key check, FOR KEY SHARE) while this one waits
         item = session.get(

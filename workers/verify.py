@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -27,7 +28,7 @@ from evidence.verification import (
     verify_photo,
 )
 from evidence.video_facts import VideoFacts
-from storage.models import Activity, Attendance, Evidence, School
+from storage.models import Activity, Attendance, Evidence, School, Teacher
 from storage.repositories import (
     activity_window,
     attendance_day,
@@ -55,8 +56,7 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
     if item.kind == Kind.DOCUMENT:
         return _document_flags(session, item)
     facts = CaptureFacts.from_json(item.facts)
-    school = session.get(School, item.teacher.school_id)
-    assert school is not None
+    teacher, school = _teacher_and_school(session, item)
     place = school_place(school)
     window, attendance = _window_and_attendance(session, item)
     check: Literal["in", "out"] | None = None
@@ -90,7 +90,7 @@ def verify_item(services: Services, session: Session, item: Evidence) -> list[Fl
         activity=window,
         attendance=attendance,
         school=place,
-        home=teacher_home(item.teacher),
+        home=teacher_home(teacher),
         history=history,
         rules=services.rules,
         zone_at=services.zone_at,
@@ -128,8 +128,7 @@ def _document_flags(session: Session, item: Evidence) -> list[Flag]:
     window, attendance = _window_and_attendance(session, item)
     if window is None:
         return []
-    school = session.get(School, item.teacher.school_id)
-    assert school is not None
+    _, school = _teacher_and_school(session, item)
     zone = ZoneInfo(day_zone(school_place(school), attendance))
     start = datetime.combine(window.date, window.start, zone)
     end = datetime.combine(window.date, window.end, zone)
@@ -157,15 +156,33 @@ def _window_and_attendance(
         day = attendance_day(record)
         return None, day
     if item.activity_id is not None:
-        activity = session.get(Activity, item.activity_id)
-        if activity is None:
+        # the activity and the attendance of its day, in one query
+        row = session.execute(
+            select(Activity, Attendance)
+            .outerjoin(
+                Attendance,
+                and_(Attendance.teacher_id == item.teacher_id, Attendance.date == Activity.date),
+            )
+            .where(Activity.id == item.activity_id)
+        ).one_or_none()
+        if row is None:
             return None, None
-        record = attendance_on(session, item.teacher_id, activity.date)
+        activity, record = row
         return activity_window(activity), attendance_day(record) if record else None
     if item.claimed_date is not None:
         record = attendance_on(session, item.teacher_id, item.claimed_date)
         return None, attendance_day(record) if record else None
     return None, None
+
+
+def _teacher_and_school(session: Session, item: Evidence) -> tuple[Teacher, School]:
+    """The item's teacher and their school, in one query."""
+    teacher, school = session.execute(
+        select(Teacher, School)
+        .join(School, School.id == Teacher.school_id)
+        .where(Teacher.id == item.teacher_id)
+    ).one()
+    return teacher, school
 
 
 def _client_location(item: Evidence) -> Location | None:
