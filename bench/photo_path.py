@@ -17,8 +17,8 @@ threads, the process pinned to one CPU) of
 - the anchor: simplejpeg's (libjpeg-turbo's) full decode of the file's bytes to RGB; for a
   HEIC, pillow-heif's decode of the file;
 - :func:`workers.photo.process_photo`, everything the job does to a photo's pixels: open, check
-  the type and the size, read the facts, decode once, write the rendition, SHA-256, perceptual
-  hashes and the EXIF thumbnail comparison;
+  the type and the size, read the facts, decode once, write the rendition and the thumbnail,
+  SHA-256, perceptual hashes and the EXIF thumbnail comparison;
 - a naive Pillow path for reference: full decode, ``exif_transpose``, Lanczos to 2048, save q80.
 
 The figure is the ratio of process_photo to the anchor on the same file in the same run, so
@@ -185,7 +185,12 @@ def heic_copy(jpeg: Path) -> Path:
 
 def bukti(path: Path, out: Path) -> Callable[[], object]:
     return lambda: process_photo(
-        path, out, max_pixels=MAX_PIXELS, max_side_px=MAX_SIDE_PX, quality=QUALITY
+        path,
+        out,
+        max_pixels=MAX_PIXELS,
+        max_side_px=MAX_SIDE_PX,
+        quality=QUALITY,
+        thumbnail_path=out.with_name(f"{out.stem}.thumbnail.jpg"),
     )
 
 

@@ -250,7 +250,7 @@ class Evidence(Base):
     original_key: Mapped[str | None] = mapped_column(String(512))
     rendition_key: Mapped[str | None] = mapped_column(String(512))
     rendition_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    #: a reviewer's look at the item: a video's poster frame, a document's first page
+    #: a small look at the item: a photo's thumbnail, a video's poster frame, a document's first page
     preview_key: Mapped[str | None] = mapped_column(String(512))
     #: a monthly requirement: "YYYY-MM" and "learning" | "problem_solving"
     month: Mapped[str | None] = mapped_column(String(7))

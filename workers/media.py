@@ -28,7 +28,8 @@ from workers.phash import perceptual_hashes
 
 @dataclass(frozen=True)
 class Outputs:
-    """What the media phases made: the rendition (None: the original serves) and a preview."""
+    """What the media phases made: the rendition (None: the original serves) and a preview
+    (a photo's thumbnail, a video's poster frame, a document's first page)."""
 
     rendition: Path | None
     rendition_mime: str
@@ -37,6 +38,8 @@ class Outputs:
     note: str = ""
     #: the rendition's SHA-256 when the phase that wrote it hashed it
     rendition_sha256: str | None = None
+    #: the preview's SHA-256 when the phase that wrote it hashed it
+    preview_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ class Media(ABC):
 
 
 class PhotoMedia(Media):
-    """Photos: one decode gives validation, facts, rendition and hashes (process_photo)."""
+    """Photos: one decode gives validation, facts, rendition, thumbnail (the preview) and
+    hashes (process_photo)."""
 
     kind = Kind.PHOTO
 
@@ -93,13 +97,14 @@ class PhotoMedia(Media):
         return self.process(path, work, settings)[1]
 
     def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
-        out = work / "rendition.jpg"
+        out, thumbnail_out = work / "rendition.jpg", work / "thumbnail.jpg"
         result = photo.process_photo(
             path,
             out,
             max_pixels=settings.max_image_pixels,
             max_side_px=settings.rendition_max_side_px,
             quality=settings.rendition_jpeg_quality,
+            thumbnail_path=thumbnail_out,
         )
         facts = _with_content_credentials(result.facts.to_json(), path, result.facts.format)
         distance = result.exif_thumbnail_distance
@@ -108,7 +113,17 @@ class PhotoMedia(Media):
             facts["extra"] = dict(facts.get("extra") or {}, exif_thumbnail_distance=distance)
         examined = Examined(f"{result.checked.width}x{result.checked.height}", facts)
         perceptual: dict[str, Any] = dict(result.hashes.perceptual.to_json())
-        outputs = Outputs(out, result.rendition.mime, rendition_sha256=result.rendition.sha256)
+        thumbnail = result.thumbnail
+        assert thumbnail is not None  # asked for
+        outputs = Outputs(
+            out,
+            result.rendition.mime,
+            preview=thumbnail_out,
+            preview_mime=thumbnail.mime,
+            note=f"(thumbnail {thumbnail.width}x{thumbnail.height}, {thumbnail.size_bytes} bytes)",
+            rendition_sha256=result.rendition.sha256,
+            preview_sha256=thumbnail.sha256,
+        )
         made = Made(outputs, perceptual, result.hashes.sha256)
         return examined, made
 

@@ -24,7 +24,14 @@ from PIL import Image
 from evidence.duplicates import PerceptualHashes
 
 # the hash record lives in the pure domain
-__all__ = ["PerceptualHashes", "grey_hashes", "perceptual_hashes", "reduced_grey"]
+__all__ = [
+    "PerceptualHashes",
+    "grey_hashes",
+    "grey_of",
+    "perceptual_hashes",
+    "reduced_colour",
+    "reduced_grey",
+]
 
 WORK_LONG_SIDE_PX = 256  # reduce by the largest integer factor that keeps this much
 # A line (row or column) is part of a bar when 98 % of its pixels lie within 2 grey levels of
@@ -78,14 +85,25 @@ def grey_hashes(grey: Image.Image) -> PerceptualHashes:
 
 def reduced_grey(image: Image.Image) -> Image.Image:
     """The image box-averaged to 256-511 px on its long side, in grey (step 1 of the recipe)."""
+    return grey_of(reduced_colour(image))
+
+
+def reduced_colour(image: Image.Image) -> Image.Image:
+    """The image box-averaged to 256-511 px on its long side, in L, RGB or RGBX.
+
+    The shrinking of step 1 before the grey: a photo's job makes its thumbnail from it too.
+    """
     if image.mode not in ("L", "RGB", "RGBX"):
         # Palette indexes cannot be averaged; alpha, CMYK and 16-bit modes are rare enough here.
         # RGBX (a JPEG as Bukti decodes it) is RGB with a pad byte: averaged and greyed alike.
         image = image.convert("RGB")
     factor = max(image.size) // WORK_LONG_SIDE_PX
-    if factor > 1:
-        image = image.reduce(factor)
-    return image if image.mode == "L" else image.convert("L")
+    return image.reduce(factor) if factor > 1 else image
+
+
+def grey_of(reduced: Image.Image) -> Image.Image:
+    """:func:`reduced_colour`'s copy in grey, the copy the hashes read."""
+    return reduced if reduced.mode == "L" else reduced.convert("L")
 
 
 def content_box(pixels: npt.NDArray[np.uint8]) -> Box:

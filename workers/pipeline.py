@@ -318,7 +318,9 @@ def archive(services: Services, item: Evidence, outputs: Outputs) -> Archived:
         copies.append(rendition)
     if outputs.preview is not None:
         klass = objects.preview_class(item.kind)
-        preview = _store_copy(services, outputs.preview, outputs.preview_mime, klass)
+        preview = _store_copy(
+            services, outputs.preview, outputs.preview_mime, klass, outputs.preview_sha256
+        )
         copies.append(preview)
     rendition_key = rendition.key if rendition else original.key
     note = f"{original.key} ({original.size_bytes} bytes), {rendition_key}"

@@ -29,7 +29,7 @@ from tests.fixtures.web import archive_item
 pytestmark = pytest.mark.integration
 
 
-def test_an_archived_photo_counts_its_original_and_rendition_and_lists_them(
+def test_an_archived_photo_counts_its_original_rendition_and_thumbnail_and_lists_them(
     live_client: TestClient, services: Services
 ) -> None:
     from workers import pipeline
@@ -48,14 +48,17 @@ def test_an_archived_photo_counts_its_original_and_rendition_and_lists_them(
     pipeline.process_evidence(services, mine)
     item = live_client.get(f"/api/v1/evidence/{mine}", headers=world.teacher_auth).json()
     sizes, copies = item["sizes"], item["archive"]["copies"]
-    assert [c["class"] for c in copies] == ["original", "rendition"]
+    assert [c["class"] for c in copies] == ["original", "rendition", "preview"]
     assert all(c["held"] for c in copies)
     assert copies[0]["sha256"] == hashlib.sha256(content).hexdigest()
     assert copies[0]["size_bytes"] == len(content)
-    assert sizes["stored_bytes"] == len(content) + sizes["rendition_bytes"]
+    thumbnail_bytes = copies[2]["size_bytes"]
+    assert sizes["stored_bytes"] == len(content) + sizes["rendition_bytes"] + thumbnail_bytes
     on_disk = sum(
-        services.store.stat(key).size_bytes for key in services.store.iter_keys("originals/")
-    ) + sum(services.store.stat(key).size_bytes for key in services.store.iter_keys("renditions/"))
+        services.store.stat(key).size_bytes
+        for area in ("originals/", "renditions/", "previews/")
+        for key in services.store.iter_keys(area)
+    )
     assert sizes["stored_bytes"] == on_disk
 
 

@@ -134,12 +134,17 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
     assert facts["make"]["value"] == "samsung"
     assert len(item["hashes"]["sha256"]) == 64 and item["hashes"]["phash"]
     assert item["sizes"]["original_bytes"] == len(content)
-    # the archive holds the original and its rendition, and says so
+    # the archive holds the original, its rendition and its thumbnail, and says so
     assert 0 < item["sizes"]["rendition_bytes"] < len(content)
-    assert item["sizes"]["stored_bytes"] == len(content) + item["sizes"]["rendition_bytes"]
     archive = item["archive"]
+    [thumbnail_bytes] = [c["size_bytes"] for c in archive["copies"] if c["class"] == "preview"]
+    assert 0 < thumbnail_bytes < item["sizes"]["rendition_bytes"]
+    assert item["sizes"]["stored_bytes"] == (
+        len(content) + item["sizes"]["rendition_bytes"] + thumbnail_bytes
+    )
     assert archive["original_key"].startswith("originals/")
     assert archive["rendition_key"].startswith("renditions/")
+    assert archive["preview_key"].startswith("previews/")
     with services.store.open(archive["original_key"]) as fh:
         assert fh.read() == content
     assert item["flags"] == []

@@ -570,6 +570,85 @@ def test_rendition_leaves_no_temporary_files(make_photo: PhotoFactory, tmp_path)
     assert [p.name for p in out_dir.iterdir()] == ["r.jpg"]
 
 
+# --- thumbnail --------------------------------------------------------------------------------
+
+
+def test_thumbnail_of_a_12_mp_photo_is_a_small_upright_jpeg_without_metadata(
+    make_photo: PhotoFactory, tmp_path: Path
+) -> None:
+    # stored 4000x3000 and turned by its EXIF orientation: 3000x4000 upright
+    path = make_photo(
+        size=(3000, 4000),
+        orientation=6,
+        gps=BANDUNG,
+        make="samsung",
+        creator_tool="Snapseed",
+        thumbnail=True,
+    )
+    out = tmp_path / "thumbnail.jpg"
+
+    result = process_photo(path, tmp_path / "r.jpg", max_pixels=MAX_PIXELS, thumbnail_path=out)
+
+    thumbnail = result.thumbnail
+    assert thumbnail is not None
+    data = out.read_bytes()
+    assert thumbnail.size_bytes == len(data) < 30_000
+    assert thumbnail.sha256 == hashlib.sha256(data).hexdigest()
+    assert thumbnail.mime == "image/jpeg"
+    with Image.open(out) as image:
+        assert image.format == "JPEG"
+        # the rendition's 1500x2000 box-averaged by 7, as the hashes shrink it
+        assert image.size == (thumbnail.width, thumbnail.height) == (215, 286)
+        assert not image.getexif()
+        assert "xmp" not in image.info and "comment" not in image.info
+        upright = perceptual_hashes(sample(size=(3000, 4000))).phash
+        assert distance(perceptual_hashes(image).phash, upright) <= 6
+    assert b"GPS" not in data and b"samsung" not in data and b"Snapseed" not in data
+
+
+@pytest.mark.parametrize(
+    ("format", "mode", "thumbnail_mode"),
+    [("jpeg", "L", "L"), ("jpeg", "CMYK", "RGB"), ("png", "RGBA", "RGB"), ("heic", None, "RGB")],
+)
+def test_thumbnail_is_a_plain_jpeg_whatever_came_in(
+    make_photo: PhotoFactory, tmp_path: Path, format: str, mode: str | None, thumbnail_mode: str
+) -> None:
+    path = make_photo(format=format, mode=mode, size=(1600, 1200))
+    out = tmp_path / "thumbnail.jpg"
+
+    process_photo(path, tmp_path / "r.jpg", max_pixels=MAX_PIXELS, thumbnail_path=out)
+
+    with Image.open(out) as image:
+        assert image.format == "JPEG"
+        assert image.mode == thumbnail_mode
+        assert 256 <= max(image.size) < 512
+        assert image.width / image.height == pytest.approx(4 / 3, rel=0.02)
+
+
+def test_thumbnail_keeps_the_colour_profile(make_photo: PhotoFactory, tmp_path: Path) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = sample(size=(1024, 768))
+    source.info["icc_profile"] = profile
+    out = tmp_path / "thumbnail.jpg"
+
+    process_photo(
+        make_photo(format="png", image=source),
+        tmp_path / "r.jpg",
+        max_pixels=MAX_PIXELS,
+        thumbnail_path=out,
+    )
+
+    with Image.open(out) as image:
+        assert image.info.get("icc_profile") == profile
+
+
+def test_no_thumbnail_is_written_unless_asked_for(make_photo: PhotoFactory, tmp_path) -> None:
+    result = process_photo(make_photo(), tmp_path / "r.jpg", max_pixels=MAX_PIXELS)
+
+    assert result.thumbnail is None
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".jpg"] == ["r.jpg"]
+
+
 # --- hashes and the fast path -----------------------------------------------------------------
 
 
@@ -592,8 +671,11 @@ def test_fast_path_agrees_with_the_separate_steps(
         thumbnail=True,
     )
 
-    result = process_photo(path, tmp_path / "fast.jpg", max_pixels=MAX_PIXELS)
+    result = process_photo(
+        path, tmp_path / "fast.jpg", max_pixels=MAX_PIXELS, thumbnail_path=tmp_path / "t.jpg"
+    )
 
+    # making the thumbnail on the way changes none of what the separate steps give
     assert result.checked == validate_photo(path, MAX_PIXELS)
     assert result.facts == extract_photo_facts(path)
     assert result.hashes == hash_photo(path)
