@@ -5,6 +5,11 @@ the SHA-256 on record; a mismatch is a problem response and a log line, never se
 Originals are teachers' files as received: always a download (``attachment``) with
 ``nosniff`` and a sandboxing CSP, so that a JPEG carrying HTML can never render as a page.
 Renditions and previews are Bukti's own re-encodings and may show inline.
+
+Keys are content-addressed, so the bytes behind a URL versioned by :func:`copy_url` (``?v=``,
+the start of the SHA-256 of the copy) never change: a browser may keep them a year, and a
+phone scrolling a queue again asks for nothing. Unversioned, or under a stale version, a copy
+is cached for an hour.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
 _CHUNK_BYTES = 256 * 1024
+#: hex digits of the SHA-256 in a copy's version (64 bits: no two copies of an item collide)
+VERSION_CHARS = 16
+_CACHE_UNVERSIONED = "private, max-age=3600"
+_CACHE_VERSIONED = "private, max-age=31536000, immutable"
 _verified = VerifiedObjects()
 
 #: what Bukti's own files are, by the extension it gave their keys
@@ -70,6 +79,14 @@ class Media:
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def copy_url(evidence_id: int, copy: Copy, key: str) -> str:
+    """The URL of one archived copy of an item, versioned by its content (the pages link
+    these, so that browsers keep them)."""
+    url = f"/api/v1/evidence/{evidence_id}/{copy.value}"
+    sha256 = expected_sha256(key)
+    return f"{url}?v={sha256[:VERSION_CHARS]}" if sha256 else url
 
 
 def download_name(item: Evidence, copy: Copy, extension: str) -> str:
@@ -180,9 +197,10 @@ async def serve_media(
     """Answer a request for one archived copy of an item (see the module's docstring)."""
     media = await run_in_threadpool(_load, services, who, evidence_id, copy)
     etag = f'"{media.sha256}"'
+    versioned = request.query_params.get("v") == media.sha256[:VERSION_CHARS]
     headers = {
         "ETag": etag,
-        "Cache-Control": "private, max-age=3600",
+        "Cache-Control": _CACHE_VERSIONED if versioned else _CACHE_UNVERSIONED,
         "Content-Disposition": content_disposition(media),
         "X-Content-Type-Options": "nosniff",
         "Accept-Ranges": "bytes",
@@ -253,4 +271,7 @@ def _route(copy: Copy, summary: str) -> None:
 
 _route(Copy.ORIGINAL, "The archived original, as received (always a download)")
 _route(Copy.RENDITION, "Bukti's rendition: a web-sized photo, an H.264 video, an optimised PDF")
-_route(Copy.PREVIEW, "The preview: a video's poster frame, a document's first page")
+_route(
+    Copy.PREVIEW,
+    "The preview: a photo's thumbnail, a video's poster frame, a document's first page",
+)

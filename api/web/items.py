@@ -21,6 +21,7 @@ from api.auth import Principal
 from api.deps import DbDep
 from api.flag_views import FLAG_TITLES, flag_title, related_items, render_flag
 from api.review import DECIDABLE, decide, decisions_of, next_in_queue, reviewer_names
+from api.routes.media import Copy, copy_url
 from api.routes.review import QueueParams
 from api.scoping import visible_record
 from api.web.account import see_other
@@ -87,10 +88,40 @@ def picture_src(item: Evidence) -> str | None:
     """The URL of what a person looks at: the rendition of a photo, the preview (poster
     frame, first page) of a video or document; None for a link."""
     if item.kind == Kind.PHOTO and item.rendition_key:
-        return f"/api/v1/evidence/{item.id}/rendition"
+        return copy_url(item.id, Copy.RENDITION, item.rendition_key)
     if item.preview_key:
-        return f"/api/v1/evidence/{item.id}/preview"
+        return copy_url(item.id, Copy.PREVIEW, item.preview_key)
     return None
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A small picture of an item in a list: its URL and what it shows, in words."""
+
+    src: str
+    alt: str
+
+
+#: what a list's small picture of an item shows, by kind
+_THUMBNAIL_ALTS: dict[Kind, str] = {
+    Kind.PHOTO: N_("Photo #%(id)s"),
+    Kind.VIDEO: N_("Frame of video #%(id)s"),
+    Kind.YOUTUBE: N_("Frame of video #%(id)s"),
+    Kind.DOCUMENT: N_("First page of document #%(id)s"),
+}
+
+
+def thumbnail(item: Evidence, t: Translator) -> Thumbnail | None:
+    """The smallest picture of an item there is, for the pages' lists: its preview (a photo's
+    thumbnail, a video's poster frame, a document's first page), else a photo's rendition (a
+    photo processed before thumbnails were made); None for a link."""
+    if item.preview_key:
+        src = copy_url(item.id, Copy.PREVIEW, item.preview_key)
+    elif item.kind == Kind.PHOTO and item.rendition_key:
+        src = copy_url(item.id, Copy.RENDITION, item.rendition_key)
+    else:
+        return None
+    return Thumbnail(src, t.gettext(_THUMBNAIL_ALTS[Kind(item.kind)], id=item.id))
 
 
 def _picture(db: Session, item: Evidence, t: Translator) -> Picture:

@@ -15,7 +15,7 @@ from api.review import Queue, approve_all, load_queue, queue_query
 from api.routes.review import QueueParams
 from api.web.account import see_other
 from api.web.deps import needs_role, signed_in_form
-from api.web.items import decision_label, picture_src, reason_text
+from api.web.items import decision_label, reason_text, thumbnail
 from api.web.render import render, translator
 from api.web.sessions import SignedIn
 from api.web.words import KINDS, SEVERITIES
@@ -68,7 +68,7 @@ def _rows(db: Session, queue: Queue, request: Request, session: SignedIn) -> lis
                 else "",
                 "flags": sorted({flag_title(f.code, t) for f in row.item.flags}),
                 "kind": t.gettext(KINDS.get(row.item.kind, row.item.kind)),
-                "src": picture_src(row.item),
+                "thumbnail": thumbnail(row.item, t),
                 "decision": t.gettext(decision_label(row.decision.decision))
                 if row.decision
                 else None,

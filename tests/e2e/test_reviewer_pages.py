@@ -152,6 +152,18 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
         assert queue_ids[0].startswith(f"#{ids['again']}")  # high severity first
         assert any(text.startswith(f"#{ids['nowhere']}") for text in queue_ids)
         assert not any(text.startswith(f"#{ids['clean']}") for text in queue_ids)
+        # each row shows its photo's small thumbnail, in a square held before it loads
+        page.locator(".queue img").last.scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")
+        pictures = page.eval_on_selector_all(
+            ".queue img",
+            "imgs => imgs.map(i => ({src: i.currentSrc, alt: i.alt, loaded: i.complete,"
+            " natural: i.naturalWidth, box: [i.width, i.height]}))",
+        )
+        assert [p["alt"] for p in pictures] == [f"Foto {text.split(' ')[0]}" for text in queue_ids]
+        for picture in pictures:
+            assert "/preview?v=" in picture["src"] and picture["loaded"], picture
+            assert 0 < picture["natural"] < 512 and picture["box"][0] == picture["box"][1]
         page.screenshot(path=str(shots / f"queue-{viewport}.jpg"), full_page=True, quality=75)
         page.get_by_label("Tanda", exact=True).select_option("near_duplicate")
         page.get_by_role("button", name="Tampilkan").click()

@@ -16,6 +16,7 @@ from api.app import create_app
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.backends.s3 import S3Store
+from tests.fixtures.app import assert_problem
 from tests.fixtures.photos import sample
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.web import People, archive_item, make_people, sign_in
@@ -152,6 +153,49 @@ def test_media_are_scoped_exactly_like_their_item(
         client.get("/api/v1/evidence/999999/original", headers=people.world.admin).status_code
         == 404
     )
+
+
+def test_a_photos_thumbnail_is_scoped_exactly_like_its_rendition(
+    client: TestClient, people: People, photo: tuple[int, bytes, bytes]
+) -> None:
+    item_id, _, _ = photo
+    url = f"/api/v1/evidence/{item_id}/preview"
+    world = people.world
+
+    foreign = client.get(url, headers=world.other_teacher_auth)
+    missing = client.get("/api/v1/evidence/999999/preview", headers=world.other_teacher_auth)
+
+    # another teacher learns nothing, not even that the item exists
+    assert_problem(foreign, 404)
+    assert foreign.json()["detail"] == f"evidence {item_id} not found"
+    assert missing.json()["detail"] == "evidence 999999 not found"
+    assert client.get(url, headers=people.other_school_teacher_auth).status_code == 404
+    assert client.get(url, headers=world.teacher_auth).status_code == 200
+    assert client.get(url, headers=world.reviewer_auth).status_code == 200
+    assert client.get(url, headers=world.admin).status_code == 200
+    assert client.get(url).status_code == 401
+    sign_in(client, people.other_reviewer_login)
+    assert client.get(url).status_code == 404  # another school's reviewer, by cookie
+
+
+def test_a_copy_asked_for_by_its_version_is_kept_a_year(
+    client: TestClient, people: People, photo: tuple[int, bytes, bytes]
+) -> None:
+    item_id, _, rendition = photo
+    url = f"/api/v1/evidence/{item_id}/rendition"
+    auth = people.world.reviewer_auth
+    version = hashlib.sha256(rendition).hexdigest()[:16]
+
+    versioned = client.get(f"{url}?v={version}", headers=auth)
+    stale = client.get(f"{url}?v={'0' * 16}", headers=auth)
+    plain = client.get(url, headers=auth)
+
+    # the key is content-addressed: the bytes behind a version never change
+    assert versioned.content == rendition
+    assert versioned.headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert stale.content == plain.content == rendition
+    for answer in (stale, plain):
+        assert answer.headers["cache-control"] == "private, max-age=3600"
 
 
 def test_a_copy_the_item_does_not_have_is_not_found(

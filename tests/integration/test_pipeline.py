@@ -3,7 +3,9 @@ worker in process, but where a worker process dies or outlives its retries)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -26,6 +28,7 @@ from tests.fixtures.app import (
     wait_for_terminal,
 )
 from tests.fixtures.photos import CAMERA_PICTURES, sample
+from tests.fixtures.web import make_people, sign_in
 from tests.fixtures.workers import InProcessWorker
 from workers.pipeline import PHASES
 
@@ -236,6 +239,45 @@ def test_photo_without_metadata_is_flagged_for_missing_time_and_place(
     assert item["status"] == "flagged"
     assert {f["code"] for f in item["flags"]} == {"no_capture_time", "no_location"}
     assert all(f["severity"] == "medium" for f in item["flags"])
+
+
+def test_a_photo_gets_a_small_thumbnail_that_the_queue_shows(
+    live_client: TestClient, worker: InProcessWorker
+) -> None:
+    people = make_people(live_client)
+    world = people.world
+    out = io.BytesIO()
+    sample("coffee", (4000, 3000)).save(out, "JPEG", quality=92)  # 12 MP, no metadata: flagged
+    content = out.getvalue()
+    item = wait_for_terminal(
+        live_client,
+        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        world.teacher_auth,
+    )
+    assert item["status"] == "flagged", (item, worker.output()[-2000:])
+    archive = item["archive"]
+    copies = {copy["class"]: copy for copy in archive["copies"]}
+    assert set(copies) == {"original", "rendition", "preview"}
+    assert all(copy["held"] for copy in copies.values())
+    thumbnail = copies["preview"]
+    assert thumbnail["key"] == archive["preview_key"]
+    assert thumbnail["key"] == f"previews/{thumbnail['sha256'][:2]}/{thumbnail['sha256']}.jpg"
+    held = len(content) + item["sizes"]["rendition_bytes"] + thumbnail["size_bytes"]
+    assert item["sizes"]["stored_bytes"] == held
+
+    sign_in(live_client, people.reviewer_login)
+    queue = live_client.get("/review").text
+    [tag] = [tag for tag in re.findall(r"<img [^>]*>", queue) if f'alt="Foto #{item["id"]}"' in tag]
+    served = live_client.get(re.findall(r'src="([^"]*)"', tag)[0])
+    rendition = live_client.get(f"/api/v1/evidence/{item['id']}/rendition")
+
+    assert f'src="/api/v1/evidence/{item["id"]}/preview?v={thumbnail["sha256"][:16]}"' in tag
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert hashlib.sha256(served.content).hexdigest() == thumbnail["sha256"]
+    # what a reviewer's phone downloads for this row: a few KB instead of the rendition
+    assert len(served.content) < 30_000 < len(rendition.content)
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert image.size == (286, 215)
 
 
 def _truncated() -> bytes:

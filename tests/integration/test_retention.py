@@ -219,6 +219,50 @@ def test_a_run_never_touches_held_objects(
     assert len(_audit(services, "hold.released")) == 1
 
 
+def test_a_photos_thumbnail_stays_with_its_rendition_and_goes_with_every_copy(
+    client: TestClient, services: Services
+) -> None:
+    world = make_world(client)
+    original, thumbnail = photo(4), b"thumbnail " * 50
+    item_id = archive_item(
+        services,
+        world.teacher["id"],
+        original,
+        rendition=original[:100],
+        preview=thumbnail,
+        status="accepted",
+        received_at=JANUARY,
+    )
+    with services.sessions() as db:
+        key = db.get_one(Evidence, item_id).preview_key
+    assert key is not None and services.store.exists(key)
+    url = f"/api/v1/evidence/{item_id}/preview"
+
+    def run_on(day: date) -> int:
+        with transaction(services.sessions) as db:
+            run_id = plan_run(db, day, ADMIN).id
+        with transaction(services.sessions) as db:
+            confirm_run(db, run_id, ADMIN)
+        apply_run(services.sessions, services.store, run_id, 30, ADMIN)
+        return run_id
+
+    # the original's 90 days are up: the thumbnail stays, as the rendition does
+    first = run_on(DUE)
+    assert _removals(services, first) == [(item_id, "original", "removed")]
+    kept = client.get(url, headers=world.teacher_auth)
+    assert kept.status_code == 200 and kept.content == thumbnail
+    # five years after its month closed, every copy goes, the thumbnail with them
+    last = run_on(date(2031, 2, 1))
+    assert sorted(klass for _, klass, _ in _removals(services, last)) == ["preview", "rendition"]
+    assert {outcome for _, _, outcome in _removals(services, last)} == {"removed"}
+    assert not services.store.exists(key)
+    assert services.store.exists(objects.TRASH_PREFIX + key)
+    item = client.get(f"/api/v1/evidence/{item_id}", headers=world.teacher_auth).json()
+    assert item["sizes"]["stored_bytes"] == 0
+    assert ("preview", False) in [(c["class"], c["held"]) for c in item["archive"]["copies"]]
+    assert client.get(url, headers=world.teacher_auth).status_code == 404
+
+
 class _Interrupted(Exception):
     pass
 

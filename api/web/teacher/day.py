@@ -24,7 +24,7 @@ from api.deps import DbDep, ServicesDep
 from api.routes.days import DraftConfirmation, DraftProposal, draft_day, get_day
 from api.schemas import Category
 from api.web.i18n import Translator
-from api.web.items import picture_src
+from api.web.items import thumbnail
 from api.web.render import translator
 from api.web.teacher.context import (
     TeacherDep,
@@ -187,7 +187,7 @@ def _page(
         day=day,
         summary=summary,
         items=items,
-        pictures={item.id: picture_src(item) for item in items},
+        pictures={item.id: thumbnail(item, translator(request)) for item in items},
         form=form or DraftForm.from_proposal(proposal),
         categories=list(Category),
         still_checked=_still_checked(db, view, day),

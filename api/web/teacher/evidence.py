@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from api.deps import DbDep
 from api.flag_views import flag_title, related_items, render_flag
 from api.review import decisions_of
-from api.web.items import decision_label, picture_src, reason_text
+from api.web.items import decision_label, reason_text, thumbnail
 from api.web.render import translator
 from api.web.teacher.context import TeacherDep, render_page, teacher_view
 from evidence.review import Decision
@@ -41,7 +41,7 @@ def my_items(request: Request, db: DbDep, session: TeacherDep, page: int = 1) ->
         rows.append(
             {
                 "item": item,
-                "src": picture_src(item),
+                "thumbnail": thumbnail(item, t),
                 "received": t.moment(item.received_at, view.zone),
                 "flags": [
                     (
