@@ -225,6 +225,12 @@ def _verified(*conditions: ColumnElement[bool]) -> list[Any]:
     return [Evidence.status.in_(VERIFIED), *conditions]
 
 
+def activities_of_day(session: Session, teacher_id: int, day: date) -> list[Activity]:
+    """A teacher's activities of ``day``, in the order of the day."""
+    query = select(Activity).where(Activity.teacher_id == teacher_id, Activity.date == day)
+    return list(session.scalars(query.order_by(Activity.start, Activity.id)))
+
+
 def items_of_activity(session: Session, activity_id: int) -> list[int]:
     """Items attached to an activity: they are verified against its window."""
     query = select(Evidence.id).where(*_verified(Evidence.activity_id == activity_id))

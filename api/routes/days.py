@@ -31,6 +31,7 @@ from evidence.months import REQUIREMENTS, has_ended
 from evidence.status import Status
 from storage.models import Activity, Attendance, Evidence, MonthlyFlag, School, Teacher
 from storage.repositories import (
+    activities_of_day,
     activity_window,
     attendance_day,
     check_selfies,
@@ -140,11 +141,7 @@ def _school(db: Session, teacher: Teacher) -> School:
 def _summarise_day(db: Session, teacher: Teacher, day: date, services: Services) -> DaySummary:
     school = _school(db, teacher)
     place = school_place(school, services.national_calendar)
-    activities = db.scalars(
-        select(Activity)
-        .where(Activity.teacher_id == teacher.id, Activity.date == day)
-        .order_by(Activity.start, Activity.id)
-    ).all()
+    activities = activities_of_day(db, teacher.id, day)
     record = db.scalar(
         select(Attendance).where(Attendance.teacher_id == teacher.id, Attendance.date == day)
     )
