@@ -17,10 +17,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fixtures.app import wait_for_terminal
-from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
+from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir, sign_in_on_page
 from tests.fixtures.documents import DocumentFactory, lesson_pages
 from tests.fixtures.photos import GpsFix, PhotoFactory
-from tests.fixtures.web import PASSWORD, make_people
+from tests.fixtures.web import make_people
 from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.e2e
@@ -60,14 +60,6 @@ def phone_photos(make_photo: PhotoFactory, day: date) -> list[Path]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def sign_in(page: Page, base: str, nip: str) -> None:
-    page.goto(base + "/")
-    page.get_by_label("NIP atau nama pengguna").fill(nip)
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/my")
 
 
 def check_in(page: Page, selfie: Path) -> str:
@@ -153,7 +145,7 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {"offline": False, **SLOW_NETWORK})
 
-    sign_in(page, base, people.teacher_login)
+    sign_in_on_page(page, base, people.teacher_login)
     page.screenshot(path=str(shots / "teacher-today.jpg"), full_page=True, quality=70)
     answer = check_in(page, selfie)
     page.screenshot(path=str(shots / "teacher-check-in.jpg"), full_page=True, quality=70)
@@ -237,7 +229,7 @@ def test_a_file_whose_last_answer_was_lost_is_one_item(
             else None
         ),
     )
-    sign_in(page, base, people.teacher_login)
+    sign_in_on_page(page, base, people.teacher_login)
     page.goto(f"{base}/my/upload?date={day.isoformat()}")
     page.get_by_label("Foto dan dokumen (pilih banyak sekaligus)").set_input_files([photo])
     expect(page.locator("#batch-summary")).to_contain_text("Semua berkas terkirim", timeout=30_000)
