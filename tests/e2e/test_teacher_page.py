@@ -17,7 +17,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fixtures.app import wait_for_terminal
-from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir, sign_in_on_page
+from tests.fixtures.browser import (
+    LiveServer,
+    PageFactory,
+    screenshot_dir,
+    sign_in_on_page,
+    upload_offsets,
+)
 from tests.fixtures.documents import DocumentFactory, lesson_pages
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from tests.fixtures.web import make_people
@@ -85,15 +91,7 @@ def wait_for_batch(page: Page, percent: int, timeout_s: float = 45) -> None:
 def send_batch(page: Page, cdp: Any, base: str, day: date, files: list[Path]) -> list[str]:
     """Send the files as one batch; cut the connection a quarter of the way in and reload the
     page past the half. Returns the Upload-Offset of every PATCH the page sent."""
-    offsets: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            offsets.append(request.headers.get("upload-offset", ""))
-            if request.method == "PATCH" and "/api/v1/uploads/" in request.url
-            else None
-        ),
-    )
+    offsets = upload_offsets(page)
     page.goto(f"{base}/my/upload?date={day.isoformat()}")
     picker = page.get_by_label("Foto dan dokumen (pilih banyak sekaligus)")
     picker.set_input_files(files)
