@@ -30,11 +30,12 @@ from api.web.words import SEVERITIES, STATUSES, word
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Pages load nothing from another host, run no inline script and no inline style.
+# Pages load nothing from another host, run no inline script and no inline style; the
+# teacher's pages add their app's manifest and the service worker that takes shared files.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "style-src 'self'; script-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 PAGE_HEADERS = {
     "Cache-Control": "no-store",

@@ -14,6 +14,8 @@
   var RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
   var PAUSE_MS = 5000;
   var BATCH_KEY = "bukti-batch";
+  // where share-worker.js keeps the files shared from the phone's gallery
+  var SHARED_CACHE = "bukti-shared-files";
 
   function say(key, values) {
     var text = TEXT[key] || key;
@@ -222,11 +224,8 @@
       // a batch cut short by a reload: the browser cannot keep the files, so they are picked again
       dayInput.value = saved.day;
       panel.hidden = false;
-      resumeNote.hidden = false;
-      resumeNote.textContent = say("resume") + " " + saved.files
-        .filter(function (f) { return f.state !== "done" && f.state !== "refused"; })
-        .map(function (f) { return f.name; }).join(", ");
       saved.files.forEach(function (f) { addEntry(null, f); });
+      remindMissing();
       update();
     }
 
@@ -243,10 +242,17 @@
         if (known) { known.file = file; known.day = known.day || dayInput.value; } else { addEntry(file, null); }
       });
       picker.value = "";
-      resumeNote.hidden = !entries.some(function (e) { return !e.file && e.state !== "done" && e.state !== "refused"; });
+      remindMissing();
       save();
       pump();
     });
+
+    // the files of a batch cut short that must be picked again
+    function remindMissing() {
+      var missing = entries.filter(function (e) { return !e.file && e.state !== "done" && e.state !== "refused"; });
+      resumeNote.hidden = !missing.length;
+      resumeNote.textContent = say("resume") + " " + missing.map(function (e) { return e.name; }).join(", ");
+    }
 
     function addEntry(file, remembered) {
       var entry = {
@@ -255,6 +261,8 @@
         name: file ? file.name : remembered.name,
         size: file ? file.size : remembered.size,
         day: remembered ? remembered.day || (saved && saved.day) : dayInput.value,
+        target: remembered ? remembered.target || null : null,
+        sharedKey: null,
         state: remembered ? remembered.state : "waiting",
         evidenceId: remembered ? remembered.evidenceId : null,
         sent: remembered && remembered.state === "done" ? remembered.size : 0
@@ -301,7 +309,7 @@
         running++;
         entry.state = "sending";
         show(entry);
-        sendFile(entry.file, { date: entry.day }, {
+        sendFile(entry.file, entry.target || { date: entry.day }, {
           progress: function (sent) { entry.sent = sent; entry.state = "sending"; show(entry); update(); },
           paused: function () { entry.state = "paused"; show(entry); update(); },
           done: function (evidenceId) {
@@ -316,6 +324,7 @@
 
     function finish(entry) {
       running--;
+      if (entry.sharedKey) { forgetShared([entry.sharedKey]); }
       show(entry);
       save();
       pump();
@@ -342,10 +351,100 @@
       window.localStorage.setItem(BATCH_KEY, JSON.stringify({
         day: dayInput.value,
         files: entries.map(function (e) {
-          return { key: e.key, name: e.name, size: e.size, day: e.day, state: e.state, evidenceId: e.evidenceId };
+          return {
+            key: e.key, name: e.name, size: e.size, day: e.day, target: e.target,
+            state: e.state, evidenceId: e.evidenceId
+          };
         })
       }));
     }
+
+    // Files shared from the gallery: a batch cut short gets its shared files back by itself
+    // (the browser keeps them, unlike picked ones); the others wait for the teacher to say
+    // what they are for, or to discard them.
+    var sharedPanel = document.getElementById("shared");
+    if (sharedPanel && window.caches) { loadShared().then(offerShared); }
+
+    function offerShared(shared) {
+      var waiting = shared.filter(function (one) {
+        var known = entries.filter(function (e) { return e.key === fileKey(one.file); })[0];
+        if (!known) { return true; }
+        if (known.state === "done" || known.state === "refused") {
+          forgetShared([one.key]);
+        } else if (!known.file) {
+          known.file = one.file;
+          known.sharedKey = one.key;
+        }
+        return false;
+      });
+      remindMissing();
+      pump();
+      if (!waiting.length) { return; }
+      var shownList = document.getElementById("shared-list");
+      waiting.forEach(function (one) { shownList.appendChild(sharedItem(one.file)); });
+      sharedPanel.hidden = false;
+      var target = document.getElementById("shared-target");
+      document.getElementById("shared-send").addEventListener("click", function () {
+        var day = target.getAttribute("data-day");
+        var chosen = target.value ? { activity_id: target.value } : { date: day };
+        waiting.forEach(function (one) {
+          var entry = addEntry(one.file, null);
+          entry.day = day;
+          entry.target = chosen;
+          entry.sharedKey = one.key;
+        });
+        sharedPanel.hidden = true;
+        panel.hidden = false;
+        save();
+        pump();
+      });
+      document.getElementById("shared-discard").addEventListener("click", function () {
+        forgetShared(waiting.map(function (one) { return one.key; }));
+        sharedPanel.hidden = true;
+      });
+    }
+  }
+
+  function sharedItem(file) {
+    var item = document.createElement("li");
+    var thumb;
+    if (/^image\//.test(file.type)) {
+      thumb = document.createElement("img");
+      thumb.src = URL.createObjectURL(file);
+      thumb.alt = "";
+    } else {
+      thumb = document.createElement("span");
+    }
+    thumb.className = "thumb";
+    var name = document.createElement("span");
+    name.className = "name";
+    name.textContent = file.name + " (" + size(file.size) + ")";
+    item.appendChild(thumb);
+    item.appendChild(name);
+    return item;
+  }
+
+  // The files share-worker.js kept, as [{key, file}].
+  function loadShared() {
+    return window.caches.open(SHARED_CACHE).then(function (cache) {
+      return cache.keys().then(function (requests) {
+        return Promise.all(requests.map(function (request) {
+          return cache.match(request).then(function (response) {
+            return response.blob().then(function (blob) {
+              var name = decodeURIComponent(response.headers.get("X-Bukti-Name") || "shared");
+              var modified = Number(response.headers.get("X-Bukti-Modified")) || Date.now();
+              return { key: request.url, file: new File([blob], name, { type: blob.type, lastModified: modified }) };
+            });
+          });
+        }));
+      });
+    }).catch(function () { return []; });
+  }
+
+  function forgetShared(keys) {
+    return window.caches.open(SHARED_CACHE).then(function (cache) {
+      return Promise.all(keys.map(function (key) { return cache.delete(key); }));
+    }).catch(function () { return null; });
   }
 
   // --- monthly videos and answers to "ask again" ----------------------------------------------

@@ -22,6 +22,7 @@ from api.web.render import translator
 from api.web.teacher.context import TeacherDep, TeacherView, render_page, teacher_view
 from evidence.months import REQUIREMENTS, month_bounds
 from storage.models import Evidence, MonthlyFlag
+from storage.repositories import activities_of_day
 
 router = APIRouter()
 
@@ -53,7 +54,11 @@ def upload_page(
     session: TeacherDep,
     day: Annotated[date | None, Query(alias="date")] = None,
 ) -> Response:
-    """Pick a day's photos and documents at once; each goes up resumable, with progress."""
+    """Pick a day's photos and documents at once; each goes up resumable, with progress.
+
+    Files shared from the phone's gallery (kept by the service worker, see
+    api.web.teacher.share) are offered here too, for one of the day's activities.
+    """
     view = teacher_view(db, session)
     chosen = batch_day(view, day)
     settings = services.settings
@@ -66,6 +71,7 @@ def upload_page(
         day=chosen,
         earliest=view.today() - timedelta(days=_MAX_DAYS_BACK),
         accept=ACCEPT,
+        activities=activities_of_day(db, view.teacher.id, chosen),
         max_photo_bytes=settings.max_photo_bytes,
         max_document_bytes=settings.max_document_bytes,
     )
