@@ -49,6 +49,7 @@ SHARE = """async ([name, type, data]) => {
 #: the state of the service worker the teacher's pages started, and the one in charge of
 #: this page (a page loaded while the worker was still starting may have none)
 WORKER_STATE = "() => navigator.serviceWorker.ready.then((found) => found.active.state)"
+WORKER_SCOPE = "() => navigator.serviceWorker.ready.then((found) => found.scope)"
 CONTROLLER = "() => (navigator.serviceWorker.controller || { scriptURL: '' }).scriptURL"
 #: a file the worker kept eight days ago (as it keeps them, with the time of the share)
 FORGOTTEN_SHARE = """() => caches.open("bukti-shared-files").then((cache) => cache.put(
@@ -91,7 +92,7 @@ def share(page: Page, photo: Path) -> dict[str, Any]:
 def start_the_worker(page: Page, base: str) -> str:
     """Open a teacher's page, wait until its service worker runs and is in charge of the
     page; returns the worker's script URL."""
-    page.goto(f"{base}/my/upload")
+    page.goto(f"{base}/my")
     poll(page, WORKER_STATE, lambda state: state == "activated")
     page.reload()
     url: str = poll(page, CONTROLLER, bool)
@@ -153,6 +154,8 @@ def test_a_photo_shared_from_the_gallery_is_sent_for_the_activity_the_teacher_pi
 
     sign_in_on_page(page, base, lesson.people.teacher_login)
     worker_url = start_the_worker(page, base)
+    worker_scope = page.evaluate(WORKER_SCOPE)
+    page.goto(f"{base}/my/upload")
     answer = share(page, photo)
     page.goto(answer["url"])
 
@@ -186,6 +189,8 @@ def test_a_photo_shared_from_the_gallery_is_sent_for_the_activity_the_teacher_pi
     caches = page.evaluate("() => caches.keys()")
 
     assert worker_url == f"{base}/my/share-worker.js"
+    # the app's start page (/my) is in the worker's charge too: the install prompt checks it
+    assert worker_scope == f"{base}/my"
     # the worker answered the share itself: the server's own answer to /my/share is a page
     assert answer["redirected"] and answer["url"] == f"{base}/my/upload?shared=1"
     assert answer["status"] == 200

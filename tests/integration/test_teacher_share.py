@@ -125,6 +125,8 @@ def test_the_worker_is_served_from_the_teacher_pages_so_that_it_catches_the_shar
     assert response.headers["content-type"].startswith("text/javascript")
     # checked again on each visit: a fixed worker replaces the old one at once
     assert response.headers["cache-control"] == "no-cache"
+    # its scope is the app's, /my (start page included), not only /my/ below its script
+    assert response.headers["service-worker-allowed"] == "/my"
     assert 'SHARE_ACTION = "/my/share"' in response.text
 
 

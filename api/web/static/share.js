@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   if (!("serviceWorker" in navigator)) { return; }
-  navigator.serviceWorker.register("/my/share-worker.js", { scope: "/my/" }).catch(function () {
+  navigator.serviceWorker.register("/my/share-worker.js", { scope: "/my" }).catch(function () {
     // without it the share sheet's files reach the server, whose page says what to do
   });
 })();

@@ -3,7 +3,8 @@ worker, and the share action's answer when no service worker caught it.
 
 Android's share sheet offers installed web apps whose manifest has a ``share_target``; a
 share is a multipart ``POST`` to :data:`SHARE_ACTION`. The service worker
-(``static/share-worker.js``, served from ``/my/`` so that its scope covers the action)
+(``static/share-worker.js``, served from ``/my/`` with the app's scope, which covers the
+action)
 keeps the shared files in the browser's Cache Storage and sends the phone on to the upload
 page, which offers them in its usual flow: the teacher picks what they are for and sends
 them through tus, with the session's CSRF token, like any other file. The server never
@@ -29,9 +30,8 @@ router = APIRouter()
 SHARE_ACTION = "/my/share"
 #: the multipart field the shared files arrive in
 SHARED_FILES_FIELD = "files"
-#: the service worker's script: its URL's directory is the widest scope it may take
-WORKER_PATH = "/my/share-worker.js"
-#: the app's pages: where it starts and what it keeps in its own window
+#: the app's pages: where it starts, what it keeps in its own window, and the service
+#: worker's scope (the start page too, which browsers look for when offering to install)
 APP_SCOPE = "/my"
 #: the favicon's green
 THEME_COLOR = "#0b5d4b"
@@ -92,11 +92,18 @@ def web_app_manifest(request: Request) -> Response:
 
 @router.get("/share-worker.js")
 def share_worker() -> Response:
-    """The service worker's script; checked again on each visit, so a new one takes over."""
+    """The service worker's script; checked again on each visit, so a new one takes over.
+
+    Served from /my/ so that it may take the app's scope; the header lets it take /my itself.
+    """
     return Response(
         (STATIC_DIR / "share-worker.js").read_bytes(),
         media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "no-cache",
+            "Service-Worker-Allowed": APP_SCOPE,
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
