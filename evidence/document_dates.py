@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 
 from evidence.document_facts import DocumentFacts
 from evidence.facts import Sourced
-from evidence.flags import Code, Flag, Severity
+from evidence.flags import Code, Flag, Phrase, Severity
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,15 @@ def document_date_flags(
                 Severity.INFO,
                 f"{naive[0].source} has no UTC offset: read as the school's local time "
                 f"(UTC{_offset_text(rules.school_utc_offset_min)})",
+                phrases=(
+                    Phrase(
+                        "time_zone_assumed.document",
+                        {
+                            "source": naive[0].source,
+                            "offset": f"UTC{_offset_text(rules.school_utc_offset_min)}",
+                        },
+                    ),
+                ),
             )
         )
     created = _aware(facts.created, zone)
@@ -71,6 +80,7 @@ def document_date_flags(
                 Severity.LOW,
                 "the document carries no creation date; scanner apps and web exporters often "
                 "write none",
+                phrases=(Phrase("no_capture_time.document"),),
             )
         )
     for label, dated in (("created", created), ("modified", modified)):
@@ -81,6 +91,16 @@ def document_date_flags(
                     Severity.MEDIUM,
                     f"{label} {_local(dated.value, zone)} ({dated.source}), after the file was "
                     f"received at {_local(received_at, zone)}: a wrong clock or a forged date",
+                    phrases=(
+                        Phrase(
+                            f"time_in_future.document_{label}",
+                            {
+                                "dated_at": dated.value.astimezone(zone).isoformat(),
+                                "received_at": received_at.astimezone(zone).isoformat(),
+                                "source": dated.source,
+                            },
+                        ),
+                    ),
                 )
             )
     if created is not None and created.value - activity_end > rules.created_after_grace:
@@ -92,6 +112,17 @@ def document_date_flags(
                 f"{_span(created.value - activity_end)} after the activity ended "
                 f"({_local(activity_end, zone)}); documents made up to "
                 f"{_span(rules.created_after_grace)} afterwards pass",
+                phrases=(
+                    Phrase(
+                        "time_outside_activity.document_late",
+                        {
+                            "created_at": created.value.astimezone(zone).isoformat(),
+                            "end_at": activity_end.astimezone(zone).isoformat(),
+                            "after_s": int((created.value - activity_end).total_seconds()),
+                            "grace_s": int(rules.created_after_grace.total_seconds()),
+                        },
+                    ),
+                ),
             )
         )
     # Save As keeps the creation date of last year's file, so staleness goes by the last change.
@@ -104,6 +135,15 @@ def document_date_flags(
                 f"last changed {_local(touched.value, zone)} ({touched.source}), "
                 f"{_span(activity_start - touched.value)} before the activity: a document "
                 "reused from an earlier year?",
+                phrases=(
+                    Phrase(
+                        "time_outside_activity.document_old",
+                        {
+                            "touched_at": touched.value.astimezone(zone).isoformat(),
+                            "before_s": int((activity_start - touched.value).total_seconds()),
+                        },
+                    ),
+                ),
             )
         )
     return flags

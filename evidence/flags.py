@@ -5,9 +5,13 @@ A flag never rejects anything by itself: it sends the item to a reviewer.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+#: a value a detail names: JSON-safe, and typed by its name's ending (see :class:`Phrase`)
+Value = str | int | float
 
 
 class Severity(StrEnum):
@@ -97,25 +101,69 @@ SEVERITY: dict[Code, Severity] = {
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """One sentence of a flag's detail as a message id and the values it names.
+
+    The pages word it in the reader's language from the id; each value is formatted by how
+    its name ends: ``_at`` an ISO instant shown with its date, ``_clock`` one shown as a time
+    of day (both in ``zone``, an IANA name, when the values have one), ``_day`` an ISO date,
+    ``_days`` ISO dates joined by ", ", ``_month`` "YYYY-MM", ``_time`` "HH:MM[:SS]",
+    ``_window`` "HH:MM", or two joined by an en dash, ``_wall`` a camera's ISO local time, ``_s``
+    seconds, ``_m`` metres, ``_bytes`` a size, ``_n`` a number, ``_word`` an English phrase
+    the catalog translates; other names are shown as they are.
+    """
+
+    message: str
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The phrase as it is stored beside the flag."""
+        return {"message": self.message, "values": dict(self.values)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Phrase:
+        """The phrase :meth:`to_json` stored."""
+        return cls(str(data["message"]), dict(data.get("values") or {}))
+
+
+@dataclass(frozen=True)
 class Flag:
-    """One finding about an item, with a detail a reviewer can read on its own."""
+    """One finding about an item, with a detail a reviewer can read on its own.
+
+    ``detail`` is the English sentence the API gives; ``phrases`` say the same as message
+    ids and values, so the pages can word it in the reader's language.
+    """
 
     code: Code
     severity: Severity
     detail: str
     related_evidence_id: int | None = None
+    phrases: tuple[Phrase, ...] = field(default=(), compare=False)
 
     @classmethod
-    def raise_(cls, code: Code, detail: str, related_evidence_id: int | None = None) -> Flag:
+    def raise_(
+        cls,
+        code: Code,
+        detail: str,
+        related_evidence_id: int | None = None,
+        *,
+        phrases: tuple[Phrase, ...] = (),
+    ) -> Flag:
         """A flag of `code` at the severity SPEC.md gives it."""
-        return cls(code, SEVERITY[code], detail, related_evidence_id)
+        return cls(code, SEVERITY[code], detail, related_evidence_id, phrases)
 
     def to_json(self) -> dict[str, Any]:
         """The flag as the API shows it."""
-        data = asdict(self)
-        data["code"] = self.code.value
-        data["severity"] = self.severity.value
-        return data
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "detail": self.detail,
+            "related_evidence_id": self.related_evidence_id,
+        }
+
+    def phrases_json(self) -> list[dict[str, Any]] | None:
+        """The phrases as stored beside the flag; None for a flag that has none."""
+        return [phrase.to_json() for phrase in self.phrases] or None
 
 
 def needs_review(flags: list[Flag]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from evidence.flags import Code, Flag
+from evidence.flags import Code, Flag, Phrase
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,17 @@ def trailing_data_flag(mime: str, data: bytes) -> Flag | None:
         Code.TRAILING_DATA,
         f"{trailer.payload} follows the end of the {kind} ({_size(trailer.size_bytes)} "
         f"after byte {trailer.end_offset:,}): the file is something else to other programs",
+        phrases=(
+            Phrase(
+                "trailing_data",
+                {
+                    "payload_word": trailer.payload,
+                    "format": kind,
+                    "size_bytes": trailer.size_bytes,
+                    "offset_n": trailer.end_offset,
+                },
+            ),
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from evidence.calendar import day_target_min
 from evidence.details import clock_text, distance_text, duration_text, time_text, window_text
 from evidence.editors import editor_named_in
 from evidence.facts import CaptureFacts, Location
-from evidence.flags import Code, Flag
+from evidence.flags import Code, Flag, Phrase
 from evidence.geo import distance_m, fence_limit_m
 from evidence.provenance import chat_app_naming, is_screen_sized
 from evidence.records import (
@@ -78,6 +78,9 @@ class Rules:
     # later from memory: ten minutes apart is a slip, more is another moment.
     check_time_tolerance_min: float = 10
 
+
+#: how a DL destination's name is marked where a detail names the expected place
+DL_PLACE_SUFFIX = " (DL destination)"
 
 _CODE_ORDER = {code: position for position, code in enumerate(Code)}
 
@@ -236,6 +239,17 @@ def _time_flags(
                 f"taken {clock_text(resolved.at, zone)}, {duration_text(ahead)} after the server "
                 f"received it ({clock_text(received, zone, day=_local_date(resolved, zone))}); "
                 "the phone's clock or the metadata is wrong",
+                phrases=(
+                    Phrase(
+                        "time_in_future",
+                        {
+                            "taken_at": resolved.utc.isoformat(),
+                            "received_at": received.isoformat(),
+                            "ahead_s": _seconds(ahead),
+                            "zone": zone,
+                        },
+                    ),
+                ),
             )
         )
     if activity is not None:
@@ -254,6 +268,18 @@ def _time_flags(
                     f"taken {clock_text(resolved.at, zone)}: {duration_text(apart)} apart, more "
                     f"than {rules.gps_time_tolerance_min:g} min (phones reuse cached fixes; a "
                     "faked clock or position also shows like this)",
+                    phrases=(
+                        Phrase(
+                            "gps_time_mismatch",
+                            {
+                                "gps_at": _aware_utc(gps).isoformat(),
+                                "taken_at": resolved.utc.isoformat(),
+                                "apart_s": _seconds(apart),
+                                "limit_n": rules.gps_time_tolerance_min,
+                                "zone": zone,
+                            },
+                        ),
+                    ),
                 )
             )
     return flags
@@ -286,6 +312,17 @@ def _activity_flags(
                 f"taken {local:%Y-%m-%d} {clock_text(local, zone)}; {activity.kind} dated "
                 f"{activity.date:%Y-%m-%d} {window} ({abs(days)} day{'s' * (abs(days) != 1)} "
                 f"{side} it)",
+                phrases=(
+                    Phrase(
+                        f"wrong_day.{_kind_id(activity.kind)}",
+                        {
+                            "taken_at": local.isoformat(),
+                            "activity_day": activity.date.isoformat(),
+                            "activity_window": _window_value(activity.start, activity.end),
+                            "zone": zone,
+                        },
+                    ),
+                ),
             )
         ]
     if local < start:
@@ -297,6 +334,18 @@ def _activity_flags(
             Code.TIME_OUTSIDE_ACTIVITY,
             f"taken {clock_text(local, zone)}; {activity.kind} {window} "
             f"({duration_text(gap)} {where})",
+            phrases=(
+                Phrase(
+                    f"time_outside_activity.{_kind_id(activity.kind)}."
+                    f"{'before' if local < start else 'after'}",
+                    {
+                        "taken_clock": local.isoformat(),
+                        "activity_window": _window_value(activity.start, activity.end),
+                        "gap_s": _seconds(gap),
+                        "zone": zone,
+                    },
+                ),
+            ),
         )
     ]
 
@@ -326,6 +375,16 @@ def _check_flags(
                 f"{which} selfie taken {local:%Y-%m-%d} {clock_text(local, zone)}; the "
                 f"attendance day is {attendance.date:%Y-%m-%d} ({abs(days)} "
                 f"day{'s' * (abs(days) != 1)} {side} it)",
+                phrases=(
+                    Phrase(
+                        f"wrong_day.selfie_{check}",
+                        {
+                            "taken_at": local.isoformat(),
+                            "attendance_day": attendance.date.isoformat(),
+                            "zone": zone,
+                        },
+                    ),
+                ),
             )
         ]
     typed = attendance.typed_check(check)
@@ -342,6 +401,18 @@ def _check_flags(
             f"{which} typed as {time_text(typed)} but the selfie was taken "
             f"{clock_text(local, zone)} ({duration_text(apart)} apart, more than "
             f"{rules.check_time_tolerance_min:g} min); the selfie's time is the {which} time",
+            phrases=(
+                Phrase(
+                    f"check_time_mismatch.{check}",
+                    {
+                        "typed_time": time_text(typed),
+                        "taken_clock": local.isoformat(),
+                        "apart_s": _seconds(apart),
+                        "limit_n": rules.check_time_tolerance_min,
+                        "zone": zone,
+                    },
+                ),
+            ),
         )
     ]
 
@@ -358,6 +429,12 @@ def _period_flags(resolved: ResolvedTime | None, period: str | None, zone: str) 
             Code.VIDEO_OUTSIDE_PERIOD,
             f"filmed {local:%Y-%m-%d} {clock_text(local, zone)} ({resolved.source}), outside "
             f"the reporting month {period}",
+            phrases=(
+                Phrase(
+                    "video_outside_period",
+                    {"taken_at": local.isoformat(), "period_month": period, "zone": zone},
+                ),
+            ),
         )
     ]
 
@@ -391,6 +468,17 @@ def _zone_flags(
             f"the phone wrote UTC offset {_offset_text(written)} ({facts.utc_offset_min.source}) "
             f"but its GPS position is in {name} ({zone_abbreviation(name, local.replace(tzinfo=None))}, "
             f"{_offset_text(expected)}): its clock or zone was set by hand",
+            phrases=(
+                Phrase(
+                    "time_zone_mismatch",
+                    {
+                        "written": _offset_text(written),
+                        "place_zone": name,
+                        "abbreviation": zone_abbreviation(name, local.replace(tzinfo=None)),
+                        "expected": _offset_text(expected),
+                    },
+                ),
+            ),
         )
     ]
 
@@ -434,8 +522,9 @@ def _utc_label_check(
         return resolved, None
     received = _aware_utc(received_at_utc)
     future = timedelta(minutes=rules.future_tolerance_min)
-    why = ""
+    why, because = "", ""
     if resolved.utc - received > future >= local.utc - received:
+        because = "future"
         why = (
             f"read as UTC it would be {duration_text(resolved.utc - received)} after the "
             "server received the file"
@@ -446,6 +535,7 @@ def _utc_label_check(
         and _activity_flags(resolved, activity, zone, rules)
         and not _activity_flags(local, activity, zone, rules)
     ):
+        because = "activity"
         why = (
             f"read as UTC it falls outside the {activity.kind}, read as local time at its "
             f"GPS position ({local.zone}) inside it"
@@ -457,6 +547,17 @@ def _utc_label_check(
         f"the video's creation_time is labelled UTC but holds local time, as some phones "
         f"write it: read as {clock_text(local.at, zone)} ({local.zone}), not "
         f"{clock_text(resolved.at, zone)}; {why}",
+        phrases=(
+            Phrase(
+                f"time_zone_assumed.utc_label.{because}",
+                {
+                    "local_clock": local.utc.isoformat(),
+                    "utc_clock": resolved.utc.isoformat(),
+                    "ahead_s": _seconds(resolved.utc - received),
+                    "zone": zone,
+                },
+            ),
+        ),
     )
 
 
@@ -466,6 +567,15 @@ def _zone_assumed(resolved: ResolvedTime, position: _Position | None, zone: str)
         Code.TIME_ZONE_ASSUMED,
         f"the camera wrote {resolved.at:%Y-%m-%d %H:%M:%S} with no UTC offset and {why}: "
         f"{zone} ({zone_abbreviation(zone)}) assumed",
+        phrases=(
+            Phrase(
+                "time_zone_assumed." + ("no_position" if position is None else "no_zone"),
+                {
+                    "written_wall": resolved.at.replace(tzinfo=None).isoformat(),
+                    "abbreviation": zone_abbreviation(zone),
+                },
+            ),
+        ),
     )
 
 
@@ -474,7 +584,23 @@ def _no_capture_time() -> Flag:
         Code.NO_CAPTURE_TIME,
         "no capture time in the photo's metadata (DateTimeOriginal missing or unusable); "
         "forwarded chat photos, screenshots and stripped files look like this",
+        phrases=(Phrase("no_capture_time"),),
     )
+
+
+def _seconds(span: timedelta) -> int:
+    """A span as whole seconds (sign dropped), as a phrase's ``_s`` values hold it."""
+    return int(abs(span.total_seconds()))
+
+
+def _window_value(start: time, end: time) -> str:
+    """An activity's window as a phrase's ``_window`` value: two times joined by an en dash, or one."""
+    return time_text(start) if start == end else window_text(start, end)
+
+
+def _kind_id(kind: str) -> str:
+    """An activity window's kind in message ids: activity, check_in or check_out."""
+    return kind.replace("-", "_")
 
 
 def _local_date(resolved: ResolvedTime, zone: str) -> date:
@@ -513,7 +639,7 @@ def _place_flags(
         flags.append(_no_location())
     place = _expected_place(status, attendance, school, home)
     if place is not None and position is not None:
-        flags.extend(_geofence_flags(position, place, rules))
+        flags.extend(_geofence_flags(position, place, rules, _place_id(status)))
     if position is not None:
         accuracy = position.location.accuracy_m
         if accuracy is not None and accuracy > rules.low_accuracy_m:
@@ -522,6 +648,12 @@ def _place_flags(
                     Code.LOW_GPS_ACCURACY,
                     f"{position.said_by} reports a horizontal error of {accuracy:.0f} m, "
                     f"more than {rules.low_accuracy_m:g} m: the position is only roughly known",
+                    phrases=(
+                        Phrase(
+                            "low_gps_accuracy",
+                            {"accuracy_m": accuracy, "limit_m": rules.low_accuracy_m},
+                        ),
+                    ),
                 )
             )
     return flags
@@ -543,7 +675,7 @@ def _expected_place(
         if destination is None:
             return None
         return Place(
-            f"{destination.name} (DL destination)",
+            f"{destination.name}{DL_PLACE_SUFFIX}",
             destination.lat,
             destination.lon,
             destination.radius_m,
@@ -551,7 +683,14 @@ def _expected_place(
     return school.place
 
 
-def _geofence_flags(position: _Position, place: Place, rules: Rules) -> list[Flag]:
+def _place_id(status: AttendanceStatus) -> str:
+    """Which expected place a status names, as the message ids of ``outside_geofence`` say it."""
+    return {AttendanceStatus.WFH: "home", AttendanceStatus.DL: "dl"}.get(status, "school")
+
+
+def _geofence_flags(
+    position: _Position, place: Place, rules: Rules, place_id: str = "school"
+) -> list[Flag]:
     here = position.location
     distance = distance_m(place.lat, place.lon, here.lat, here.lon)
     limit = fence_limit_m(place.radius_m, here.accuracy_m, rules.accuracy_allowance_cap_m)
@@ -564,6 +703,22 @@ def _geofence_flags(position: _Position, place: Place, rules: Rules) -> list[Fla
             Code.OUTSIDE_GEOFENCE,
             f"{distance_text(distance)} from {place.name} (radius {place.radius_m:.0f} m, "
             f"GPS accuracy {accuracy}{said_by})",
+            phrases=(
+                Phrase(
+                    f"outside_geofence.{place_id}",
+                    {
+                        "distance_m": distance,
+                        "place": place.name.removesuffix(DL_PLACE_SUFFIX),
+                        "radius_m": place.radius_m,
+                    },
+                ),
+                *(
+                    [Phrase("outside_geofence.accuracy", {"accuracy_m": here.accuracy_m})]
+                    if here.accuracy_m is not None
+                    else []
+                ),
+                *([Phrase("outside_geofence.phone_position")] if said_by else []),
+            ),
         )
     ]
 
@@ -575,6 +730,12 @@ def _leave_day_flag(attendance: AttendanceDay) -> Flag:
         Code.EVIDENCE_ON_LEAVE_DAY,
         f"evidence for {attendance.date:%Y-%m-%d}, recorded as {status.value} "
         f"({_ABSENCE_WORDS[status]}) in the attendance: no work is expected that day",
+        phrases=(
+            Phrase(
+                "evidence_on_leave_day",
+                {"attendance_day": attendance.date.isoformat(), "status": status.value},
+            ),
+        ),
     )
 
 
@@ -582,6 +743,7 @@ def _no_location() -> Flag:
     return Flag.raise_(
         Code.NO_LOCATION,
         "no GPS position in the photo's metadata and none sent with the upload",
+        phrases=(Phrase("no_location"),),
     )
 
 
@@ -590,10 +752,14 @@ def _no_location() -> Flag:
 
 def _edit_flags(facts: CaptureFacts, thumbnail_distance: int | None, rules: Rules) -> list[Flag]:
     reasons: list[str] = []
+    phrases: list[Phrase] = []
     for tag in (facts.software, facts.creator_tool):
         editor = editor_named_in(tag.value) if tag is not None else None
         if tag is not None and editor is not None:
             reasons.append(f"{tag.source} is “{tag.value}” ({editor} is an image editor)")
+            phrases.append(
+                Phrase("edited.editor", {"tag": tag.source, "value": tag.value, "editor": editor})
+            )
     if facts.captured_local is not None and facts.modified_local is not None:
         taken, saved = facts.captured_local, facts.modified_local
         later = saved.value.replace(tzinfo=None) - taken.value.replace(tzinfo=None)
@@ -602,31 +768,62 @@ def _edit_flags(facts: CaptureFacts, thumbnail_distance: int | None, rules: Rule
                 f"saved again {duration_text(later)} after it was taken ({saved.source} "
                 f"{saved.value:%Y-%m-%d %H:%M:%S}, {taken.source} {taken.value:%Y-%m-%d %H:%M:%S})"
             )
+            phrases.append(
+                Phrase(
+                    "edited.saved_later",
+                    {
+                        "later_s": _seconds(later),
+                        "saved_wall": saved.value.replace(tzinfo=None).isoformat(),
+                        "taken_wall": taken.value.replace(tzinfo=None).isoformat(),
+                    },
+                )
+            )
     if thumbnail_distance is not None and thumbnail_distance > rules.thumbnail_max_distance:
         reasons.append(
             f"the embedded EXIF thumbnail differs from the image (perceptual distance "
             f"{thumbnail_distance} of 64, limit {rules.thumbnail_max_distance}): editors rewrite "
             "the image but often keep the camera's thumbnail"
         )
-    return [Flag.raise_(Code.EDITED, "; ".join(reasons))] if reasons else []
+        phrases.append(
+            Phrase(
+                "edited.thumbnail",
+                {"distance_n": thumbnail_distance, "limit_n": rules.thumbnail_max_distance},
+            )
+        )
+    if not reasons:
+        return []
+    return [Flag.raise_(Code.EDITED, "; ".join(reasons), phrases=tuple(phrases))]
 
 
 def _forwarding_flags(facts: CaptureFacts, filename: str | None) -> list[Flag]:
     reasons: list[str] = []
+    phrases: list[Phrase] = []
     who = chat_app_naming(filename)
     if who is not None:
         reasons.append(f"file name “{filename}” follows {who}'s naming, not a camera's")
+        phrases.append(
+            Phrase("forwarded_or_screenshot.chat_name", {"filename": filename or "", "app": who})
+        )
     if not _has_camera_metadata(facts):
         if is_screen_sized(facts.width, facts.height):
             reasons.append(
                 f"{facts.width}\N{MULTIPLICATION SIGN}{facts.height} with no camera metadata: "
                 "the size of a phone screen, as screenshots are"
             )
+            phrases.append(
+                Phrase(
+                    "forwarded_or_screenshot.screen_size",
+                    {"width": facts.width or 0, "height": facts.height or 0},
+                )
+            )
         if facts.format.lower() in ("image/png", "png"):  # a MIME type, or a format name
             reasons.append(
                 "a PNG with no camera metadata: phone cameras save JPEG or HEIC, screenshots PNG"
             )
-    return [Flag.raise_(Code.FORWARDED_OR_SCREENSHOT, "; ".join(reasons))] if reasons else []
+            phrases.append(Phrase("forwarded_or_screenshot.png"))
+    if not reasons:
+        return []
+    return [Flag.raise_(Code.FORWARDED_OR_SCREENSHOT, "; ".join(reasons), phrases=tuple(phrases))]
 
 
 def _has_camera_metadata(facts: CaptureFacts) -> bool:
@@ -725,6 +922,17 @@ def _repeated_location(
         f"different days ({listed}); real GPS fixes differ by metres from day to day, "
         "fake-GPS apps repeat them",
         latest.evidence_id,
+        phrases=(
+            Phrase(
+                "repeated_location",
+                {
+                    "lat": f"{here.lat:.6f}",
+                    "lon": f"{here.lon:.6f}",
+                    "count_n": len(days),
+                    "listed_days": ", ".join(d.isoformat() for d in sorted(days)),
+                },
+            ),
+        ),
     )
 
 
@@ -772,6 +980,20 @@ def _impossible_travel(
         f"{clock_text(moment, zone, day=_local_date(resolved, zone))}, {pace}{speed}, more than "
         f"{rules.max_speed_kmh:g} km/h",
         item.evidence_id,
+        phrases=(
+            Phrase(
+                "impossible_travel" + (".same_moment" if apart == timedelta(0) else ""),
+                {
+                    "distance_m": distance,
+                    "other_id": item.evidence_id,
+                    "other_at": moment.isoformat(),
+                    "apart_s": _seconds(apart),
+                    "speed_n": 0 if apart == timedelta(0) else round(speed_kmh),
+                    "limit_n": rules.max_speed_kmh,
+                    "zone": zone,
+                },
+            ),
+        ),
     )
 
 
@@ -811,6 +1033,19 @@ def activity_overlap_flag(first: ActivityWindow, second: ActivityWindow) -> Flag
         f"on {first.date:%Y-%m-%d}, {window_text(first.start, first.end)} “{first.title}” and "
         f"{window_text(second.start, second.end)} “{second.title}” overlap by "
         f"{duration_text(overlap)}",
+        phrases=(
+            Phrase(
+                "activity_overlap",
+                {
+                    "activity_day": first.date.isoformat(),
+                    "first_window": _window_value(first.start, first.end),
+                    "first_title": first.title or "",
+                    "second_window": _window_value(second.start, second.end),
+                    "second_title": second.title or "",
+                    "overlap_s": _seconds(overlap),
+                },
+            ),
+        ),
     )
 
 
@@ -851,6 +1086,18 @@ def trk_day_flags(
                 f"{logged} min logged on {day:%Y-%m-%d} in {count} "
                 f"activit{'y' if count == 1 else 'ies'}: {target - logged} min short of "
                 f"the day's {target} min{shortened}",
+                phrases=(
+                    Phrase(
+                        "trk_under_target",
+                        {
+                            "logged_n": logged,
+                            "activity_day": day.isoformat(),
+                            "count_n": count,
+                            "short_n": target - logged,
+                            "target_n": target,
+                        },
+                    ),
+                ),
             )
         ]
     return flagged
@@ -943,6 +1190,17 @@ def attendance_flags(
                     f"checked in {_clock_with_seconds(times.check_in, zone)} on {day:%Y-%m-%d} "
                     f"({times.check_in_said_by}), after {time_text(hours.check_in_by)}{note} "
                     f"({duration_text(late)} late)",
+                    phrases=(
+                        Phrase(
+                            "late_check_in",
+                            {
+                                "check_clock": times.check_in.isoformat(),
+                                "deadline_time": time_text(hours.check_in_by),
+                                "late_s": _seconds(late),
+                                "zone": zone,
+                            },
+                        ),
+                    ),
                 )
             )
     if times.check_out is not None and hours.check_out_from is not None:
@@ -955,6 +1213,17 @@ def attendance_flags(
                     f"checked out {_clock_with_seconds(times.check_out, zone)} on "
                     f"{day:%Y-%m-%d} ({times.check_out_said_by}), before "
                     f"{time_text(hours.check_out_from)}{note} ({duration_text(early)} early)",
+                    phrases=(
+                        Phrase(
+                            "early_check_out",
+                            {
+                                "check_clock": times.check_out.isoformat(),
+                                "opening_time": time_text(hours.check_out_from),
+                                "early_s": _seconds(early),
+                                "zone": zone,
+                            },
+                        ),
+                    ),
                 )
             )
     return flags
@@ -988,16 +1257,28 @@ def trk_plausibility_flags(
     if not day_activities:
         return []
     reasons: list[str] = []
+    phrases = [Phrase("trk_implausible_time.day", {"activity_day": day.isoformat()})]
     if attendance is not None and attendance.status.is_absence:
         minutes = logged_minutes(day_activities)
         reasons.append(
             f"{minutes} min logged on a {attendance.status.value} "
             f"({_ABSENCE_WORDS[attendance.status]}) day"
         )
+        phrases.append(
+            Phrase(
+                "trk_implausible_time.leave",
+                {"logged_n": minutes, "status": attendance.status.value},
+            )
+        )
     for activity in sorted(day_activities, key=lambda a: (a.start, a.end)):
         window = window_text(activity.start, activity.end)
+        named: dict[str, str | int | float] = {
+            "activity_window": _window_value(activity.start, activity.end),
+            "title": activity.title or "",
+        }
         if activity.start < NIGHT_ENDS or activity.end > NIGHT_STARTS:
             reasons.append(f"{window} “{activity.title}” is at night")
+            phrases.append(Phrase("trk_implausible_time.night", named))
             continue
         if times is None:
             continue
@@ -1010,6 +1291,12 @@ def trk_plausibility_flags(
                 reasons.append(
                     f"{window} “{activity.title}” begins before the check-in {times.check_in:%H:%M}"
                 )
+                phrases.append(
+                    Phrase(
+                        "trk_implausible_time.before_check_in",
+                        {**named, "check_time": f"{times.check_in:%H:%M}"},
+                    )
+                )
                 continue
         if times.check_out is not None:
             end = datetime.combine(day, activity.end, tzinfo=times.check_out.tzinfo)
@@ -1017,6 +1304,18 @@ def trk_plausibility_flags(
                 reasons.append(
                     f"{window} “{activity.title}” ends after the check-out {times.check_out:%H:%M}"
                 )
+                phrases.append(
+                    Phrase(
+                        "trk_implausible_time.after_check_out",
+                        {**named, "check_time": f"{times.check_out:%H:%M}"},
+                    )
+                )
     if not reasons:
         return []
-    return [Flag.raise_(Code.TRK_IMPLAUSIBLE_TIME, f"on {day:%Y-%m-%d}: " + "; ".join(reasons))]
+    return [
+        Flag.raise_(
+            Code.TRK_IMPLAUSIBLE_TIME,
+            f"on {day:%Y-%m-%d}: " + "; ".join(reasons),
+            phrases=tuple(phrases),
+        )
+    ]

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any, NewType
 from urllib.parse import parse_qs, urlsplit
 
-from evidence.flags import Code, Flag
+from evidence.flags import Code, Flag, Phrase
 
 VideoId = NewType("VideoId", str)
 """An 11-character YouTube video id."""
@@ -166,7 +166,13 @@ def youtube_flags(
     unavailable = unavailable_reason(info, video_id)
     flags: list[Flag] = []
     if unavailable is not None:
-        flags.append(Flag.raise_(Code.YOUTUBE_UNAVAILABLE, f"the video is {unavailable}"))
+        flags.append(
+            Flag.raise_(
+                Code.YOUTUBE_UNAVAILABLE,
+                f"the video is {unavailable}",
+                phrases=(Phrase("youtube_unavailable", {"reason_word": unavailable}),),
+            )
+        )
     flags.extend(
         _reuse_flags(video_id, teacher_id, month, requirement, other_submissions),
     )
@@ -186,6 +192,12 @@ def youtube_flags(
                 Code.VIDEO_TOO_SHORT,
                 f"the video lasts {_mmss(duration)}, less than the {_mmss(min_duration_s)} "
                 "a monthly teaching video must last",
+                phrases=(
+                    Phrase(
+                        "video_too_short",
+                        {"duration_s": round(duration), "minimum_s": round(min_duration_s)},
+                    ),
+                ),
             )
         )
     return flags
@@ -240,10 +252,13 @@ def _reuse_flags(
             continue
         if str(other.teacher_id) != str(teacher_id):
             where = "by another teacher"
+            phrase = Phrase("youtube_reused.another_teacher")
         elif other.month != month:
             where = f"for {other.month}"
+            phrase = Phrase("youtube_reused.another_month", {"other_month": other.month})
         elif Requirement(other.requirement) != requirement:
             where = f"as the {Requirement(other.requirement).value} video"
+            phrase = Phrase(f"youtube_reused.as_{Requirement(other.requirement).value}")
         else:
             continue  # the same link sent again for the same requirement is no reuse
         flags.append(
@@ -251,6 +266,7 @@ def _reuse_flags(
                 Code.YOUTUBE_REUSED,
                 f"the same video was already submitted {where}",
                 related_evidence_id=other.evidence_id,
+                phrases=(phrase,),
             )
         )
     return flags
@@ -264,6 +280,12 @@ def _channel_flag(info: Mapping[str, Any], teacher_channel_id: str | None) -> Fl
             Code.YOUTUBE_WRONG_CHANNEL,
             f"the teacher has no registered YouTube channel to compare with; "
             f"the video is on {name} ({channel_id})",
+            phrases=(
+                Phrase(
+                    "youtube_wrong_channel.none_registered",
+                    {"channel": str(name), "channel_id": str(channel_id)},
+                ),
+            ),
         )
     if is_same_channel(info, teacher_channel_id):
         return None
@@ -271,6 +293,16 @@ def _channel_flag(info: Mapping[str, Any], teacher_channel_id: str | None) -> Fl
         Code.YOUTUBE_WRONG_CHANNEL,
         f"the video is on {name} ({channel_id}), "
         f"not on the teacher's registered channel {teacher_channel_id.strip()}",
+        phrases=(
+            Phrase(
+                "youtube_wrong_channel",
+                {
+                    "channel": str(name),
+                    "channel_id": str(channel_id),
+                    "registered": teacher_channel_id.strip(),
+                },
+            ),
+        ),
     )
 
 
@@ -294,12 +326,23 @@ def _period_flag(info: Mapping[str, Any], month: date) -> Flag | None:
         return Flag.raise_(
             Code.YOUTUBE_OUTSIDE_PERIOD,
             f"uploaded {uploaded:%Y-%m-%d %H:%M} WIB, outside the reporting month {wanted}",
+            phrases=(
+                Phrase(
+                    "youtube_outside_period",
+                    {
+                        "uploaded_at": uploaded.isoformat(),
+                        "period_month": wanted,
+                        "zone": "Asia/Jakarta",
+                    },
+                ),
+            ),
         )
     upload_date = _parse_upload_date(info.get("upload_date"))
     if upload_date is None:
         return Flag.raise_(
             Code.YOUTUBE_OUTSIDE_PERIOD,
             f"YouTube gives no upload time, so it cannot be placed in {wanted}",
+            phrases=(Phrase("youtube_outside_period.no_time", {"period_month": wanted}),),
         )
     # upload_date is a UTC date: in WIB the upload fell on that day or, after 17:00 UTC, the
     # next. Only when neither day is in the month is the video certainly outside it.
@@ -310,6 +353,12 @@ def _period_flag(info: Mapping[str, Any], month: date) -> Flag | None:
         Code.YOUTUBE_OUTSIDE_PERIOD,
         f"uploaded on {upload_date:%Y-%m-%d} (UTC date; no exact time given), "
         f"outside the reporting month {wanted}",
+        phrases=(
+            Phrase(
+                "youtube_outside_period.upload_day",
+                {"uploaded_day": upload_date.isoformat(), "period_month": wanted},
+            ),
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from bukti.bootstrap import Services
 from evidence.document_dates import DocumentDateRules, document_date_flags
 from evidence.document_facts import DocumentFacts
 from evidence.facts import CaptureFacts, Location
-from evidence.flags import Code, Flag
+from evidence.flags import Code, Flag, Phrase
 from evidence.records import ActivityWindow, AttendanceDay
 from evidence.status import Kind
 from evidence.verification import (
@@ -118,6 +118,11 @@ def _duration_flags(services: Services, item: Evidence) -> list[Flag]:
             Code.VIDEO_TOO_SHORT,
             f"the {item.requirement} video runs {duration:.0f} s; a monthly video needs "
             f"at least {minimum:.0f} s",
+            phrases=(
+                Phrase(
+                    "video_too_short", {"duration_s": round(duration), "minimum_s": round(minimum)}
+                ),
+            ),
         )
     ]
 
