@@ -325,6 +325,11 @@ class EvidenceFlag(Base):
     severity: Mapped[str] = mapped_column(String(8))
     detail: Mapped[str] = mapped_column(Text)
     related_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    #: the detail as message ids and values (evidence.flags.Phrase), for the pages to word in
+    #: the reader's language; None on flags raised before they were kept
+    detail_phrases: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
 
 
 class EvidenceEvent(Base):

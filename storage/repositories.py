@@ -390,6 +390,7 @@ def add_flags(session: Session, evidence_id: int, flags: Sequence[Flag]) -> None
             "severity": flag.severity.value,
             "detail": flag.detail,
             "related_evidence_id": flag.related_evidence_id,
+            "detail_phrases": flag.phrases_json(),
         }
         for flag in flags
     ]
