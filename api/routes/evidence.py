@@ -98,6 +98,7 @@ def evidence_out(item: Evidence, backend: str, reader: Principal | None = None) 
                 reader,
                 related.get(f.related_evidence_id) if f.related_evidence_id else None,
                 _API_LANGUAGE,
+                as_stored=True,
             )
             for f in item.flags
         ],

@@ -132,7 +132,7 @@ def review_queue(
                 day=row.day,
                 received_at=row.item.received_at,
                 top_severity=row.top_severity.value if row.top_severity else None,
-                flags=render_flags(db, row.item.flags, who, english),
+                flags=render_flags(db, row.item.flags, who, english, as_stored=True),
                 decision=review_out(row.decision) if row.decision else None,
             )
             for row in queue.rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
@@ -107,6 +107,31 @@ class Translator:
         pattern = _TIME_PATTERN[self.locale] + ("." if self.locale == "id" else ":") + "ss"
         day = format_date(value, "d MMM y", locale=self.locale)
         return f"{day}, {format_time(value, pattern, locale=self.locale)}"
+
+    def time_of_day(self, value: time) -> str:
+        """A time of day: ``07.05`` (``07:05``), with seconds only when it has them."""
+        pattern = _TIME_PATTERN[self.locale]
+        if value.second:
+            pattern += ("." if self.locale == "id" else ":") + "ss"
+        return format_time(value, pattern, locale=self.locale)
+
+    def duration(self, seconds: float) -> str:
+        """A span as ``2 jam 17 menit`` (``2 h 17 min``): its two largest units, sign ignored."""
+        rest = int(abs(seconds))
+        days, rest = divmod(rest, 86_400)
+        hours, rest = divmod(rest, 3_600)
+        minutes, rest = divmod(rest, 60)
+        units = [
+            (days, N_("%(n)s d")),
+            (hours, N_("%(n)s h")),
+            (minutes, N_("%(n)s min")),
+            (rest, N_("%(n)s s")),
+        ]
+        first = next((i for i, (amount, _) in enumerate(units) if amount), len(units) - 1)
+        shown = [(amount, unit) for amount, unit in units[first : first + 2] if amount]
+        return " ".join(self.gettext(unit, n=self.number(amount)) for amount, unit in shown) or (
+            self.gettext(N_("%(n)s s"), n=0)
+        )
 
     def day(self, value: date | None, pattern: str = "EEE, d MMM y") -> str:
         """A date: ``Sel, 13 Okt 2026``; ``pattern`` is a CLDR date pattern."""

@@ -1,10 +1,13 @@
 """Verification on real uploads through a worker: flags with details, re-verification, the
 TRK day draft, attendance selfies, receipts and reviews."""
 
+# ruff: noqa: RUF001
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.fixtures.app import World, make_world, wait_for_terminal
 from tests.fixtures.photos import GpsFix
+from tests.fixtures.web import make_people, sign_in
 from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.integration
@@ -55,11 +59,9 @@ def codes(item: dict[str, Any]) -> set[str]:
     return {flag["code"] for flag in item["flags"]}
 
 
-def test_photo_flags_carry_reviewer_readable_details(
-    live_client: TestClient, worker: InProcessWorker, make_photo: Any
-) -> None:
-    world = make_world(live_client)
-    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
+def late_photo_elsewhere(client: TestClient, world: World, make_photo: Any) -> dict[str, Any]:
+    """A photo of a 07:00-08:30 lesson taken at 10:47, 2 km from school, as processed."""
+    lesson = activity(client, world, "2026-10-13", "07:00", "08:30")
     late = make_photo(
         captured=datetime(2026, 10, 13, 10, 47),
         offset="+07:00",
@@ -68,9 +70,16 @@ def test_photo_flags_carry_reviewer_readable_details(
         model="SM-A145F",
         source="coffee",
     )
-    item = wait_for_terminal(
-        live_client, upload(live_client, world, late, activity_id=lesson["id"]), world.teacher_auth
+    return wait_for_terminal(
+        client, upload(client, world, late, activity_id=lesson["id"]), world.teacher_auth
     )
+
+
+def test_photo_flags_carry_reviewer_readable_details(
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
+) -> None:
+    world = make_world(live_client)
+    item = late_photo_elsewhere(live_client, world, make_photo)
     assert item["status"] == "flagged"
     flags = {f["code"]: f for f in item["flags"]}
     assert {"time_outside_activity", "outside_geofence"} <= set(flags)
@@ -79,6 +88,35 @@ def test_photo_flags_carry_reviewer_readable_details(
     assert "km" in flags["outside_geofence"]["detail"]
     assert "SMKN 1 Cianjur" in flags["outside_geofence"]["detail"]
     assert item["facts"]["captured_local"]["source"] == "exif:DateTimeOriginal"
+
+
+def test_the_item_page_words_a_photos_flags_in_the_readers_language(
+    live_client: TestClient, worker: InProcessWorker, make_photo: Any
+) -> None:
+    people = make_people(live_client)
+    world = people.world
+    item = late_photo_elsewhere(live_client, world, make_photo)
+    api_detail = {f["code"]: f["detail"] for f in item["flags"]}["time_outside_activity"]
+    assert api_detail == "taken 10:47 WIB; activity 07:00–08:30 (2 h 17 min after its end)"
+    sign_in(live_client, people.teacher_login)
+
+    page = words_of(live_client.get(f"/items/{item['id']}").text)
+    assert "Diambil pukul 10.47, di luar waktu kegiatan 07.00–08.30 " in page
+    assert "(2 jam 17 menit setelah selesai)" in page
+    assert "2,0 km dari SMKN 1 Cianjur (radius area 150 m); akurasi GPS 12 m" in page
+    assert api_detail not in page
+
+    live_client.cookies.set("bukti_lang", "en")
+    page = words_of(live_client.get(f"/items/{item['id']}").text)
+    assert (
+        "Taken at 10:47, outside the activity's time 07:00–08:30 (2 h 17 min after it ends)" in page
+    )
+    assert "2.0 km from SMKN 1 Cianjur (area radius 150 m); GPS accuracy 12 m" in page
+
+
+def words_of(html: str) -> str:
+    """A page's words: tags dropped, entities read, runs of spaces made one."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def test_changing_the_activity_reverifies_its_photo(
