@@ -110,6 +110,37 @@ def test_every_template_translates_to_indonesian_with_the_same_placeholders() ->
         assert placeholders(str(entry.string)) == placeholders(english), english
 
 
+#: a value of each kind a phrase's value names end with (see evidence.flags.Phrase)
+KINDS: dict[str, str | int | float] = {
+    "_at": "2026-10-13T06:58:00+07:00",
+    "_clock": "2026-10-13T14:05:00+07:00",
+    "_days": "2026-10-12, 2026-10-13",
+    "_day": "2026-10-13",
+    "_month": "2026-10",
+    "_window": "07:00–09:00",
+    "_time": "07:30",
+    "_wall": "2026-10-13T07:20:00",
+    "_s": 8220,
+    "_m": 1523.4,
+    "_bytes": 2048,
+    "_n": 1450,
+    "_word": "private",
+}
+
+
+@pytest.mark.parametrize("message", sorted(FLAG_DETAILS))
+@pytest.mark.parametrize("t", [ID, EN], ids=["id", "en"])
+def test_every_template_words_values_of_its_kinds(message: str, t: Translator) -> None:
+    values: dict[str, str | int | float] = {"zone": "Asia/Jakarta"}
+    for name in placeholders(FLAG_DETAILS[message]):
+        kind = next((suffix for suffix in KINDS if name.endswith(suffix)), None)
+        values[name] = KINDS[kind] if kind else "Rapat"
+    text = phrases_text([Phrase(message, values).to_json()], t)
+    assert text is not None and "%(" not in text
+    # each value is shown in the reader's formats, never as it is stored
+    assert "2026-10-13" not in text and "8220" not in text
+
+
 def stored(flag: Flag) -> EvidenceFlag:
     """The flag as add_flags writes it."""
     return EvidenceFlag(
