@@ -53,6 +53,12 @@ FLAG_TITLES: dict[str, str] = {
     Code.ACTIVITY_OVERLAP: N_("Activities overlap"),
     Code.LATE_CHECK_IN: N_("Late check-in"),
     Code.EARLY_CHECK_OUT: N_("Early check-out"),
+    Code.TRAILING_DATA: N_("Another file hidden in it"),
+    Code.CHECK_TIME_MISMATCH: N_("Typed check time differs from the selfie"),
+    Code.TIME_ZONE_MISMATCH: N_("Phone's time zone set by hand"),
+    Code.EVIDENCE_ON_LEAVE_DAY: N_("Evidence on a day of leave"),
+    Code.VIDEO_OUTSIDE_PERIOD: N_("Video filmed outside the month"),
+    Code.TRK_IMPLAUSIBLE_TIME: N_("Implausible activity times"),
 }
 
 #: each message id of a flag's detail (evidence.flags.Phrase) as the pages word it; the

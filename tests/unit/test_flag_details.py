@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from api.auth import Principal, Role
-from api.flag_views import FLAG_DETAILS, FLAG_WORDS, phrases_text, render_flag
+from api.flag_views import (
+    FLAG_DETAILS,
+    FLAG_TITLES,
+    FLAG_WORDS,
+    flag_title,
+    phrases_text,
+    render_flag,
+)
 from api.web.catalogs import read_catalog
 from api.web.i18n import Translator
 from evidence.facts import CaptureFacts, Location, Sourced
@@ -99,6 +106,15 @@ def test_every_template_is_raised_somewhere() -> None:
 @pytest.mark.parametrize("code", sorted(set(SEVERITY) - NOT_FROM_PHRASES))
 def test_every_code_that_can_be_raised_has_a_template(code: Code) -> None:
     assert any(message.split(".")[0] == code.value for message in FLAG_DETAILS)
+
+
+@pytest.mark.parametrize("code", list(Code))
+def test_every_code_has_a_title_in_both_languages(code: Code) -> None:
+    # a page shows a flag by its title: a code without one was shown as its bare name
+    assert code in FLAG_TITLES
+    entry = read_catalog("id").get(FLAG_TITLES[code])
+    assert entry is not None and entry.string and not entry.fuzzy
+    assert flag_title(code.value, Translator("id")) == entry.string != FLAG_TITLES[code]
 
 
 def test_every_template_translates_to_indonesian_with_the_same_placeholders() -> None:
