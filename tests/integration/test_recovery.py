@@ -215,7 +215,8 @@ def test_an_s3_outage_fails_items_that_retry_by_themselves_once_it_is_back(
         for events in logs:
             requeued = [e["detail"] for e in events if e["outcome"] == "requeued"]
             assert requeued and requeued[-1] == "automatic retry: the storage answers again"
-        assert len(list(store.iter_keys())) == 2 * len(ids)  # originals and renditions
+        # originals, renditions and thumbnails (the photos' previews)
+        assert len(list(store.iter_keys())) == 3 * len(ids)
     finally:
         proxy.close()
 
