@@ -197,6 +197,7 @@ def test_the_upload_page_offers_shared_files_for_the_teachers_own_activities_of_
     page = client.get(f"/my/upload?date={today}")
 
     assert page.status_code == 200
-    assert f'<option value="{own}">07:00\u201308:30 Rapat MGMP</option>' in page.text
+    # times as Indonesians write them, with a dot
+    assert f'<option value="{own}">07.00\u201308.30 Rapat MGMP</option>' in page.text
     assert f'value="{other}"' not in page.text and "Piket Asep" not in page.text
     assert 'id="shared-send"' in page.text and 'id="shared-discard"' in page.text

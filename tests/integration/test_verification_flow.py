@@ -105,9 +105,11 @@ def test_the_item_page_words_a_photos_flags_in_the_readers_language(
     assert "(2 jam 17 menit setelah selesai)" in page
     assert "2,0 km dari SMKN 1 Cianjur (radius area 150 m); akurasi GPS 12 m" in page
     assert api_detail not in page
+    assert "Hari dan jam Sel, 13 Okt 2026, 07.00–08.30 " in page
 
     live_client.cookies.set("bukti_lang", "en")
     page = words_of(live_client.get(f"/items/{item['id']}").text)
+    assert "Day and time Tue, 13 Oct 2026, 07:00–08:30 " in page
     assert (
         "Taken at 10:47, outside the activity's time 07:00–08:30 (2 h 17 min after it ends)" in page
     )
