@@ -46,15 +46,18 @@ def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> None:
         raise OSError(errno, f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(errno)}")
 
 
-def guarded(argv: Sequence[str]) -> list[str]:
+def guarded(argv: Sequence[str], sig: signal.Signals = signal.SIGTERM) -> list[str]:
     """``argv`` run through a launcher that ties its life to this process's.
 
-    The launcher sets the parent-death signal, checks that its parent is still this process
-    (it may have died in between), and then execs ``argv``: no process is left in between.
-    The thread that starts the returned command must live as long as the child should: the
-    kernel's parent is that thread, not the whole process.
+    The launcher sets the parent-death signal (``sig``), checks that its parent is still this
+    process (it may have died in between), and then execs ``argv``: no process is left in
+    between. The thread that starts the returned command must live as long as the child
+    should: the kernel's parent is that thread, not the whole process.
     """
-    return [sys.executable, "-m", "bukti.supervisor", str(os.getpid()), *argv]
+    launcher = [sys.executable, "-m", "bukti.supervisor"]
+    if sig is not signal.SIGTERM:
+        launcher += ["--pdeathsig", sig.name]
+    return [*launcher, str(os.getpid()), *argv]
 
 
 def stop_process_group(
@@ -235,11 +238,19 @@ def _describe_exit(returncode: int) -> str:
 
 
 def _launch(argv: Sequence[str]) -> int:
-    """``python -m bukti.supervisor PARENT_PID PROGRAM [ARGS...]``: see :func:`guarded`."""
+    """``python -m bukti.supervisor [--pdeathsig SIG] PARENT_PID PROGRAM [ARGS...]``: see
+    :func:`guarded`."""
+    sig = signal.SIGTERM
+    if len(argv) >= 2 and argv[0] == "--pdeathsig" and argv[1] in signal.Signals.__members__:
+        sig = signal.Signals[argv[1]]
+        argv = argv[2:]
     if len(argv) < 2 or not argv[0].isdigit():
-        print("usage: python -m bukti.supervisor PARENT_PID PROGRAM [ARGS...]", file=sys.stderr)
+        print(
+            "usage: python -m bukti.supervisor [--pdeathsig SIG] PARENT_PID PROGRAM [ARGS...]",
+            file=sys.stderr,
+        )
         return 2
-    die_with_parent()
+    die_with_parent(sig)
     if os.getppid() != int(argv[0]):
         return 1  # the supervisor died before the guard was set: do not start at all
     try:

@@ -153,3 +153,36 @@ def test_the_launcher_says_in_one_line_what_it_cannot_start() -> None:
     assert result.stderr == (
         "bukti: cannot start /nonexistent/program: No such file or directory\n"
     )
+
+
+def test_the_launcher_can_kill_a_child_that_ignores_sigterm_when_its_parent_dies() -> None:
+    deaf = [
+        sys.executable,
+        "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('deaf', flush=True); time.sleep(120)",
+    ]
+    script = textwrap.dedent(
+        f"""
+        import signal, subprocess, time
+        from bukti.supervisor import guarded
+        child = subprocess.Popen(guarded({deaf!r}, signal.SIGKILL), start_new_session=True)
+        print(child.pid, flush=True)
+        time.sleep(120)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    tree = []
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert parent.stdout.readline() == b"deaf\n"  # (on the stdout it shares)
+        tree = [p for p in descendants(parent.pid) if p.pid == child]
+        parent.kill()
+        parent.wait(10)
+        assert alive(tree, within_s=5) == []
+    finally:
+        parent.kill()
+        parent.wait(10)
+        for survivor in alive(tree):
+            os.kill(survivor.pid, signal.SIGKILL)
