@@ -51,6 +51,7 @@ from bukti.errors import RejectedError
 from evidence.document_facts import DocumentFacts, DocumentType, parse_iso_date, parse_pdf_date
 from evidence.facts import Sourced
 from workers.phash import PerceptualHashes, perceptual_hashes
+from workers.tether import tethered_group
 
 MB = 1024 * 1024
 
@@ -1253,9 +1254,10 @@ def _convert_to_pdf(
         str(work),
         str(source),
     ]
-    # A new session, so that a timeout ends soffice.bin and its helpers, not only the wrapper.
+    # A new session, so that a timeout ends soffice.bin and its helpers, not only the wrapper;
+    # the same group is killed when the worker dies.
     process = subprocess.Popen(
-        command,
+        tethered_group(command),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

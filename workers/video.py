@@ -10,7 +10,8 @@ Every step runs ffprobe or ffmpeg in a subprocess, fenced in the same way (:func
 * ``-protocol_whitelist file`` and ``file:`` URLs, so no input can reach the network or other
   protocols (``concat:``, ``subfile:``, ``http:``), and a name with a colon is not a protocol;
 * ``-nostdin``, a wall-clock timeout that kills the whole process group, a CPU-time limit
-  (RLIMIT_CPU) and a bounded number of threads.
+  (RLIMIT_CPU) and a bounded number of threads;
+* a launcher that has the kernel kill the program when the worker dies (:mod:`workers.tether`).
 
 Inputs are files on disk, never pipes; outputs are files or ``pipe:1`` (frame hashes).
 """
@@ -48,6 +49,7 @@ from evidence.video_facts import (
     parse_local_creation_time,
 )
 from workers.phash import perceptual_hashes
+from workers.tether import tethered
 
 RENDITION_MIME = "video/mp4"
 DEFAULT_PRESET = "superfast"
@@ -687,7 +689,8 @@ def _run(
     on_stdout: Callable[[bytes], None] | None = None,
     max_stdout_bytes: int = 0,
 ) -> _Run:
-    """Run ffmpeg/ffprobe fenced in: own process group, wall-clock deadline, CPU limit.
+    """Run ffmpeg/ffprobe fenced in: own process group, wall-clock deadline, CPU limit, and
+    killed with the worker (:mod:`workers.tether`).
 
     Standard output goes to ``on_stdout`` chunk by chunk, or is collected up to
     ``max_stdout_bytes`` (more is refused as a hostile file). Standard error goes to a
@@ -698,7 +701,8 @@ def _run(
     collected = bytearray()
     with tempfile.TemporaryFile() as stderr_file:
         process = subprocess.Popen(
-            list(args),
+            # killed by the kernel if the worker dies; the same pid for the CPU limit
+            tethered(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
