@@ -44,6 +44,7 @@ import json, sys, time
 from pathlib import Path
 import workers.actors  # noqa: F401  (a worker's imports)
 import workers.photo
+import workers.photos.decode
 
 def status(field):
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -53,7 +54,7 @@ def status(field):
 
 photo, out, mode, max_pixels = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 if mode == "whole":
-    workers.photo.PNG_BAND_MIN_PIXELS = 10**12
+    workers.photos.decode.PNG_BAND_MIN_PIXELS = 10**12
 before = status("VmRSS")
 cpu = time.process_time()
 made = workers.photo.process_photo(photo, out, max_pixels=max_pixels)

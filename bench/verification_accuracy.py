@@ -77,7 +77,8 @@ from evidence.video_facts import VideoFacts, capture_facts
 from storage import near_index
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from workers.phash import perceptual_hashes
-from workers.photo import PhotoHashes, extract_photo_facts, hash_photo
+from workers.photo import extract_photo_facts, hash_photo
+from workers.photos.hash import PhotoHashes
 from workers.zones import zone_at
 
 RESULTS = Path(__file__).parent / "results" / "verification_accuracy.md"

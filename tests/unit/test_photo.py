@@ -813,17 +813,17 @@ def _png_in_mode(path: Path, mode: str, size: tuple[int, int] = (999, 700)) -> P
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "P+tRNS", "L", "LA"])
 @pytest.mark.parametrize("factor", [1, 3])
 def test_png_decoded_in_bands_is_the_whole_decode(tmp_path: Path, mode: str, factor: int) -> None:
-    from workers.photo import _reduced_to_rgb_or_l
+    from workers.photos.decode import reduced_to_rgb_or_l
     from workers.photos.png_bands import reduced_png
 
     path = _png_in_mode(tmp_path / "big.png", mode)
     with Image.open(path) as whole:
         whole.load()
-        expected = _reduced_to_rgb_or_l(whole, factor)
+        expected = reduced_to_rgb_or_l(whole, factor)
 
     # bands of a few rows each: dozens of band boundaries, and a short band at the bottom
     stride = 999 * {"RGB": 3, "RGBA": 4, "P+tRNS": 1, "L": 1, "LA": 2}[mode] + 1
-    banded = reduced_png(path.read_bytes(), factor, _reduced_to_rgb_or_l, band_bytes=stride * 7)
+    banded = reduced_png(path.read_bytes(), factor, reduced_to_rgb_or_l, band_bytes=stride * 7)
 
     assert banded is not None
     assert (banded.mode, banded.size) == (expected.mode, expected.size)
@@ -833,11 +833,11 @@ def test_png_decoded_in_bands_is_the_whole_decode(tmp_path: Path, mode: str, fac
 def test_big_png_gives_the_same_rendition_and_hashes_in_bands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.photo
+    import workers.photos.decode
 
     path = _png_in_mode(tmp_path / "big.png", "RGBA", size=(2600, 1950))
     whole = process_photo(path, tmp_path / "whole.jpg", max_pixels=MAX_PIXELS)
-    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+    monkeypatch.setattr(workers.photos.decode, "PNG_BAND_MIN_PIXELS", 0)
     banded = process_photo(path, tmp_path / "banded.jpg", max_pixels=MAX_PIXELS)
 
     assert banded == whole
@@ -850,7 +850,7 @@ def test_png_whose_image_data_ends_early_is_truncated_in_bands(
 ) -> None:
     import zlib
 
-    import workers.photo
+    import workers.photos.decode
 
     path = _png_in_mode(tmp_path / "big.png", "RGB")
     data = path.read_bytes()
@@ -861,7 +861,7 @@ def test_png_whose_image_data_ends_early_is_truncated_in_bands(
     chunk = len(short).to_bytes(4, "big") + b"IDAT" + short
     chunk += zlib.crc32(b"IDAT" + short).to_bytes(4, "big")
     path.write_bytes(data[:start] + chunk + data[end:])
-    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+    monkeypatch.setattr(workers.photos.decode, "PNG_BAND_MIN_PIXELS", 0)
 
     assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("truncated:")
     out = tmp_path / "r.jpg"
@@ -882,14 +882,14 @@ def _idat_bodies(data: bytes) -> list[bytes]:
 def test_corrupt_png_data_is_not_decodable_in_bands(
     make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workers.photo
+    import workers.photos.decode
 
     path = make_photo(format="png")
     data = bytearray(path.read_bytes())
     start = data.index(b"IDAT") + 200
     data[start : start + 200] = bytes(range(200))
     path.write_bytes(bytes(data))
-    monkeypatch.setattr(workers.photo, "PNG_BAND_MIN_PIXELS", 0)
+    monkeypatch.setattr(workers.photos.decode, "PNG_BAND_MIN_PIXELS", 0)
 
     assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith("not decodable:")
 
@@ -898,7 +898,7 @@ def test_corrupt_png_data_is_not_decodable_in_bands(
 def test_pngs_that_cannot_be_cut_into_bands_are_decoded_whole(tmp_path: Path, kind: str) -> None:
     import zlib
 
-    from workers.photo import _reduced_to_rgb_or_l
+    from workers.photos.decode import reduced_to_rgb_or_l
     from workers.photos.png_bands import reduced_png
 
     path = tmp_path / "p.png"
@@ -914,7 +914,7 @@ def test_pngs_that_cannot_be_cut_into_bands_are_decoded_whole(tmp_path: Path, ki
     else:
         picture.convert("1").save(path)
 
-    assert reduced_png(path.read_bytes(), 2, _reduced_to_rgb_or_l) is None
+    assert reduced_png(path.read_bytes(), 2, reduced_to_rgb_or_l) is None
 
 
 def test_png_at_the_pixel_limit_is_rendered_in_bounded_memory(make_photo: PhotoFactory) -> None:
@@ -963,16 +963,20 @@ def test_big_heic_gives_the_same_rendition_and_hashes_in_bands(
     make_photo: PhotoFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_side_px: int
 ) -> None:
     """libheif decodes whole; Pillow gets its pixels a few rows at a time, reduced on the way."""
-    import workers.photo
+    import workers.photos.decode
 
     path = make_photo(format="heic", size=(640, 480), orientation=6, thumbnail=True)
-    monkeypatch.setattr(workers.photo, "HEIF_BAND_MIN_PIXELS", 10**12)  # Pillow's plugin, whole
+    monkeypatch.setattr(
+        workers.photos.decode, "HEIF_BAND_MIN_PIXELS", 10**12
+    )  # Pillow's plugin, whole
     whole = process_photo(
         path, tmp_path / "whole.jpg", max_pixels=MAX_PIXELS, max_side_px=max_side_px
     )
     assert validate_photo(path, MAX_PIXELS) == whole.checked
-    monkeypatch.setattr(workers.photo, "HEIF_BAND_MIN_PIXELS", 0)
-    monkeypatch.setattr(workers.photo, "_HEIF_BAND_BYTES", 480 * 3 * 7)  # bands of 6 or 7 rows
+    monkeypatch.setattr(workers.photos.decode, "HEIF_BAND_MIN_PIXELS", 0)
+    monkeypatch.setattr(
+        workers.photos.decode, "_HEIF_BAND_BYTES", 480 * 3 * 7
+    )  # bands of 6 or 7 rows
     banded = process_photo(
         path, tmp_path / "banded.jpg", max_pixels=MAX_PIXELS, max_side_px=max_side_px
     )
