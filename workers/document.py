@@ -26,9 +26,7 @@ import io
 import itertools
 import os
 import shutil
-import signal
 import struct
-import subprocess
 import tempfile
 import zipfile
 import zlib
@@ -51,7 +49,7 @@ from bukti.errors import RejectedError
 from evidence.document_facts import DocumentFacts, DocumentType, parse_iso_date, parse_pdf_date
 from evidence.facts import Sourced
 from workers.phash import PerceptualHashes, perceptual_hashes
-from workers.tether import tethered_group
+from workers.programs import run_program
 
 MB = 1024 * 1024
 
@@ -1254,27 +1252,22 @@ def _convert_to_pdf(
         str(work),
         str(source),
     ]
-    # A new session, so that a timeout ends soffice.bin and its helpers, not only the wrapper;
-    # the same group is killed when the worker dies.
-    process = subprocess.Popen(
-        tethered_group(command),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=work,
-        env={**os.environ, "HOME": str(work)},
-        start_new_session=True,
-    )
+    # A group of its own, so that a timeout ends soffice.bin and its helpers, not only the
+    # wrapper; the same group is killed when the worker dies.
     try:
-        output, _ = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        run = run_program(
+            command,
+            timeout_s=timeout_s,
+            group=True,
+            merge_output=True,
+            cwd=work,
+            env={**os.environ, "HOME": str(work)},
+        )
+    except TimeoutError:
         return NoPreview(f"no preview: LibreOffice took longer than {timeout_s:.0f} s")
     converted = work / "document.pdf"
-    if process.returncode != 0 or not converted.exists():
-        detail = output.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+    if run.returncode != 0 or not converted.exists():
+        detail = run.tail.strip().splitlines()[-1:] or ["no output"]
         return NoPreview(f"no preview: LibreOffice could not convert the file ({detail[0]})")
     return converted
 

@@ -1,6 +1,6 @@
 """Videos: probe, transcode to a compact H.264 rendition, poster frame and frame hashes.
 
-Every step runs ffprobe or ffmpeg in a subprocess, fenced in the same way (:func:`_run`):
+Every step runs ffprobe or ffmpeg in a subprocess, fenced in the same way (:func:`_run`, over :func:`workers.programs.run_program`):
 
 * the demuxer is forced to the container sniffed from the bytes (``-f mov`` or
   ``-f matroska``) and ``-format_whitelist`` allows only those two. This is what stops an HLS
@@ -18,16 +18,8 @@ Inputs are files on disk, never pipes; outputs are files or ``pipe:1`` (frame ha
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import resource
-import select
-import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +41,7 @@ from evidence.video_facts import (
     parse_local_creation_time,
 )
 from workers.phash import perceptual_hashes
-from workers.tether import tethered
+from workers.programs import ProgramRun, run_program
 
 RENDITION_MIME = "video/mp4"
 DEFAULT_PRESET = "superfast"
@@ -148,7 +140,7 @@ def probe_video(path: Path, timeout_s: float = 30.0, *, cpu_seconds: float = 10.
         max_stdout_bytes=_MAX_PROBE_OUTPUT_BYTES,
     )
     if run.returncode != 0:
-        raise _unreadable(run.stderr, sniffed)
+        raise _unreadable(run.tail, sniffed)
     try:
         data = json.loads(run.stdout)
     except ValueError:
@@ -548,16 +540,16 @@ def _global_args(threads: int) -> list[str]:
     ]
 
 
-def _raise_for_ffmpeg(run: _Run, sniffed: Sniffed) -> None:
+def _raise_for_ffmpeg(run: ProgramRun, sniffed: Sniffed) -> None:
     """RejectedError for a file ffmpeg could not read through; OSError for a full disk."""
-    if "no space left on device" in run.stderr.lower():
-        raise OSError(f"no space left on device: {_last_line(run.stderr)}")
+    if "no space left on device" in run.tail.lower():
+        raise OSError(f"no space left on device: {_last_line(run.tail)}")
     if run.returncode != 0:
-        raise _unreadable(run.stderr, sniffed)
-    lowered = run.stderr.lower()
+        raise _unreadable(run.tail, sniffed)
+    lowered = run.tail.lower()
     # ffmpeg exits 0 after a cut-short or damaged file, having encoded what it could.
     if any(marker in lowered for marker in _TRUNCATION_MARKERS):
-        raise _unreadable(run.stderr, sniffed)
+        raise _unreadable(run.tail, sniffed)
     errors = lowered.count("error while decoding")
     if errors >= _MAX_DECODE_ERRORS:
         raise RejectedError(
@@ -674,13 +666,6 @@ def _frame_hash(gray: bytes) -> FrameHash | None:
 # --- running ffmpeg and ffprobe ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Run:
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-
 def _run(
     args: Sequence[str],
     *,
@@ -688,91 +673,27 @@ def _run(
     cpu_seconds: float,
     on_stdout: Callable[[bytes], None] | None = None,
     max_stdout_bytes: int = 0,
-) -> _Run:
-    """Run ffmpeg/ffprobe fenced in: own process group, wall-clock deadline, CPU limit, and
-    killed with the worker (:mod:`workers.tether`).
+) -> ProgramRun:
+    """Run ffmpeg/ffprobe fenced in (:func:`workers.programs.run_program`).
 
     Standard output goes to ``on_stdout`` chunk by chunk, or is collected up to
-    ``max_stdout_bytes`` (more is refused as a hostile file). Standard error goes to a
-    temporary file, so a decoder printing an error per frame cannot fill a pipe and stall.
-    Raises TimeoutError when the deadline passes and RejectedError when the CPU limit does.
+    ``max_stdout_bytes``. Raises TimeoutError when the deadline passes, and RejectedError when
+    the CPU limit does or the output passes its cap (a hostile file).
     """
-    deadline = time.monotonic() + timeout_s
-    collected = bytearray()
-    with tempfile.TemporaryFile() as stderr_file:
-        process = subprocess.Popen(
-            # killed by the kernel if the worker dies; the same pid for the CPU limit
-            tethered(args),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            # A group of its own, so a timeout kills everything it started.
-            start_new_session=True,
+    run = run_program(
+        args,
+        timeout_s=timeout_s,
+        cpu_seconds=cpu_seconds,
+        on_stdout=on_stdout,
+        max_stdout_bytes=max_stdout_bytes,
+    )
+    if run.stdout_overflowed:
+        raise RejectedError(
+            "unsafe: the file's metadata is unreasonably large "
+            f"(over {max_stdout_bytes // (1024 * 1024)} MiB)"
         )
-        killed_by_us = False
-        try:
-            _limit_cpu(process.pid, cpu_seconds)
-            assert process.stdout is not None
-            fd = process.stdout.fileno()
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    killed_by_us = True
-                    raise TimeoutError(f"{args[0]} took longer than {timeout_s:g} s")
-                ready, _, _ = select.select([fd], [], [], remaining)
-                if not ready:
-                    continue
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    break
-                if on_stdout is not None:
-                    on_stdout(chunk)
-                else:
-                    collected.extend(chunk)
-                    if len(collected) > max_stdout_bytes:
-                        killed_by_us = True
-                        raise RejectedError(
-                            "unsafe: the file's metadata is unreasonably large "
-                            f"(over {max_stdout_bytes // (1024 * 1024)} MiB)"
-                        )
-            try:
-                returncode = process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                killed_by_us = True
-                raise TimeoutError(f"{args[0]} took longer than {timeout_s:g} s") from None
-        finally:
-            if process.poll() is None:
-                killed_by_us = True
-                _kill_group(process)
-            if process.stdout is not None:
-                process.stdout.close()
-        stderr_file.seek(0)
-        # The last 64 KiB hold the error that ended the run; the start is often repeated noise.
-        stderr_file.seek(max(0, os.fstat(stderr_file.fileno()).st_size - 65536))
-        stderr = stderr_file.read().decode("utf-8", "replace")
-    if returncode == -signal.SIGKILL and not killed_by_us:
-        # RLIMIT_CPU with soft == hard: the kernel sends SIGKILL at the limit.
+    if run.out_of_cpu:
         raise RejectedError(
             f"too costly to process: decoding used up its {cpu_seconds:g} s of CPU time"
         )
-    return _Run(returncode, bytes(collected), stderr)
-
-
-def _limit_cpu(pid: int, cpu_seconds: float) -> None:
-    """Cap the child's CPU time; the kernel kills it (SIGKILL) at the limit.
-
-    Set from the parent with prlimit(2) rather than in ``preexec_fn``, which Python documents
-    as unsafe in a threaded process (Dramatiq workers are threads). The few milliseconds the
-    child runs before the limit lands do not matter for a limit of seconds. Soft and hard are
-    equal because ffmpeg catches SIGXCPU (sent at the soft limit) and would stop politely with a
-    valid, shortened output that looks like success.
-    """
-    limit = max(1, math.ceil(cpu_seconds))
-    with contextlib.suppress(ProcessLookupError):  # it already finished
-        resource.prlimit(pid, resource.RLIMIT_CPU, (limit, limit))
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    return run

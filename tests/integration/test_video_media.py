@@ -416,7 +416,7 @@ def test_a_wall_clock_timeout_kills_ffmpeg_and_leaves_nothing(
         started_processes.append(process)
         return process  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(video_module.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         transcode_video(source, out, timeout_s=0.5, cpu_seconds=60, preset="veryslow", facts=facts)
