@@ -49,16 +49,12 @@ from evidence.text_duplicates import (
     is_near_duplicate,
     text_signature,
 )
-from workers.document import (
-    MAX_IMAGE_DPI,
-    NoPreview,
-    document_facts,
-    document_text,
-    identify_document,
-    optimise_pdf,
-    render_preview,
-    sanitise_pdf,
-)
+from workers.documents.facts import document_facts
+from workers.documents.identify import identify_document
+from workers.documents.optimise import MAX_IMAGE_DPI, optimise_pdf
+from workers.documents.preview import NoPreview, render_preview
+from workers.documents.sanitise import sanitise_pdf
+from workers.documents.text import document_text
 
 RESULTS = Path(__file__).parent / "results" / "documents.md"
 RESULTS_QUICK = Path(__file__).parent / "results" / "documents.quick.md"

@@ -21,8 +21,14 @@ from evidence.document_facts import DocumentFacts, DocumentType
 from evidence.status import Kind
 from evidence.text_duplicates import text_signature
 from evidence.video_facts import VideoFacts, capture_facts
-from workers import document, photo, video
+from workers import photo, video
 from workers.c2pa_facts import read_c2pa
+from workers.documents.facts import document_facts
+from workers.documents.identify import identify_document
+from workers.documents.optimise import optimise_document
+from workers.documents.preview import NoPreview, render_preview
+from workers.documents.sanitise import sanitise_pdf
+from workers.documents.text import document_text
 from workers.phash import perceptual_hashes
 
 
@@ -182,14 +188,14 @@ class DocumentMedia(Media):
     }
 
     def examine(self, path: Path, settings: Settings) -> Examined:
-        doc_type = document.identify_document(path)
-        facts = {"document": document.document_facts(path, doc_type).to_json()}
+        doc_type = identify_document(path)
+        facts = {"document": document_facts(path, doc_type).to_json()}
         return Examined(doc_type.value, facts)
 
     def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
         doc_type = DocumentFacts.from_json(facts["document"]).doc_type
         outputs = self._render(path, work, doc_type)
-        signature = text_signature(document.document_text(path, doc_type))
+        signature = text_signature(document_text(path, doc_type))
         perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
         if outputs.preview is not None:
             # a scan has no text to compare: its first page is compared as a photo would be
@@ -203,14 +209,14 @@ class DocumentMedia(Media):
         if doc_type is DocumentType.PDF:
             # the stored copy is the sanitised one; the original's SHA-256 stays the proof
             source = work / "sanitised.pdf"
-            report = document.sanitise_pdf(path, source)
+            report = sanitise_pdf(path, source)
             if report.changed:
                 note = f"removed: {report.removed}"
         out = work / f"rendition.{self._EXTENSIONS[doc_type]}"
-        document.optimise_document(source, doc_type, out)
+        optimise_document(source, doc_type, out)
         preview = work / "preview.png"
-        shown = document.render_preview(out, doc_type, preview)
-        if isinstance(shown, document.NoPreview):
+        shown = render_preview(out, doc_type, preview)
+        if isinstance(shown, NoPreview):
             return Outputs(out, doc_type.mime, None, "image/png", shown.note)
         return Outputs(out, doc_type.mime, preview, "image/png", note)
 

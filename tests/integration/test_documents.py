@@ -33,21 +33,19 @@ from tests.fixtures.documents import (
     zeros_deflated,
 )
 from tests.fixtures.photos import sample
-from workers import document
-from workers.document import (
+from workers.documents import preview as previews
+from workers.documents.facts import document_facts
+from workers.documents.identify import identify_document
+from workers.documents.optimise import (
     MAX_IMAGE_DPI,
-    NoPreview,
-    Preview,
-    ZipLimits,
-    document_facts,
-    document_text,
-    identify_document,
     optimise_document,
     optimise_office,
     optimise_pdf,
-    render_preview,
-    sanitise_pdf,
 )
+from workers.documents.preview import NoPreview, Preview, find_soffice, render_preview
+from workers.documents.sanitise import sanitise_pdf
+from workers.documents.text import document_text
+from workers.documents.zip_safety import ZipLimits
 
 WIB = timezone(timedelta(hours=7))
 
@@ -443,7 +441,7 @@ def test_previews_the_first_page_of_a_pdf(make_document, tmp_path):
 def test_previews_office_files_through_libreoffice_when_installed(make_document, tmp_path):
     path = make_document.office("docx")
     preview = render_preview(path, DocumentType.DOCX, tmp_path / "docx.png")
-    if document.find_soffice() is None:
+    if find_soffice() is None:
         assert isinstance(preview, NoPreview)
         assert "LibreOffice is not installed" in preview.note
     else:
@@ -455,7 +453,7 @@ def test_previews_office_files_through_libreoffice_when_installed(make_document,
 def test_office_files_get_a_note_instead_of_a_preview_without_libreoffice(
     make_document, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(document, "find_soffice", lambda: None)
+    monkeypatch.setattr(previews, "find_soffice", lambda: None)
     preview = render_preview(make_document.office("xlsx"), DocumentType.XLSX, tmp_path / "x.png")
     assert isinstance(preview, NoPreview)
     assert "LibreOffice is not installed" in preview.note

@@ -36,7 +36,7 @@ from evidence.video_facts import VideoFacts
 from tests.fixtures.documents import DocumentFactory
 from tests.fixtures.photos import GpsFix, PhotoFactory, xmp_packet
 from tests.fixtures.videos import VideoMaker
-from workers.document import document_facts
+from workers.documents.facts import document_facts
 from workers.photos.metadata import read_facts
 from workers.video import probe_video
 

@@ -24,7 +24,7 @@ import pytest
 from evidence.document_facts import DocumentType
 from tests.fixtures.serve import Proc, alive, descendants, processes
 from tests.fixtures.videos import VideoMaker
-from workers.document import NoPreview, render_preview
+from workers.documents.preview import NoPreview, render_preview
 from workers.tether import tethered
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ OFFICE_PREVIEW = textwrap.dedent(
     import sys
     from pathlib import Path
     from evidence.document_facts import DocumentType
-    from workers.document import render_preview
+    from workers.documents.preview import render_preview
 
     print(render_preview(Path(sys.argv[1]), DocumentType.DOCX, Path(sys.argv[2])), flush=True)
     """
