@@ -13,17 +13,34 @@ Per group of items:
 
 By object class, ``received_bytes`` counts the originals only and an object used by items of
 several groups is counted in each (the total line counts it once).
+
+The database sums (``GROUP BY``, on PostgreSQL and SQLite alike) and returns one row per
+group: nothing here grows with the number of items. An item's month is its monthly
+requirement's, else the month of its local, claimed, activity or attendance date, else of the
+UTC day it was received.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    SQLColumnExpression,
+    String,
+    and_,
+    case,
+    func,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.selectable import Subquery
 
 from storage.models import (
     Activity,
@@ -52,165 +69,226 @@ class UsageRow:
     saved_by_dedup_bytes: int = 0
     saved_by_renditions_bytes: int = 0
     removed_bytes: int = 0
-    _objects: set[int] = field(default_factory=set, repr=False)
-    _items: set[int] = field(default_factory=set, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The row without its working sets."""
-        data = asdict(self)
-        del data["_objects"], data["_items"]
-        return data
-
-
-@dataclass(frozen=True)
-class _Item:
-    id: int
-    school: tuple[str, str]
-    teacher: tuple[str, str]
-    kind: str
-    month: str
-    original_bytes: int
-
-
-@dataclass(frozen=True)
-class _Link:
-    evidence_id: int
-    object_id: int
-    klass: str
-    size_bytes: int
-    held: bool
+        """The row as JSON values."""
+        return asdict(self)
 
 
 def usage(session: Session, by: Dimension) -> tuple[list[UsageRow], UsageRow]:
     """The rows of one dimension, largest held first, and the total over every item."""
-    items = _items(session)
-    links = _links(session)
-    rows: dict[str, UsageRow] = {}
     total = UsageRow("total", "total")
-
-    def row_of(key: tuple[str, str]) -> UsageRow:
-        if key[0] not in rows:
-            rows[key[0]] = UsageRow(*key)
-        return rows[key[0]]
-
-    by_item: dict[int, list[_Link]] = defaultdict(list)
-    for link in links:
-        by_item[link.evidence_id].append(link)
-    for item in items.values():
-        item_links = by_item.get(item.id, [])
-        targets = [total]
-        if by != "class":
-            targets.append(row_of(_group(item, by)))
-        _count_item(item, item_links, targets)
-        if by == "class":
-            for link in item_links:
-                row = row_of((link.klass, link.klass))
-                _count_link(row, item, link)
-                if link.klass == "original":
-                    row.received_bytes += item.original_bytes
+    if by == "class":
+        rows = _class_rows(session)
+        _add_item_figures(session, _items(None), {(): total})
+        # every object has one class: the classes' held, referenced and removed bytes add up
+        total.held_bytes = sum(row.held_bytes for row in rows.values())
+        total.referenced_bytes = sum(row.referenced_bytes for row in rows.values())
+        total.removed_bytes = sum(row.removed_bytes for row in rows.values())
+    else:
+        items = _items(by)
+        rows = {}
+        _add_item_figures(session, items, rows)
+        _add_link_figures(session, items, _keys(items), rows)
+        # every item is in one group: its items and bytes received and saved add up, but an
+        # object that items of two groups share is held once in the total
+        total.items = sum(row.items for row in rows.values())
+        total.received_bytes = sum(row.received_bytes for row in rows.values())
+        total.saved_by_renditions_bytes = sum(r.saved_by_renditions_bytes for r in rows.values())
+        _add_link_figures(session, _items(None), (), {(): total})
     for row in [*rows.values(), total]:
-        row.items = len(row._items)
+        row.saved_by_dedup_bytes = row.referenced_bytes - row.held_bytes
     ordered = sorted(rows.values(), key=lambda r: (-r.held_bytes, r.group))
     return ordered, total
 
 
-def _count_item(item: _Item, links: list[_Link], rows: list[UsageRow]) -> None:
-    held_here = sum(link.size_bytes for link in links if link.held)
-    original_released = any(link.klass == "original" and not link.held for link in links)
-    saved = item.original_bytes - held_here if original_released and held_here else 0
-    for row in rows:
-        row._items.add(item.id)
-        row.received_bytes += item.original_bytes
-        row.saved_by_renditions_bytes += max(saved, 0)
-        for link in links:
-            _count_link(row, item, link)
+class _DialectFunction(FunctionElement[Any]):
+    """A function of one argument written differently on PostgreSQL and SQLite."""
+
+    inherit_cache = True
+    #: the SQL of each engine, ``{}`` standing for the argument
+    postgresql = sqlite = "{}"
 
 
-def _count_link(row: UsageRow, item: _Item, link: _Link) -> None:
-    row._items.add(item.id)
-    if not link.held:
-        row.removed_bytes += link.size_bytes
-        return
-    row.referenced_bytes += link.size_bytes
-    if link.object_id not in row._objects:
-        row._objects.add(link.object_id)
-        row.held_bytes += link.size_bytes
-    row.saved_by_dedup_bytes = row.referenced_bytes - row.held_bytes
+class _YearMonth(_DialectFunction):
+    """``YYYY-MM`` of a date."""
+
+    type = String()
+    inherit_cache = True
+    postgresql = "to_char({}, 'YYYY-MM')"
+    sqlite = "strftime('%Y-%m', {})"
 
 
-def _group(item: _Item, by: Dimension) -> tuple[str, str]:
+class _UtcDate(_DialectFunction):
+    """The UTC day of a stored time (as ``received_at.date()`` reads it in Python)."""
+
+    type = Date()
+    inherit_cache = True
+    postgresql = "CAST(({}) AT TIME ZONE 'UTC' AS DATE)"
+    # SQLite keeps times as UTC text ("2026-10-13 00:05:00.000000"); date() reads its day
+    sqlite = "date({})"
+
+
+@compiles(_DialectFunction, "postgresql")
+def _compile_postgresql(element: _DialectFunction, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.postgresql.format(compiler.process(element.clauses, **kw))
+
+
+@compiles(_DialectFunction)
+def _compile_sqlite(element: _DialectFunction, compiler: SQLCompiler, **kw: Any) -> str:
+    return element.sqlite.format(compiler.process(element.clauses, **kw))
+
+
+def _items(by: Dimension | None) -> Subquery:
+    """Every item: its id, original's size and the group's id and label (``key_*``)."""
+    key: tuple[SQLColumnExpression[Any], ...] = ()
     if by == "school":
-        return item.school
-    if by == "teacher":
-        return item.teacher
-    if by == "kind":
-        return item.kind, item.kind
-    return item.month, item.month
-
-
-def _items(session: Session) -> dict[int, _Item]:
-    day = func.coalesce(Evidence.local_date, Evidence.claimed_date, Activity.date, Attendance.date)
-    rows = session.execute(
-        select(
-            Evidence.id,
-            Evidence.kind,
-            Evidence.month,
-            day,
-            Evidence.received_at,
-            Evidence.original_bytes,
-            Teacher.id,
-            Teacher.name,
-            School.id,
-            School.name,
+        key = (School.id, School.name)
+    elif by == "teacher":
+        key = (Teacher.id, Teacher.name)
+    elif by == "kind":
+        key = (Evidence.kind,)
+    elif by == "month":
+        day = func.coalesce(
+            Evidence.local_date,
+            Evidence.claimed_date,
+            Activity.date,
+            Attendance.date,
+            _UtcDate(Evidence.received_at),
         )
+        key = (func.coalesce(func.nullif(Evidence.month, ""), _YearMonth(day)),)
+    columns: list[SQLColumnExpression[Any]] = [
+        Evidence.id.label("evidence_id"),
+        func.coalesce(Evidence.original_bytes, 0).label("original_bytes"),
+        *(column.label(f"key_{n}") for n, column in enumerate(key)),
+    ]
+    stmt = (
+        select(*columns)
         .join(Teacher, Teacher.id == Evidence.teacher_id)
         .join(School, School.id == Teacher.school_id)
-        .outerjoin(Activity, Activity.id == Evidence.activity_id)
-        .outerjoin(Attendance, Attendance.id == Evidence.attendance_id)
-        .execution_options(yield_per=2000)
     )
-    found: dict[int, _Item] = {}
-    for (
-        evidence_id,
-        kind,
-        month,
-        item_day,
-        received_at,
-        original_bytes,
-        teacher_id,
-        teacher_name,
-        school_id,
-        school_name,
-    ) in rows:
-        found[evidence_id] = _Item(
-            evidence_id,
-            (str(school_id), school_name),
-            (str(teacher_id), teacher_name),
-            kind,
-            month or _month_of(item_day, received_at),
-            original_bytes or 0,
+    if by == "month":
+        stmt = stmt.outerjoin(Activity, Activity.id == Evidence.activity_id).outerjoin(
+            Attendance, Attendance.id == Evidence.attendance_id
         )
-    return found
+    return stmt.subquery("items")
 
 
-def _month_of(day: date | None, received_at: datetime) -> str:
-    return (day or received_at.date()).strftime("%Y-%m")
+def _keys(items: Subquery) -> tuple[SQLColumnExpression[Any], ...]:
+    return tuple(column for column in items.c if column.key.startswith("key_"))
 
 
-def _links(session: Session) -> list[_Link]:
-    rows = session.execute(
+def _is_held() -> ColumnElement[bool]:
+    return and_(EvidenceObject.released_at.is_(None), ArchiveObject.removed_at.is_(None))
+
+
+def _linked(items: Subquery, *columns: SQLColumnExpression[Any]) -> Select[Any]:
+    """``columns`` over every link of ``items`` to an object."""
+    return (
+        select(*columns)
+        .select_from(items)
+        .join(EvidenceObject, EvidenceObject.evidence_id == items.c.evidence_id)
+        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+    )
+
+
+def _row(rows: dict[tuple[Any, ...], UsageRow], key: tuple[Any, ...]) -> UsageRow:
+    if key not in rows:
+        rows[key] = UsageRow(str(key[0]), str(key[-1]))
+    return rows[key]
+
+
+def _add_item_figures(
+    session: Session, items: Subquery, rows: dict[tuple[Any, ...], UsageRow]
+) -> None:
+    """Items, bytes received and saved by renditions, per group of ``items``."""
+    held = _is_held()
+    per_item = (
         select(
             EvidenceObject.evidence_id,
-            ArchiveObject.id,
-            ArchiveObject.klass,
-            ArchiveObject.size_bytes,
-            EvidenceObject.released_at,
-            ArchiveObject.removed_at,
+            func.sum(case((held, ArchiveObject.size_bytes), else_=0)).label("held_bytes"),
+            func.max(case((and_(ArchiveObject.klass == "original", ~held), 1), else_=0)).label(
+                "original_released"
+            ),
         )
         .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
-        .execution_options(yield_per=2000)
+        .group_by(EvidenceObject.evidence_id)
+        .subquery("per_item")
     )
-    return [
-        _Link(evidence_id, object_id, klass, size_bytes, released is None and removed is None)
-        for evidence_id, object_id, klass, size_bytes, released, removed in rows
-    ]
+    original, held_here = items.c.original_bytes, per_item.c.held_bytes
+    saved = case(
+        (
+            and_(per_item.c.original_released == 1, held_here != 0, original > held_here),
+            original - held_here,
+        ),
+        else_=0,
+    )
+    keys = _keys(items)
+    stmt = (
+        select(*keys, func.count(), func.sum(original), func.sum(saved))
+        .select_from(items)
+        .outerjoin(per_item, per_item.c.evidence_id == items.c.evidence_id)
+        .group_by(*keys)
+    )
+    for *key, count, received, saved_bytes in session.execute(stmt):
+        if not count:
+            continue
+        row = _row(rows, tuple(key))
+        row.items += count
+        row.received_bytes += int(received or 0)
+        row.saved_by_renditions_bytes += int(saved_bytes or 0)
+
+
+def _add_link_figures(
+    session: Session,
+    items: Subquery,
+    keys: tuple[SQLColumnExpression[Any], ...],
+    rows: dict[tuple[Any, ...], UsageRow],
+) -> None:
+    """Bytes held (each object once a group), referenced and removed, per group ``keys``."""
+    held = _is_held()
+    size = ArchiveObject.size_bytes
+    # one row per object of a group: how many of the group's links hold it, what was released
+    per_object = (
+        _linked(
+            items,
+            *(key.label(f"key_{n}") for n, key in enumerate(keys)),
+            size.label("size_bytes"),
+            func.sum(case((held, 1), else_=0)).label("uses"),
+            func.sum(case((held, 0), else_=size)).label("removed_bytes"),
+        )
+        .group_by(*keys, ArchiveObject.id, size)
+        .subquery("per_object")
+    )
+    object_keys = _keys(per_object)
+    stmt = select(
+        *object_keys,
+        func.sum(case((per_object.c.uses > 0, per_object.c.size_bytes), else_=0)),
+        func.sum(per_object.c.size_bytes * per_object.c.uses),
+        func.sum(per_object.c.removed_bytes),
+    ).group_by(*object_keys)
+    for *key, held_bytes, referenced, removed in session.execute(stmt):
+        if held_bytes is None:
+            continue
+        row = _row(rows, tuple(key))
+        row.held_bytes += int(held_bytes)
+        row.referenced_bytes += int(referenced)
+        row.removed_bytes += int(removed)
+
+
+def _class_rows(session: Session) -> dict[tuple[Any, ...], UsageRow]:
+    """One row per object class: an item counts in each class it has a copy of."""
+    items = _items(None)
+    klass = ArchiveObject.klass
+    stmt = _linked(
+        items,
+        klass,
+        func.count(EvidenceObject.evidence_id.distinct()),
+        func.sum(case((klass == "original", items.c.original_bytes), else_=0)),
+    ).group_by(klass)
+    rows: dict[tuple[Any, ...], UsageRow] = {}
+    for name, count, received in session.execute(stmt):
+        row = _row(rows, (name,))
+        row.items, row.received_bytes = count, int(received or 0)
+    _add_link_figures(session, items, (klass,), rows)
+    return rows
