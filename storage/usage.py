@@ -78,9 +78,10 @@ class UsageRow:
 def usage(session: Session, by: Dimension) -> tuple[list[UsageRow], UsageRow]:
     """The rows of one dimension, largest held first, and the total over every item."""
     total = UsageRow("total", "total")
+    every_item = _items(None)
     if by == "class":
-        rows = _class_rows(session)
-        _add_item_figures(session, _items(None), {(): total})
+        rows = _class_rows(session, every_item)
+        _add_item_figures(session, every_item, {(): total})
         # every object has one class: the classes' held, referenced and removed bytes add up
         total.held_bytes = sum(row.held_bytes for row in rows.values())
         total.referenced_bytes = sum(row.referenced_bytes for row in rows.values())
@@ -90,12 +91,14 @@ def usage(session: Session, by: Dimension) -> tuple[list[UsageRow], UsageRow]:
         rows = {}
         _add_item_figures(session, items, rows)
         _add_link_figures(session, items, _keys(items), rows)
-        # every item is in one group: its items and bytes received and saved add up, but an
-        # object that items of two groups share is held once in the total
+        # every item is in one group and every link is an item's: the groups add up, but for
+        # an object that items of two groups share, held once in the total
         total.items = sum(row.items for row in rows.values())
         total.received_bytes = sum(row.received_bytes for row in rows.values())
         total.saved_by_renditions_bytes = sum(r.saved_by_renditions_bytes for r in rows.values())
-        _add_link_figures(session, _items(None), (), {(): total})
+        total.referenced_bytes = sum(row.referenced_bytes for row in rows.values())
+        total.removed_bytes = sum(row.removed_bytes for row in rows.values())
+        _set_held_bytes(session, every_item, (), {(): total})
     for row in [*rows.values(), total]:
         row.saved_by_dedup_bytes = row.referenced_bytes - row.held_bytes
     ordered = sorted(rows.values(), key=lambda r: (-r.held_bytes, r.group))
@@ -203,24 +206,25 @@ def _add_item_figures(
 ) -> None:
     """Items, bytes received and saved by renditions, per group of ``items``."""
     held = _is_held()
+    # only items whose original was released can save by renditions: what is held for them
+    released = (
+        select(EvidenceObject.evidence_id)
+        .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+        .where(ArchiveObject.klass == "original", ~held)
+    )
     per_item = (
         select(
             EvidenceObject.evidence_id,
             func.sum(case((held, ArchiveObject.size_bytes), else_=0)).label("held_bytes"),
-            func.max(case((and_(ArchiveObject.klass == "original", ~held), 1), else_=0)).label(
-                "original_released"
-            ),
         )
         .join(ArchiveObject, ArchiveObject.id == EvidenceObject.object_id)
+        .where(EvidenceObject.evidence_id.in_(released))
         .group_by(EvidenceObject.evidence_id)
         .subquery("per_item")
     )
     original, held_here = items.c.original_bytes, per_item.c.held_bytes
     saved = case(
-        (
-            and_(per_item.c.original_released == 1, held_here != 0, original > held_here),
-            original - held_here,
-        ),
+        (and_(held_here != 0, original > held_here), original - held_here),
         else_=0,
     )
     keys = _keys(items)
@@ -239,6 +243,12 @@ def _add_item_figures(
         row.saved_by_renditions_bytes += int(saved_bytes or 0)
 
 
+def _link_sums() -> tuple[SQLColumnExpression[Any], SQLColumnExpression[Any]]:
+    """Bytes referenced (held, once per link) and removed (released) over links."""
+    held, size = _is_held(), ArchiveObject.size_bytes
+    return func.sum(case((held, size), else_=0)), func.sum(case((held, 0), else_=size))
+
+
 def _add_link_figures(
     session: Session,
     items: Subquery,
@@ -246,49 +256,64 @@ def _add_link_figures(
     rows: dict[tuple[Any, ...], UsageRow],
 ) -> None:
     """Bytes held (each object once a group), referenced and removed, per group ``keys``."""
-    held = _is_held()
+    stmt = _linked(items, *keys, *_link_sums()).group_by(*keys)
+    for *key, referenced, removed in session.execute(stmt):
+        row = _row(rows, tuple(key))
+        row.referenced_bytes += int(referenced or 0)
+        row.removed_bytes += int(removed or 0)
+    _set_held_bytes(session, items, keys, rows)
+
+
+def _set_held_bytes(
+    session: Session,
+    items: Subquery,
+    keys: tuple[SQLColumnExpression[Any], ...],
+    rows: dict[tuple[Any, ...], UsageRow],
+) -> None:
+    """Held bytes, each object once a group: the referenced bytes less those of the group's
+    items that hold an object another item of the group holds too.
+
+    Only objects held through two links or more are referenced again: a narrow index
+    (``ix_evidence_objects_object``) finds them, then only their links are grouped.
+    """
+    shared = (
+        select(EvidenceObject.object_id)
+        .where(EvidenceObject.released_at.is_(None))
+        .group_by(EvidenceObject.object_id)
+        .having(func.count() > 1)
+    )
     size = ArchiveObject.size_bytes
-    # one row per object of a group: how many of the group's links hold it, what was released
     per_object = (
         _linked(
             items,
             *(key.label(f"key_{n}") for n, key in enumerate(keys)),
-            size.label("size_bytes"),
-            func.sum(case((held, 1), else_=0)).label("uses"),
-            func.sum(case((held, 0), else_=size)).label("removed_bytes"),
+            (size * (func.count() - 1)).label("again_bytes"),
         )
+        .where(_is_held(), EvidenceObject.object_id.in_(shared))
         .group_by(*keys, ArchiveObject.id, size)
         .subquery("per_object")
     )
     object_keys = _keys(per_object)
-    stmt = select(
-        *object_keys,
-        func.sum(case((per_object.c.uses > 0, per_object.c.size_bytes), else_=0)),
-        func.sum(per_object.c.size_bytes * per_object.c.uses),
-        func.sum(per_object.c.removed_bytes),
-    ).group_by(*object_keys)
-    for *key, held_bytes, referenced, removed in session.execute(stmt):
-        if held_bytes is None:
-            continue
-        row = _row(rows, tuple(key))
-        row.held_bytes += int(held_bytes)
-        row.referenced_bytes += int(referenced)
-        row.removed_bytes += int(removed)
+    stmt = select(*object_keys, func.sum(per_object.c.again_bytes)).group_by(*object_keys)
+    again = {tuple(key): int(again_bytes or 0) for *key, again_bytes in session.execute(stmt)}
+    for key, row in rows.items():
+        row.held_bytes = row.referenced_bytes - again.get(key, 0)
 
 
-def _class_rows(session: Session) -> dict[tuple[Any, ...], UsageRow]:
+def _class_rows(session: Session, items: Subquery) -> dict[tuple[Any, ...], UsageRow]:
     """One row per object class: an item counts in each class it has a copy of."""
-    items = _items(None)
     klass = ArchiveObject.klass
     stmt = _linked(
         items,
         klass,
         func.count(EvidenceObject.evidence_id.distinct()),
         func.sum(case((klass == "original", items.c.original_bytes), else_=0)),
+        *_link_sums(),
     ).group_by(klass)
     rows: dict[tuple[Any, ...], UsageRow] = {}
-    for name, count, received in session.execute(stmt):
+    for name, count, received, referenced, removed in session.execute(stmt):
         row = _row(rows, (name,))
         row.items, row.received_bytes = count, int(received or 0)
-    _add_link_figures(session, items, (klass,), rows)
+        row.referenced_bytes, row.removed_bytes = int(referenced or 0), int(removed or 0)
+    _set_held_bytes(session, items, (klass,), rows)
     return rows
