@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         ObjectLockRetentionModeType,
         TransitionStorageClassType,
     )
-    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, LifecycleRuleTypeDef
     from typing_extensions import Buffer
 
 # S3 answers a missing key with NoSuchKey on GET but only a bare 404 on HEAD
@@ -34,6 +34,8 @@ _MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
 _PROBE_NAME = ".bukti-ready-probe"
 #: the bucket lifecycle rules Bukti writes start with this; others are left as they are
 _RULE_PREFIX = "bukti-cold-"
+#: the smallest object the cold rules move (what S3's infrequent-access classes bill at least)
+COLD_MIN_BYTES = 128 * 1024
 _MIB = 1024 * 1024
 # Parts of 8 MiB, at most 4 in flight: an upload holds ~32 MiB whatever the file size,
 # and 2 cores gain nothing from more threads.
@@ -43,6 +45,30 @@ _TRANSFER = TransferConfig(
     max_concurrency=4,
     use_threads=True,
 )
+
+
+def cold_rules(
+    name: str, key_prefix: str, days: int, storage_class: TransitionStorageClassType
+) -> list[LifecycleRuleTypeDef]:
+    """The lifecycle rules that move renditions and previews to ``storage_class`` after ``days``.
+
+    Objects under :data:`COLD_MIN_BYTES` stay where they are: the infrequent-access classes bill
+    each as 128 KB, and the small ones are the thumbnails every page of the queue reads.
+    """
+    return [
+        {
+            "ID": f"{_RULE_PREFIX}{name}-{area}",
+            "Status": "Enabled",
+            "Filter": {
+                "And": {
+                    "Prefix": f"{key_prefix}{area}/",
+                    "ObjectSizeGreaterThan": COLD_MIN_BYTES - 1,
+                }
+            },
+            "Transitions": [{"Days": days, "StorageClass": storage_class}],
+        }
+        for area in ("renditions", "previews")
+    ]
 
 
 class S3Store(ObjectStore):
@@ -249,21 +275,19 @@ class S3Store(ObjectStore):
         assert self.cold_storage_class is not None
         try:
             found = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
-            rules = [r for r in found["Rules"] if not r.get("ID", "").startswith(_RULE_PREFIX)]
+            # the bucket's other rules, put back as they came
+            rules = cast(
+                "list[LifecycleRuleTypeDef]",
+                [r for r in found["Rules"] if not r.get("ID", "").startswith(_RULE_PREFIX)],
+            )
         except ClientError as exc:
             if _error_code(exc) != "NoSuchLifecycleConfiguration":
                 raise
             rules = []
         storage_class = cast("TransitionStorageClassType", self.cold_storage_class)
-        for area in ("renditions", "previews"):
-            rules.append(
-                {
-                    "ID": f"{_RULE_PREFIX}{self.prefix or 'root'}-{area}",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": f"{self._prefix}{area}/"},
-                    "Transitions": [{"Days": self.cold_after_days, "StorageClass": storage_class}],
-                }
-            )
+        rules += cold_rules(
+            self.prefix or "root", self._prefix, self.cold_after_days, storage_class
+        )
         try:
             self._client.put_bucket_lifecycle_configuration(
                 Bucket=self.bucket, LifecycleConfiguration={"Rules": rules}
