@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from bukti.bootstrap import Services
 from tests.fixtures.app import WorkerProcess, small_jpeg
-from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
+from tests.fixtures.browser import LiveServer, PageFactory, screenshot, screenshot_dir
 from tests.fixtures.web import PASSWORD, archive_item, make_people
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,7 @@ def test_the_admin_previews_and_applies_a_retention_run_then_places_a_hold(
     # the page reloads itself while the worker applies the run
     expect(page.locator("h1")).to_contain_text("sudah dijalankan", timeout=60_000)
     assert page.locator("table.figures tbody").inner_text().count("removed") == 2
-    page.screenshot(path=str(shots / "admin-run.jpg"), full_page=True, quality=75)
+    screenshot(page, shots / "admin-run.jpg", 75)
 
     page.get_by_role("link", name="Penyimpanan").first.click()
     page.get_by_label("Mencakup").select_option("teacher")
@@ -72,7 +72,7 @@ def test_the_admin_previews_and_applies_a_retention_run_then_places_a_hold(
     assert "Pemeriksaan BPK 2026" in page.locator("#holds + ul").inner_text()
     usage = page.locator("table.figures tfoot").inner_text()
     assert "Jumlah" in usage
-    page.screenshot(path=str(shots / "admin-storage.jpg"), full_page=True, quality=75)
+    screenshot(page, shots / "admin-storage.jpg", 75)
 
     for evidence_id in accepted:
         with services.sessions() as db:

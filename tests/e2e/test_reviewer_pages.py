@@ -15,7 +15,7 @@ import pytest
 
 from bukti.settings import Settings
 from tests.fixtures.app import wait_for_terminal, worker_env
-from tests.fixtures.browser import LiveServer, PageFactory, screenshot_dir
+from tests.fixtures.browser import LiveServer, PageFactory, screenshot, screenshot_dir
 from tests.fixtures.photos import GpsFix, PhotoFactory
 from tests.fixtures.web import PASSWORD, People, make_activity, make_people
 from tests.fixtures.workers import InProcessWorker
@@ -164,7 +164,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
         for picture in pictures:
             assert "/preview?v=" in picture["src"] and picture["loaded"], picture
             assert 0 < picture["natural"] < 512 and picture["box"][0] == picture["box"][1]
-        page.screenshot(path=str(shots / f"queue-{viewport}.jpg"), full_page=True, quality=75)
+        screenshot(page, shots / f"queue-{viewport}.jpg", 75)
         page.get_by_label("Tanda", exact=True).select_option("near_duplicate")
         page.get_by_role("button", name="Tampilkan").click()
         page.wait_for_load_state("networkidle")
@@ -178,7 +178,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
         assert images_loaded(page, ".side-by-side img") == [True, True]
         assert "Erni Wardhani" in side.inner_text() and "Asep Saepudin" in side.inner_text()
         assert images_loaded(page, ".media img") == [True]
-        page.screenshot(path=str(shots / f"item-{viewport}.jpg"), full_page=True, quality=75)
+        screenshot(page, shots / f"item-{viewport}.jpg", 75)
     # and rejects it with a reason, from the keyboard
     page.get_by_label("Alasan (untuk menolak atau meminta bukti ulang)").select_option("reused")
     page.get_by_label("Dengan kata-kata Anda (dibaca guru)").fill("Foto yang sama dengan kemarin.")
@@ -211,7 +211,7 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     assert "Ditolak" in mine and "Foto yang sama dengan kemarin." in mine
     assert "Sudah pernah dipakai sebagai bukti" in mine
     assert "foto yang sudah dikirim guru lain" in mine and "Asep" not in mine
-    teacher.screenshot(path=str(shots / "teacher-phone.jpg"), full_page=True, quality=75)
+    screenshot(teacher, shots / "teacher-phone.jpg", 75)
     teacher.goto(f"{live_server.url}/items/{ids['again']}")
     history = teacher.locator("#history-h + ol").inner_text()
     assert "Koordinator TRK" in history and "Ditolak" in history

@@ -20,6 +20,7 @@ from tests.fixtures.app import wait_for_terminal
 from tests.fixtures.browser import (
     LiveServer,
     PageFactory,
+    screenshot,
     screenshot_dir,
     sign_in_on_page,
     upload_offsets,
@@ -144,11 +145,11 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     cdp.send("Network.emulateNetworkConditions", {"offline": False, **SLOW_NETWORK})
 
     sign_in_on_page(page, base, people.teacher_login)
-    page.screenshot(path=str(shots / "teacher-today.jpg"), full_page=True, quality=70)
+    screenshot(page, shots / "teacher-today.jpg", 70)
     answer = check_in(page, selfie)
-    page.screenshot(path=str(shots / "teacher-check-in.jpg"), full_page=True, quality=70)
+    screenshot(page, shots / "teacher-check-in.jpg", 70)
     offsets = send_batch(page, cdp, base, day, [*photos, report])
-    page.screenshot(path=str(shots / "teacher-batch.jpg"), full_page=True, quality=70)
+    screenshot(page, shots / "teacher-batch.jpg", 70)
 
     items = http.get("/api/v1/evidence?limit=50", headers=teacher_auth).json()["items"]
     sent = [i for i in items if i["attendance_id"] is None]
@@ -160,7 +161,7 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     page.locator("#category_0").select_option("teaching")
     page.locator("#title_1").fill("Rapat MGMP")
     page.locator(f"#item_{pdf_id}").select_option("1")
-    page.screenshot(path=str(shots / "teacher-day-draft.jpg"), full_page=True, quality=70)
+    screenshot(page, shots / "teacher-day-draft.jpg", 70)
     page.get_by_role("button", name="Konfirmasi kegiatan hari itu").click()
     expect(page.get_by_role("main")).to_contain_text("2 kegiatan dibuat beserta fotonya.")
     summary = http.get(
@@ -172,7 +173,7 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     checklist = page.get_by_role("main")
     for path in [*photos, report]:
         expect(checklist).to_contain_text(path.name)
-    page.screenshot(path=str(shots / "teacher-receipts.jpg"), full_page=True, quality=70)
+    screenshot(page, shots / "teacher-receipts.jpg", 70)
 
     assert "Absen masuk pukul" in answer
     assert browser_page.outside_requests == []

@@ -25,6 +25,7 @@ from tests.fixtures.app import wait_for_terminal
 from tests.fixtures.browser import (
     LiveServer,
     PageFactory,
+    screenshot,
     screenshot_dir,
     sign_in_on_page,
     upload_offsets,
@@ -163,9 +164,7 @@ def test_a_photo_shared_from_the_gallery_is_sent_for_the_activity_the_teacher_pi
     expect(shared).to_be_visible()
     expect(page.locator("#shared-list")).to_contain_text(photo.name)
     page.get_by_label("Berkas ini untuk").select_option(str(lesson.activity_id))
-    page.screenshot(
-        path=str(screenshot_dir(tmp_path) / "teacher-share.jpg"), full_page=True, quality=70
-    )
+    screenshot(page, screenshot_dir(tmp_path) / "teacher-share.jpg", 70)
     page.get_by_role("button", name="Kirim berkas yang dibagikan").click()
     expect(page.locator("#batch-summary")).to_contain_text("Semua berkas terkirim", timeout=30_000)
     left_after_sending = poll(page, SHARED_LEFT, lambda count: count == 0)
