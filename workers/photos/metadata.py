@@ -18,19 +18,7 @@ from PIL import ExifTags, Image, ImageFile
 
 from evidence.facts import CaptureFacts, Location, Sourced
 from evidence.sniff import Sniffed
-
-# Everything Pillow raises on a hostile EXIF block (a bad offset, a loop, a short rational).
-_PARSE_ERRORS = (
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    struct.error,
-    IndexError,
-    KeyError,
-    TypeError,
-    ZeroDivisionError,
-)
+from workers.photos.open import DECODE_ERRORS
 
 _T = ExifTags.Base
 _G = ExifTags.GPS
@@ -129,7 +117,7 @@ def parse_exif(raw: bytes | None) -> Image.Exif | None:
     exif = Image.Exif()
     try:
         exif.load(raw)
-    except _PARSE_ERRORS:
+    except DECODE_ERRORS:  # a hostile EXIF block: a bad offset, a loop, a short rational
         return None
     return exif
 
@@ -140,7 +128,7 @@ def _get_ifd(exif: Image.Exif | None, tag: int) -> dict[int, Any]:
         return {}
     try:
         return dict(exif.get_ifd(tag))
-    except _PARSE_ERRORS:
+    except DECODE_ERRORS:  # a hostile EXIF block: a bad offset, a loop, a short rational
         return {}
 
 
