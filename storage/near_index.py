@@ -54,8 +54,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BIT
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -66,6 +64,7 @@ from evidence.duplicates import (
     PerceptualHashes,
     matching_likeness,
 )
+from storage.db import upsert
 from storage.models import PerceptualHashRow
 
 #: the widths of the bands of each 64-bit hash, most significant bits first
@@ -163,8 +162,7 @@ def register(session: Session, evidence_id: int, hashes: PerceptualHashes) -> bo
     if hashes.is_blank:
         return False
     values = row_values(evidence_id, hashes.fingerprint)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PerceptualHashRow).values(**values)
+    statement = upsert(session, PerceptualHashRow).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["evidence_id"],
         set_={name: value for name, value in values.items() if name != "evidence_id"},

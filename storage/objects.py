@@ -15,16 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from evidence.status import Kind
 from storage.backend import ObjectStore, StorageError
+from storage.db import upsert
 from storage.integrity import object_sha256
-from storage.models import ArchiveObject, Base, Evidence, EvidenceObject, utcnow
+from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
 
 ORIGINAL = "original"
 RENDITION = "rendition"
@@ -126,20 +125,14 @@ def _insert_missing(session: Session, written: Sequence[Written], now: datetime)
         for copy in written
     }
     # two items with the same bytes may be archived at once: the second insert is a no-op
-    insert = _dialect_insert(session, ArchiveObject).values(list(rows.values()))
+    insert = upsert(session, ArchiveObject).values(list(rows.values()))
     session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
-
-
-def _dialect_insert(session: Session, table: type[Base]) -> Any:
-    """The INSERT of the session's database, which knows ON CONFLICT."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def _link(session: Session, evidence_id: int, object_ids: list[int], now: datetime) -> None:
     """The item holds these objects (again, if retention had released them): one upsert."""
     rows = [{"evidence_id": evidence_id, "object_id": i, "created_at": now} for i in object_ids]
-    insert = _dialect_insert(session, EvidenceObject).values(rows)
+    insert = upsert(session, EvidenceObject).values(rows)
     session.execute(
         insert.on_conflict_do_update(
             index_elements=["evidence_id", "object_id"],
