@@ -161,8 +161,11 @@ def teacher_history(
     if not queries:
         return []
     # one statement: each part, with its own order and limit, as a subquery of a UNION ALL
-    parts = [select(*query.subquery().c) for query in queries]
-    statement = queries[0] if len(queries) == 1 else union_all(*parts)
+    statement = (
+        queries[0]
+        if len(queries) == 1
+        else union_all(*(select(*query.subquery().c) for query in queries))
+    )
     items: dict[int, HistoryItem] = {}
     for row in session.execute(statement):
         items[row.id] = HistoryItem(
