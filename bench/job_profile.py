@@ -38,6 +38,7 @@ from bench.e2e_throughput import (
     ADMIN,
     camera_jpeg,
     decode_anchor_s,
+    least_cpu_s,
     publish,
     setup,
     upload,
@@ -129,18 +130,13 @@ def decode_floor_s(photos: list[bytes], rounds: int = 3) -> float:
     are turned into pixels. What any decode of the file costs at least."""
     import simplejpeg
 
-    costs = []
-    for data in photos:
+    def decode(data: bytes) -> None:
         width, height, _, _ = simplejpeg.decode_jpeg_header(data)
-        best = float("inf")
-        for _ in range(rounds):
-            started = time.process_time()
-            simplejpeg.decode_jpeg(
-                data, "GRAY", min_width=-(-width // 8), min_height=-(-height // 8), strict=True
-            )
-            best = min(best, time.process_time() - started)
-        costs.append(best)
-    return statistics.mean(costs)
+        simplejpeg.decode_jpeg(
+            data, "GRAY", min_width=-(-width // 8), min_height=-(-height // 8), strict=True
+        )
+
+    return least_cpu_s(photos, decode, rounds)
 
 
 def run(photos: list[bytes], root: Path) -> tuple[Timer, float, int]:
