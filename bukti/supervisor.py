@@ -69,10 +69,11 @@ def stop_process_group(
             process.send_signal(sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout_s)
-    _kill_group(process)
+    kill_group(process)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group ``process`` leads and reap the leader."""
     # the leader may be gone while a process it started still runs in its group
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -160,7 +161,7 @@ class Supervisor:
                 log.warning(
                     "pid %d did not stop within %g s: killed", process.pid, self.stop_timeout_s
                 )
-            _kill_group(process)
+            kill_group(process)
         self._released.set()
         if self._thread is not None:
             self._thread.join()
@@ -218,7 +219,7 @@ class Supervisor:
             lived_s,
             delay_s,
         )
-        _kill_group(child.process)
+        kill_group(child.process)
 
     def _spawn(self, child: _Child) -> None:
         env = {**os.environ, **self.env[child.name]} if child.name in self.env else None

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bukti.supervisor import kill_group
 from workers.tether import tethered, tethered_group
 
 TAIL_BYTES = 65_536
@@ -104,7 +105,7 @@ def run_program(
                         break
             if overflowed:
                 killed_by_us = True
-                _kill_group(process)
+                kill_group(process)
             try:
                 returncode = process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -112,7 +113,7 @@ def run_program(
         finally:
             if process.poll() is None:
                 killed_by_us = True
-                _kill_group(process)
+                kill_group(process)
             if process.stdout is not None:
                 process.stdout.close()
         messages.seek(max(0, os.fstat(messages.fileno()).st_size - TAIL_BYTES))
@@ -153,9 +154,3 @@ def _limit_cpu(pid: int, cpu_seconds: float) -> None:
     limit = max(1, math.ceil(cpu_seconds))
     with contextlib.suppress(ProcessLookupError):  # it already finished
         resource.prlimit(pid, resource.RLIMIT_CPU, (limit, limit))
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
