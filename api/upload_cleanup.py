@@ -30,8 +30,8 @@ from pathlib import Path
 from api.routes.resumable import (
     DAYS_TO_KEEP,
     STAGED_TUS_PREFIX,
-    _try_lock,
     finish_lock,
+    try_lock,
     tus_dir,
 )
 from api.upload import STAGING_PREFIX
@@ -202,7 +202,7 @@ def _remove_stale_locks(files_dir: Path, now: datetime) -> None:
         if path.stem in uploads or mtime is None or mtime >= cutoff:
             continue
         # taken and let go: the lock removes its file, unless a request holds it
-        with _skipped_on_error(path.name), _try_lock(path):
+        with _skipped_on_error(path.name), try_lock(path):
             pass
 
 
@@ -216,7 +216,7 @@ def _held(*paths: Path) -> Iterator[bool]:
     """Hold every lock of ``paths`` if no request holds any; yields whether all are held."""
     with contextlib.ExitStack() as stack:
         for path in paths:
-            if not stack.enter_context(_try_lock(path)):
+            if not stack.enter_context(try_lock(path)):
                 yield False
                 return
         yield True

@@ -192,12 +192,12 @@ def _finish_lock_path(services: Services, upload_id: str) -> Path:
 
 def finish_lock(files_dir: Path, upload_id: str) -> Path:
     """The lock of an upload held while its last bytes become its item or a ``HEAD`` on it
-    is answered (see :func:`_try_lock`)."""
+    is answered (see :func:`try_lock`)."""
     return files_dir / ".locks" / f"{upload_id}.finish"
 
 
 @contextlib.contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
+def try_lock(path: Path) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` if no other request holds it; yields whether held.
 
     ``flock`` belongs to the open file, so a second request of the same process is kept out
@@ -236,7 +236,7 @@ async def _finishing(path: Path) -> AsyncIterator[None]:
     """Hold an upload's finish lock, waiting (without blocking the loop) for its holder."""
     waited = 0.0
     while True:
-        with _try_lock(path) as held:
+        with try_lock(path) as held:
             if held:
                 yield
                 return
@@ -269,7 +269,7 @@ async def finished_guard(
         yield
         return
     services: Services = get_services(request)
-    with _try_lock(_finish_lock_path(services, upload_id)) as held:
+    with try_lock(_finish_lock_path(services, upload_id)) as held:
         if not held:
             raise _being_finished()
         finished = await run_in_threadpool(finished_upload, services, upload_id)

@@ -220,7 +220,7 @@ def test_an_upload_being_finished_says_to_ask_again(
     url = start_upload(client, world, content)
     upload_id = url.rsplit("/", 1)[1]
     # another request holds the finish lock: its last bytes are being checked
-    with resumable._try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
         assert held
         head = client.head(url, headers={**world.teacher_auth, **TUS})
         sent = patch(client, world.teacher_auth, url, 0, content)

@@ -128,7 +128,7 @@ def test_an_upload_a_request_holds_stays_until_let_go(
     tus = resumable.tus_dir(settings)
     later = utcnow() + LATER
     # its last bytes are being checked and recorded (or a HEAD on it is answered)
-    with resumable._try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
         assert held
         assert remove_abandoned_uploads(settings, later) == Removed()
     # a PATCH is writing its bytes
@@ -227,7 +227,7 @@ def test_a_staged_resumable_file_being_recorded_stays(
     staged = incoming / f".upload-tus-{upload_id}"
     staged.write_bytes(b"z" * 10)
     age(staged, timedelta(days=2))
-    with resumable._try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
         assert held
         assert remove_abandoned_uploads(settings) == Removed()
     assert staged.exists()
@@ -241,7 +241,7 @@ def test_a_lock_file_a_dead_process_left_goes_and_a_held_one_stays(
     left, held_lock = locks / f"7-{'e' * 32}.lock", locks / f"7-{'f' * 32}.finish"
     left.write_text("4242")
     age(left, timedelta(days=2))
-    with resumable._try_lock(held_lock) as held:
+    with resumable.try_lock(held_lock) as held:
         assert held
         age(held_lock, timedelta(days=2))
         remove_abandoned_uploads(settings)
