@@ -131,7 +131,7 @@ def decode_floor_s(photos: list[bytes], rounds: int = 3) -> float:
     import simplejpeg
 
     def decode(data: bytes) -> None:
-        width, height, _, _ = simplejpeg.decode_jpeg_header(data)
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)  # height first
         simplejpeg.decode_jpeg(
             data, "GRAY", min_width=-(-width // 8), min_height=-(-height // 8), strict=True
         )

@@ -7,6 +7,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from workers.photo import (
     render_photo,
     validate_photo,
 )
+from workers.photos import decode as decode_module
 
 MAX_PIXELS = 120_000_000
 FORMATS = ["jpeg", "png", "webp", "heic", "avif"]
@@ -101,6 +103,27 @@ def test_rejects_jpeg_with_corrupt_data_mid_way(make_photo: PhotoFactory) -> Non
     assert reason_of(lambda: validate_photo(path, MAX_PIXELS)).startswith(
         ("truncated:", "not decodable:")
     )
+
+
+@pytest.mark.parametrize("size", [(800, 600), (600, 800)])
+def test_the_strict_check_decodes_at_an_eighth(
+    make_photo: PhotoFactory, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    # The check's cheapest pass: 1/8 scale, whatever the orientation. simplejpeg's header gives
+    # height before width; read the other way round a landscape photo decoded at 1/4.
+    path = make_photo(size=size)
+    decoded: list[tuple[int, ...]] = []
+    decode = decode_module.simplejpeg.decode_jpeg
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        pixels = decode(*args, **kwargs)
+        decoded.append(pixels.shape[:2])
+        return pixels
+
+    monkeypatch.setattr(decode_module.simplejpeg, "decode_jpeg", recording)
+    validate_photo(path, MAX_PIXELS)
+
+    assert decoded == [(size[1] // 8, size[0] // 8)]
 
 
 def test_rejects_corrupt_png_data_as_not_decodable(make_photo: PhotoFactory) -> None:

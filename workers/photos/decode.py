@@ -62,7 +62,7 @@ def _decode_jpeg_strictly(data: mmap.mmap) -> None:
     entropy-decodes every block, so the damage surfaces, but skips most of the inverse DCT.
     """
     try:
-        width, height, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)  # height first
         # CMYK (Adobe) JPEGs only decode to CMYK; everything else is cheapest as grey. The
         # minimum size is what makes simplejpeg scale: min_factor alone decodes at full size.
         target = "CMYK" if colorspace in ("CMYK", "YCCK") else "GRAY"
