@@ -58,7 +58,7 @@ def build_broker(settings: Settings) -> RedisBroker:
     # only worker processes fire these hooks; the API's broker carries them idle
     broker.add_middleware(StopWithParent())
     broker.add_middleware(Heartbeat(settings.redis_url, settings.heartbeat_timeout_ms))
-    broker.add_middleware(SweepInWorkers(settings))
+    broker.add_middleware(SweepInWorkers(settings, Enqueuer))
     return broker
 
 

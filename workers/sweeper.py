@@ -287,15 +287,14 @@ def start_sweeps(
 class SweepInWorkers(Middleware):
     """Runs the sweep in each worker process, so that workers alone recover stranded items."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, enqueuer: Callable[[Broker], Enqueue]) -> None:
         self.settings = settings
+        self.enqueuer = enqueuer  # what queues jobs on the worker's broker
         self.stop: threading.Event | None = None
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         """Start sweeping once the worker runs."""
-        from workers.broker import Enqueuer
-
-        self.stop = start_sweeps(self.settings, Enqueuer(broker))
+        self.stop = start_sweeps(self.settings, self.enqueuer(broker))
 
     def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
         """Stop sweeping when the worker stops."""
