@@ -656,7 +656,7 @@ def cmd_retention_policy(settings: Settings, args: argparse.Namespace) -> int:
     """Print the retention policy in force, or put a new version in force."""
     from evidence.retention import Outcome, Rule
     from storage.db import transaction
-    from storage.retention import active_policy, set_policy
+    from storage.policies import active_policy, set_policy
 
     services = _services(settings)
     if args.set is not None:

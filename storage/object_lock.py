@@ -11,8 +11,8 @@ from evidence.retention import Outcome, add_years, month_closed_on
 from storage.backend import ObjectStore
 from storage.holds import mirror_legal_holds
 from storage.models import ArchiveObject, Evidence, utcnow
+from storage.policies import active_policy
 from storage.retained import retained_items
-from storage.retention import active_policy
 
 
 def protect_original(

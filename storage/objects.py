@@ -24,6 +24,7 @@ from storage.backend import ObjectStore, StorageError
 from storage.db import upsert
 from storage.integrity import object_sha256
 from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
+from storage.object_lock import protect_original
 
 ORIGINAL = "original"
 RENDITION = "rendition"
@@ -104,8 +105,6 @@ def record(
     _link(session, item.id, [obj.id for obj in held.values()], now)
     refresh_stored_bytes(session, item)
     if store.has_object_lock:
-        from storage.object_lock import protect_original  # it builds on this module
-
         for copy in written:
             if copy.klass == ORIGINAL:
                 protect_original(session, store, item, held[copy.key])

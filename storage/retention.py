@@ -11,17 +11,14 @@ still wins. The rules themselves are pure, in :mod:`evidence.retention`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
+from bukti.errors import ConflictError, NotFoundError
 from evidence.retention import (
-    DEFAULT_RULES,
-    Outcome,
-    Rule,
     expired_copies,
     holds_covering,
 )
@@ -34,12 +31,12 @@ from storage.models import (
     ArchiveObject,
     Evidence,
     EvidenceObject,
-    RetentionPolicy,
     RetentionRemoval,
     RetentionRun,
     Teacher,
     utcnow,
 )
+from storage.policies import active_policy
 from storage.retained import retained_items
 
 PLANNED = "planned"
@@ -48,69 +45,6 @@ APPLIED = "applied"
 CANCELLED = "cancelled"
 
 Progress = Callable[[int, int], None]
-
-
-# --- policies -------------------------------------------------------------------------------
-
-
-def active_policy(session: Session) -> tuple[int, dict[tuple[str, Outcome], Rule]]:
-    """The policy in force: its version and its rules by (kind, outcome); version 0 is the
-    built-in default, in force until an admin sets a policy."""
-    version = session.scalar(select(func.max(RetentionPolicy.version))) or 0
-    if version == 0:
-        return 0, {(rule.kind, rule.outcome): rule for rule in DEFAULT_RULES}
-    rows = session.scalars(select(RetentionPolicy).where(RetentionPolicy.version == version))
-    rules = {
-        (row.kind, Outcome(row.outcome)): Rule(
-            row.kind, Outcome(row.outcome), row.keep_original_days, row.keep_copies_years
-        )
-        for row in rows
-    }
-    return version, rules
-
-
-def set_policy(session: Session, rules: Iterable[Rule], actor: Actor) -> int:
-    """Put a new version of the policy in force; the old versions stay on record."""
-    before, old_rules = active_policy(session)
-    version = before + 1
-    new_rules = list(rules)
-    seen: set[tuple[str, Outcome]] = set()
-    for rule in new_rules:
-        if (rule.kind, rule.outcome) in seen:
-            raise InvalidRequestError(f"two rules for {rule.outcome.value} {rule.kind}")
-        seen.add((rule.kind, rule.outcome))
-        session.add(
-            RetentionPolicy(
-                version=version,
-                kind=rule.kind,
-                outcome=rule.outcome.value,
-                keep_original_days=rule.keep_original_days,
-                keep_copies_years=rule.keep_copies_years,
-                set_by=actor.name,
-                set_at=utcnow(),
-            )
-        )
-    session.flush()
-    append(
-        session,
-        actor,
-        "retention.policy_set",
-        f"retention_policy:{version}",
-        data={
-            "old": [_rule_json(r) for r in old_rules.values()],
-            "new": [_rule_json(r) for r in new_rules],
-        },
-    )
-    return version
-
-
-def _rule_json(rule: Rule) -> dict[str, object]:
-    return {
-        "kind": rule.kind,
-        "outcome": rule.outcome.value,
-        "keep_original_days": rule.keep_original_days,
-        "keep_copies_years": rule.keep_copies_years,
-    }
 
 
 # --- runs -----------------------------------------------------------------------------------

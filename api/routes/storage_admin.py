@@ -16,7 +16,7 @@ from api.deps import AdminDep, DbDep, ServicesDep
 from api.schemas import RecordId, Text
 from bukti.errors import NotFoundError
 from evidence.retention import HoldScope, Outcome, Rule
-from storage import holds, retention
+from storage import holds, policies, retention
 from storage.audit import Actor
 from storage.db import transaction
 from storage.models import (
@@ -106,7 +106,7 @@ class PolicyIn(BaseModel):
 
 
 def _policy_out(db: DbDep) -> PolicyOut:
-    version, rules = retention.active_policy(db)
+    version, rules = policies.active_policy(db)
     return PolicyOut(
         version=version,
         rules=[
@@ -131,7 +131,7 @@ def get_policy(db: DbDep, who: AdminDep) -> PolicyOut:
 def put_policy(body: PolicyIn, db: DbDep, who: AdminDep) -> PolicyOut:
     """Replace the policy: a new version, the old ones kept on record; an audit event."""
     rules = [Rule(r.kind, r.outcome, r.keep_original_days, r.keep_copies_years) for r in body.rules]
-    retention.set_policy(db, rules, _actor(who))
+    policies.set_policy(db, rules, _actor(who))
     return _policy_out(db)
 
 

@@ -22,7 +22,7 @@ from api.web.words import word
 from bukti.errors import BuktiError
 from evidence.retention import HoldScope, Outcome, Rule
 from evidence.status import Role
-from storage import holds, retention
+from storage import holds, policies, retention
 from storage.audit import Actor
 from storage.db import transaction
 from storage.models import LegalHold, RetentionRemoval, RetentionRun
@@ -76,7 +76,7 @@ def storage_page(
     t = translator(request)
     dimension: Dimension = next((d for d in DIMENSIONS if d == by), "school")
     rows, total = usage(db, dimension)
-    version, rules = retention.active_policy(db)
+    version, rules = policies.active_policy(db)
     runs = db.scalars(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(10)).all()
     in_force = db.scalars(
         select(LegalHold).where(LegalHold.released_at.is_(None)).order_by(LegalHold.id.desc())
@@ -140,7 +140,7 @@ async def policy_submit(request: Request, db: DbDep, session: FormDep) -> Respon
     for other outcomes stay as they are."""
     _admin(session)
     form = await request.form()
-    _, current = retention.active_policy(db)
+    _, current = policies.active_policy(db)
     rules = [rule for key, rule in current.items() if key[1] is not Outcome.ACCEPTED]
     try:
         for kind in KINDS:
@@ -156,7 +156,7 @@ async def policy_submit(request: Request, db: DbDep, session: FormDep) -> Respon
             )
     except ValueError:
         return see_other("/admin/storage?notice=bad-number")
-    retention.set_policy(db, rules, _actor(session))
+    policies.set_policy(db, rules, _actor(session))
     return see_other("/admin/storage?notice=policy")
 
 
