@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from bench.near_dup_lookup import scratch_database
+from bench.postgres import scratch_database
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from evidence.facts import CaptureFacts, Location, Sourced

@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bench.near_dup_lookup import scratch_database, server_url
+from bench.postgres import scratch_database, server_url
 from evidence.duplicates import (
     DEFAULT_POLICY,
     NearDuplicatePolicy,

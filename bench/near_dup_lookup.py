@@ -25,9 +25,6 @@ import os
 import platform
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +32,14 @@ from typing import Any
 import numpy as np
 import skimage
 from PIL import Image, ImageOps
-from sqlalchemy import Index, create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Index, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bench.postgres import scratch_database, server_url
 from evidence.duplicates import PerceptualHashes
 from storage import near_index
-from storage.db import build_engine, upgrade
+from storage.db import build_engine
 from storage.models import PerceptualHashRow
 from workers.phash import perceptual_hashes
 
@@ -146,23 +144,6 @@ def planted_copies() -> list[tuple[PerceptualHashes, PerceptualHashes]]:
         stored = perceptual_hashes(original)
         copies += [(stored, perceptual_hashes(v)) for v in variants]
     return copies
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A migrated database of its own on the server, dropped afterwards."""
-    name = f"bukti_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load(
@@ -524,14 +505,6 @@ def report(results: list[dict[str, Any]], quick: bool, elapsed_s: float, server:
         "",
     ]
     return "\n".join(lines)
-
-
-def server_url(named: str | None) -> str:
-    """The PostgreSQL server to use, psycopg driver."""
-    url = named or os.environ.get("BUKTI_TEST_POSTGRES_URL") or os.environ.get("BUKTI_DATABASE_URL")
-    if not url or not url.startswith("postgresql"):
-        raise SystemExit("name a PostgreSQL server: --postgres postgresql://user@host:port/db")
-    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def main() -> None:

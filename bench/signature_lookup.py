@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bench.near_dup_lookup import scratch_database, server_url
+from bench.postgres import scratch_database, server_url
 from evidence.text_duplicates import PERMUTATIONS, TextSignature
 from evidence.video_duplicates import FrameHash, VideoHashes
 from storage import signature_index

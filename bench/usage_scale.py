@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.near_dup_lookup import scratch_database
+from bench.postgres import scratch_database
 from storage.usage import DIMENSIONS
 
 RESULTS = Path(__file__).parent / "results" / "usage_scale.md"
