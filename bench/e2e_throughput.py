@@ -8,13 +8,18 @@ Redis, SQLite, local disk, the default settings) on a free port, then
   terminal), p50/p95 upload -> terminal in the burst, the burst's whole time, and how far
   items ended in their order of arrival (the share of pairs that ended in arrival order);
 - CPU: the worker processes' and the API's CPU seconds per photo over the burst (from /proc).
+With ``--database-url`` naming a PostgreSQL server, each run has a scratch database of its own
+there (dropped at its end, on failure, Ctrl-C or SIGTERM too), and the CPU of the server's
+processes over the burst is reported beside the workers' (on SQLite the database's work is
+inside the workers' figure); it is read from /proc, so only for a server on this machine whose
+processes it can see ("not measured" otherwise), and it counts every database on that server.
 Photos are 12 MP camera-like JPEGs made from the wallpapers Debian ships (install
 mate-backgrounds and plasma-workspace-wallpapers), with EXIF as a phone writes it; with
 ``--heic N``, N different iPhone-like HEICs of the same pictures, and the worker CPU is
 compared with pillow-heif's decode instead of libjpeg-turbo's.
 
     .venv/bin/python -m bench.e2e_throughput [--photos 100] [--idle 20] [--workers 1,2,4]
-        [--quality 97] [--poll-ms N] [--heic N] [--out PATH]
+        [--quality 97] [--poll-ms N] [--heic N] [--database-url postgresql://...] [--out PATH]
 """
 
 from __future__ import annotations
@@ -36,8 +41,17 @@ from pathlib import Path
 
 import httpx
 from PIL import Image
+from sqlalchemy.engine import make_url
 
 from bench.photo_path import heic_of
+from bench.postgres import (
+    bench_database,
+    is_postgres,
+    postmaster_pid,
+    psycopg_url,
+    server_description,
+)
+from bench.process_cpu import cpu_seconds
 from evidence.sniff import HEAD_BYTES, sniff
 from tests.fixtures.serve import Serve, ServeFactory, descendants
 
@@ -121,20 +135,6 @@ def least_cpu_s(photos: list[bytes], decode: Callable[[bytes], object], rounds: 
             best = min(best, time.process_time() - started)
         costs.append(best)
     return statistics.mean(costs)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
 
 
 def worker_pids(serve: Serve) -> list[int]:
@@ -241,6 +241,9 @@ class Run:
     in_order: float
     worker_cpu_per_photo: float
     api_cpu_per_photo: float
+    #: the PostgreSQL server's processes' (None: SQLite, whose work is the workers', or a
+    #: server whose processes this machine cannot see)
+    database_cpu_per_photo: float | None
     statuses: dict[str, int]
 
 
@@ -261,46 +264,58 @@ def run(
     photos: list[bytes],
     burst: int,
     idle: int,
+    server: str | None = None,
     **env: str,
 ) -> Run:
-    serve = factory(
-        root / f"w{workers}",
-        "--workers",
-        str(workers),
-        BUKTI_ADMIN_TOKEN=ADMIN,
-        BUKTI_WORKER_THREADS="1",
-        BUKTI_LOG_LEVEL="WARNING",
-        **env,
-    )
-    base = f"http://127.0.0.1:{serve.port}"
-    try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            auth, activities = setup(client, burst + idle)
-            latencies = []
-            for i in range(idle):
+    """Serve with ``workers`` worker processes: ``idle`` uploads one at a time, then a burst;
+    on SQLite, or with ``server`` (a PostgreSQL server's URL) on a scratch database of its own
+    there, dropped afterwards, whose server's CPU over the burst is read."""
+    with bench_database(server) as database:
+        if database.url is not None:
+            env = {**env, "BUKTI_DATABASE_URL": database.url}
+        serve = factory(
+            root / f"w{workers}",
+            "--workers",
+            str(workers),
+            BUKTI_ADMIN_TOKEN=ADMIN,
+            BUKTI_WORKER_THREADS="1",
+            BUKTI_LOG_LEVEL="WARNING",
+            **env,
+        )
+        base = f"http://127.0.0.1:{serve.port}"
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                auth, activities = setup(client, burst + idle)
+                latencies = []
+                for i in range(idle):
+                    started = time.perf_counter()
+                    evidence_id = upload(client, auth, activities[i], photos[i % len(photos)])
+                    wait_terminal(client, auth, evidence_id)
+                    latencies.append(time.perf_counter() - started)
+                    time.sleep(0.2)
+
+                def one(i: int) -> int:
+                    with httpx.Client(base_url=base, timeout=120) as c:
+                        return upload(c, auth, activities[idle + i], photos[i % len(photos)])
+
+                pids = worker_pids(serve)
+                cpu_before = (
+                    cpu_seconds(pids),
+                    cpu_seconds([serve.process.pid]),
+                    database.server_cpu_seconds(),
+                )
                 started = time.perf_counter()
-                evidence_id = upload(client, auth, activities[i], photos[i % len(photos)])
-                wait_terminal(client, auth, evidence_id)
-                latencies.append(time.perf_counter() - started)
-                time.sleep(0.2)
-
-            def one(i: int) -> int:
-                with httpx.Client(base_url=base, timeout=120) as c:
-                    return upload(c, auth, activities[idle + i], photos[i % len(photos)])
-
-            pids = worker_pids(serve)
-            cpu_before = cpu_seconds(pids), cpu_seconds([serve.process.pid])
-            started = time.perf_counter()
-            with ThreadPoolExecutor(4) as pool:
-                ids = list(pool.map(one, range(burst)))
-            wait_all(client, auth)
-            elapsed = time.perf_counter() - started
-            worker_cpu = cpu_seconds(pids) - cpu_before[0]
-            api_cpu = cpu_seconds([serve.process.pid]) - cpu_before[1]
-            spans = sorted(span(client, auth, i) for i in ids)
-    finally:
-        serve.process.send_signal(signal.SIGTERM)
-        serve.process.wait(60)
+                with ThreadPoolExecutor(4) as pool:
+                    ids = list(pool.map(one, range(burst)))
+                wait_all(client, auth)
+                elapsed = time.perf_counter() - started
+                worker_cpu = cpu_seconds(pids) - cpu_before[0]
+                api_cpu = cpu_seconds([serve.process.pid]) - cpu_before[1]
+                database_cpu = database.server_cpu_seconds() - cpu_before[2]
+                spans = sorted(span(client, auth, i) for i in ids)
+        finally:
+            serve.process.send_signal(signal.SIGTERM)
+            serve.process.wait(60)
     waits = [(end - received).total_seconds() for received, end, _ in spans]
     q = statistics.quantiles(latencies, n=20)
     b = statistics.quantiles(waits, n=20)
@@ -316,8 +331,18 @@ def run(
         in_arrival_order([end for _, end, _ in spans]),
         worker_cpu / burst,
         api_cpu / burst,
+        database_cpu / burst if database.is_server_cpu_read else None,
         {s: statuses.count(s) for s in sorted(set(statuses))},
     )
+
+
+def database_cpu_cell(run: Run, postgres: bool) -> str:
+    """The results table's cell for the database server's CPU a photo."""
+    if not postgres:
+        return "in the workers"
+    if run.database_cpu_per_photo is None:
+        return "not measured"
+    return f"{run.database_cpu_per_photo * 1000:.0f} ms"
 
 
 def main() -> None:
@@ -335,7 +360,15 @@ def main() -> None:
     parser.add_argument(
         "--heic", type=int, default=0, help="send N different HEIC photos (iPhone-like) instead"
     )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql://user@host:port/db): each run on a scratch "
+        "database of its own there, and the server's CPU measured (default: SQLite)",
+    )
     args = parser.parse_args()
+    if args.database_url and not is_postgres(args.database_url):
+        parser.error("--database-url: a PostgreSQL URL (SQLite is the default)")
+    server = psycopg_url(args.database_url) if args.database_url else None
     sources = wallpapers()
     photos = [
         camera_jpeg(sources[i % len(sources)], i, args.quality)
@@ -350,7 +383,9 @@ def main() -> None:
         try:
             for workers in (int(n) for n in args.workers.split(",")):
                 env = {"BUKTI_WORKER_POLL_MS": str(args.poll_ms)} if args.poll_ms else {}
-                runs.append(run(factory, Path(tmp), workers, photos, args.photos, args.idle, **env))
+                runs.append(
+                    run(factory, Path(tmp), workers, photos, args.photos, args.idle, server, **env)
+                )
         finally:
             factory.kill_all()
     size_mb = statistics.mean(len(p) for p in photos) / 1e6
@@ -362,24 +397,44 @@ def main() -> None:
         + (f" --quality {args.quality}" if args.quality != 92 else "")
         + (f" --poll-ms {args.poll_ms}" if args.poll_ms else "")
         + (f" --heic {args.heic}" if args.heic else "")
+        + (f" --database-url {shown_url(args.database_url)}" if server else "")
         + f"` ({time.strftime('%Y-%m-%d')}): `bukti serve` with N worker "
-        f"processes x 1 thread, SQLite, local disk, default settings, on {os.cpu_count()} cores "
+        f"processes x 1 thread, {database_phrase(server)}, local disk, default settings, on "
+        f"{os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.1f} at the end); 12 MP {kind} of {size_mb:.1f} MB "
         f"average from {len(sources)} wallpapers; the burst from 4 client threads. Their "
         f"{decoder} full decode in this process: {anchor * 1000:.1f} ms of CPU "
         "a photo on average, the anchor of the worker CPU ratio.",
         "",
-        "| workers | burst photos/s | burst p50 / p95 upload→terminal | burst time | ended in arrival order | idle p50 / p95 | worker CPU / photo | over the decode | API CPU / photo | statuses |",
-        "|---:|---:|---|---:|---:|---|---:|---:|---:|---|",
+        "| workers | burst photos/s | burst p50 / p95 upload→terminal | burst time | ended in arrival order | idle p50 / p95 | worker CPU / photo | over the decode | API CPU / photo | database server CPU / photo | statuses |",
+        "|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for r in runs:
         lines.append(
             f"| {r.workers} | **{r.photos_per_s:.1f}** | {r.burst_p50:.2f} / {r.burst_p95:.2f} s "
             f"| {r.burst_s:.1f} s | {r.in_order:.3f} | {r.idle_p50:.2f} / {r.idle_p95:.2f} s "
             f"| {r.worker_cpu_per_photo * 1000:.0f} ms | {r.worker_cpu_per_photo / anchor:.2f}x "
-            f"| {r.api_cpu_per_photo * 1000:.0f} ms | {r.statuses} |"
+            f"| {r.api_cpu_per_photo * 1000:.0f} ms | {database_cpu_cell(r, server is not None)} "
+            f"| {r.statuses} |"
         )
     publish(lines, args.out)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a results file may show it: its password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def database_phrase(server: str | None) -> str:
+    """How the results' header names the database of the runs."""
+    if server is None:
+        return "SQLite"
+    measured = (
+        "the CPU of all its processes measured, other databases' work on it included"
+        if postmaster_pid(server) is not None
+        else "its processes out of this machine's sight (their CPU not measured)"
+    )
+    return f"{server_description(server)} (a scratch database of the bench's own; {measured})"
 
 
 def publish(lines: list[str], out: Path) -> None:

@@ -1,5 +1,5 @@
 """The benches on PostgreSQL: their scratch databases on the real server, made, migrated and
-dropped however a bench ends."""
+dropped however a bench ends, and the server's processes' CPU read from /proc."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.postgres import scratch_database
+from bench.postgres import bench_database, postmaster_of, postmaster_pid, scratch_database
+from bench.process_cpu import tree_cpu_seconds
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +111,55 @@ def test_a_scratch_database_is_dropped_when_the_bench_is_interrupted(
         bench.kill()
     assert bench.returncode != 0
     assert name not in databases(postgres_server_url)
+
+
+def test_a_bench_without_a_server_keeps_its_records_in_sqlite_and_reads_no_server() -> None:
+    with bench_database(None) as database:
+        assert database.url is None
+        assert not database.is_server_cpu_read
+
+
+def test_a_bench_on_a_server_on_this_machine_reads_its_cpu(postgres_server_url: str) -> None:
+    with bench_database(postgres_server_url) as database:
+        assert database.url is not None
+        name = make_url(database.url).database
+        server = postmaster_pid(postgres_server_url)
+        assert server is not None
+        assert database.postmaster == server
+        assert database.is_server_cpu_read
+        assert database.server_cpu_seconds() > 0
+    assert name not in databases(postgres_server_url)
+
+
+def test_the_servers_cpu_counts_a_connection_that_ended_between_two_readings(
+    postgres_server_url: str,
+) -> None:
+    postmaster = postmaster_pid(postgres_server_url)
+    assert postmaster is not None, "the test server runs on this machine"
+    before = tree_cpu_seconds(postmaster)
+    engine = create_engine(postgres_server_url)
+    with engine.connect() as conn:
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # ~0.5 s of the server's CPU on this project's machine
+        conn.execute(text("SELECT sum(i) FROM generate_series(1, 5000000) AS i")).scalar_one()
+    engine.dispose()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{backend}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{backend}").exists(), "the server reaped the connection's process"
+    assert tree_cpu_seconds(postmaster) - before > 0.1
+
+
+def test_a_process_that_is_no_postgres_servers_backend_has_no_postmaster(
+    postgres_server_url: str,
+) -> None:
+    assert postmaster_of(os.getpid(), time.time()) is None
+    engine = create_engine(postgres_server_url)
+    with engine.connect() as conn:
+        backend, started = conn.execute(
+            text("SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")
+        ).one()
+        assert postmaster_of(backend, float(started)) == postmaster_pid(postgres_server_url)
+        # the same pid, as a server in another pid namespace could name it: started elsewhen
+        assert postmaster_of(backend, float(started) - 3600) is None
+    engine.dispose()
