@@ -1,19 +1,23 @@
 """Where a photo's job spends its CPU: each phase of ``process_evidence``, in one process.
 
-Run ``.venv/bin/python -m bench.job_profile [--photos 40] [--quality 97]``. It builds the
-service in this process as ``bukti serve`` does (SQLite, local disk, the default settings, a
-scratch data directory), uploads 12 MP phone-like JPEGs through the API (nothing is queued:
-no worker runs), then runs the product's own job (``workers.pipeline.process_evidence``) on
-each upload in turn and reads this thread's CPU time around each phase, by wrapping the
-functions the job calls (the job's code is called, never copied). The photos are those of
-``bench.e2e_throughput`` (31 wallpapers, so most uploads are also near duplicates of earlier
-ones: the duplicate bookkeeping is in the figures). libjpeg-turbo's full decode of the same
-files, in the same process, is the anchor; beside it, the same decoder's cheapest pass over the
-files (1/8 scale, grey: every block entropy-decoded, almost nothing else done), which no
-scaling can go under. Writes ``bench/results/job_profile.md``.
+Run ``.venv/bin/python -m bench.job_profile [--photos 40] [--quality 97] [--database-url
+postgresql://...]``. It builds the service in this process as ``bukti serve`` does (SQLite, or
+with ``--database-url`` a scratch database of its own on that PostgreSQL server, dropped at the
+end; local disk, the default settings, a scratch data directory), uploads 12 MP phone-like JPEGs
+through the API (nothing is queued: no worker runs), then runs the product's own job
+(``workers.pipeline.process_evidence``) on each upload in turn and reads this thread's CPU time
+around each phase, by wrapping the functions the job calls (the job's code is called, never
+copied). The photos are those of ``bench.e2e_throughput`` (31 wallpapers, so most uploads are
+also near duplicates of earlier ones: the duplicate bookkeeping is in the figures).
+libjpeg-turbo's full decode of the same files, in the same process, is the anchor; beside it,
+the same decoder's cheapest pass over the files (1/8 scale, grey: every block entropy-decoded,
+almost nothing else done), which no scaling can go under. Writes
+``bench/results/job_profile.md``.
 
 The job's CPU here leaves out what only a worker process spends (Dramatiq's consumer polling
-Redis, heartbeats, sweeps): ``bench.e2e_throughput`` measures that whole.
+Redis, heartbeats, sweeps): ``bench.e2e_throughput`` measures that whole. On PostgreSQL the
+statements run in the server's processes, whose CPU over the jobs is a row of its own (read from
+/proc: a server on this machine only, and every database on it counts).
 """
 
 from __future__ import annotations
@@ -37,13 +41,16 @@ from api.app import create_app
 from bench.e2e_throughput import (
     ADMIN,
     camera_jpeg,
+    database_phrase,
     decode_anchor_s,
     least_cpu_s,
     publish,
     setup,
+    shown_url,
     upload,
     wallpapers,
 )
+from bench.postgres import BenchDatabase, bench_database, is_postgres, psycopg_url
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.db import upgrade
@@ -139,10 +146,30 @@ def decode_floor_s(photos: list[bytes], rounds: int = 3) -> float:
     return least_cpu_s(photos, decode, rounds)
 
 
-def run(photos: list[bytes], root: Path) -> tuple[Timer, float, int]:
-    """Upload ``photos``, run each one's job; the phases' times, the jobs' CPU seconds and how
-    many ended flagged."""
-    settings = Settings(data_dir=root / "data", admin_token=ADMIN)
+@dataclass(frozen=True)
+class Profile:
+    """What one profile measured."""
+
+    timer: Timer
+    #: this thread's CPU seconds over every job
+    job_s: float
+    flagged: int
+    #: the PostgreSQL server's processes' CPU seconds over the jobs (None: SQLite, whose work
+    #: is in the job's own, or a server whose processes this machine cannot see)
+    database_s: float | None
+
+
+def run(photos: list[bytes], root: Path, server: str | None = None) -> Profile:
+    """Upload ``photos`` and run each one's job, timing its phases; on SQLite, or with
+    ``server`` (a PostgreSQL server's URL) on a scratch database of its own there, dropped
+    afterwards, whose server's CPU over the jobs is read."""
+    with bench_database(server) as database:
+        return profile(photos, root, database)
+
+
+def profile(photos: list[bytes], root: Path, database: BenchDatabase) -> Profile:
+    """The jobs of ``photos`` on ``database``, phase by phase."""
+    settings = Settings(data_dir=root / "data", admin_token=ADMIN, database_url=database.url)
     services = Services(settings)
     services.prepare_dirs()
     upgrade(settings.resolved_database_url)  # as `bukti serve` migrates before it serves
@@ -155,14 +182,16 @@ def run(photos: list[bytes], root: Path) -> tuple[Timer, float, int]:
         # one job first, outside the figures: imports and caches a worker has warm
         pipeline.process_evidence(services, upload(client, auth, activities[-1], photos[0]))
         ids = [upload(client, auth, activities[i], photo) for i, photo in enumerate(photos)]
+        database_before = database.server_cpu_seconds()
         flagged = 0
         with timed_phases(timer):
             started = time.thread_time()
             for evidence_id in ids:
                 flagged += pipeline.process_evidence(services, evidence_id).outcome == "flagged"
             total = time.thread_time() - started
+        database_s = database.server_cpu_seconds() - database_before
     services.close()
-    return timer, total, flagged
+    return Profile(timer, total, flagged, database_s if database.is_server_cpu_read else None)
 
 
 def main() -> None:
@@ -170,21 +199,31 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--quality", type=int, default=97, help="JPEG quality (97: ~3 MB)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql://user@host:port/db): the jobs on a scratch "
+        "database of its own there, and the server's CPU measured (default: SQLite)",
+    )
     args = parser.parse_args()
+    if args.database_url and not is_postgres(args.database_url):
+        parser.error("--database-url: a PostgreSQL URL (SQLite is the default)")
+    server = psycopg_url(args.database_url) if args.database_url else None
     sources = wallpapers()
     photos = [camera_jpeg(sources[i % len(sources)], i, args.quality) for i in range(args.photos)]
     anchor = decode_anchor_s(photos)
     floor = decode_floor_s(photos)
     with tempfile.TemporaryDirectory() as scratch:
-        timer, total, flagged = run(photos, Path(scratch))
-    count = len(photos)
-    per_photo_ms = total / count * 1000
+        measured = run(photos, Path(scratch), server)
+    timer, count = measured.timer, len(photos)
+    per_photo_ms = measured.job_s / count * 1000
     size_mb = statistics.mean(len(p) for p in photos) / 1e6
     lines = [
-        f"`.venv/bin/python -m bench.job_profile --photos {count} --quality {args.quality}` "
-        f"({time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores, load average "
+        f"`.venv/bin/python -m bench.job_profile --photos {count} --quality {args.quality}"
+        + (f" --database-url {shown_url(args.database_url)}" if server else "")
+        + f"` ({time.strftime('%Y-%m-%d')}; {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at the end): the job of {count} 12 MP JPEGs of {size_mb:.1f} "
-        f"MB average ({flagged} ended flagged), in one process on SQLite and local disk. "
+        f"MB average ({measured.flagged} ended flagged), in one process on "
+        f"{database_phrase(server)} and local disk. "
         f"libjpeg-turbo's full decode of the same files: **{anchor * 1000:.1f} ms** a photo; "
         f"its cheapest pass over them (1/8 scale, grey: the entropy decoding no scaling skips) "
         f"{floor * 1000:.1f} ms = {floor / anchor:.2f}x.",
@@ -203,7 +242,17 @@ def main() -> None:
         f"| the rest (lease thread, work directory, clean-up, ...) | {per_photo_ms - covered:.1f} "
         f"| {(per_photo_ms - covered) / (anchor * 1000):.2f}x |"
     )
+    if server is not None:
+        cells = database_cells(measured.database_s, count, anchor)
+        lines.append(f"| the database server's processes (beside the job, not in it) | {cells} |")
     publish(lines, args.out)
+
+
+def database_cells(database_s: float | None, count: int, anchor_s: float) -> str:
+    """The database server's row's cells: its CPU a photo and over the decode."""
+    if database_s is None:
+        return "not measured | —"
+    return f"{database_s / count * 1000:.1f} | {database_s / count / anchor_s:.2f}x"
 
 
 if __name__ == "__main__":
