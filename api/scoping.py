@@ -1,4 +1,5 @@
-"""Row-level scope of list queries: one place decides what each role sees."""
+"""Row-level scope: one place decides what each role sees, in a list or by id (404 for a
+record the caller may not see, as if absent)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,29 @@ def visible_record(db: Session, who: Principal, model: type[R], record_id: int, 
         if teacher is not None and who.can_see_teacher(teacher.id, teacher.school_id):
             return record
     raise NotFoundError(f"{noun} {record_id} not found")
+
+
+def visible_teacher(db: Session, who: Principal, teacher_id: int) -> Teacher:
+    """The teacher if the caller may see them; 404 otherwise (existence is not disclosed)."""
+    teacher = db.get(Teacher, teacher_id)
+    if teacher is None or not who.can_see_teacher(teacher.id, teacher.school_id):
+        raise NotFoundError(f"teacher {teacher_id} not found")
+    return teacher
+
+
+def visible_activity(db: Session, who: Principal, activity_id: int) -> Activity:
+    """The activity if the caller may see it; 404 otherwise."""
+    return visible_record(db, who, Activity, activity_id, "activity")
+
+
+def visible_attendance(db: Session, who: Principal, attendance_id: int) -> Attendance:
+    """The record if the caller may see it; 404 otherwise."""
+    return visible_record(db, who, Attendance, attendance_id, "attendance")
+
+
+def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
+    """The item if the caller may see it; 404 otherwise (a teacher never learns of others')."""
+    return visible_record(db, who, Evidence, evidence_id, "evidence")
 
 
 def in_range(

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from api.deps import DbDep, PrincipalDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
-from api.routes.directory import visible_teacher
 from api.schemas import ActivityIn, ActivityOut, ActivityUpdate, Category, Page, RecordId
-from api.scoping import in_range, scoped, visible_record
+from api.scoping import in_range, scoped, visible_activity, visible_teacher
 from bukti.errors import InvalidRequestError
 from storage.models import Activity, Evidence
 from storage.repositories import items_of_activity
@@ -125,8 +124,3 @@ def list_activities(
 def get_activity(activity_id: RecordId, db: DbDep, who: PrincipalDep) -> ActivityOut:
     """One activity, if the caller may see its teacher."""
     return activity_out(visible_activity(db, who, activity_id))
-
-
-def visible_activity(db: DbDep, who: PrincipalDep, activity_id: int) -> Activity:
-    """The activity if the caller may see it; 404 otherwise."""
-    return visible_record(db, who, Activity, activity_id, "activity")

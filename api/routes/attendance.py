@@ -9,11 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
 from api.deps import DbDep, PrincipalDep, ServicesDep
 from api.pagination import PagingDep, paginate
 from api.reverify import queue_reverification
-from api.routes.directory import visible_teacher
 from api.schemas import (
     AttendanceIn,
     AttendanceOut,
@@ -24,7 +22,7 @@ from api.schemas import (
     Page,
     RecordId,
 )
-from api.scoping import in_range, scoped, visible_record
+from api.scoping import in_range, scoped, visible_attendance, visible_teacher
 from bukti.bootstrap import Services
 from bukti.errors import ConflictError, InvalidRequestError
 from evidence.verification import attendance_flags
@@ -212,8 +210,3 @@ def get_attendance(
 ) -> AttendanceOut:
     """One attendance day."""
     return attendance_out(db, visible_attendance(db, who, attendance_id), services)
-
-
-def visible_attendance(db: Session, who: Principal, attendance_id: int) -> Attendance:
-    """The record if the caller may see it; 404 otherwise."""
-    return visible_record(db, who, Attendance, attendance_id, "attendance")

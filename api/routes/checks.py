@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from api.deps import DbDep, PrincipalDep, ServicesDep
 from api.routes.attendance import attendance_out, create_attendance, update_attendance
-from api.routes.directory import visible_teacher
 from api.schemas import AttendanceIn, AttendanceOut, AttendanceStatus, AttendanceUpdate
+from api.scoping import visible_teacher
 from bukti.errors import ConflictError
 from evidence.status import Role
 from storage.models import School

@@ -19,8 +19,8 @@ from api.deps import DbDep, PrincipalDep
 from api.reverify import queue_reverification
 from api.routes.activities import activity_out
 from api.routes.attendance import attendance_out
-from api.routes.directory import visible_teacher
 from api.schemas import ActivityOut, AttendanceOut, Category, ClockTime, FlagOut, RecordId, Title
+from api.scoping import visible_teacher
 from bukti.bootstrap import Services
 from bukti.errors import InvalidRequestError
 from evidence.calendar import month_target_min

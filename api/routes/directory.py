@@ -32,6 +32,7 @@ from api.schemas import (
     UserUpdate,
     ZoneName,
 )
+from api.scoping import visible_teacher
 from bukti.errors import ConflictError, InvalidRequestError, NotFoundError
 from evidence.status import Kind, Role
 from storage.models import School, Teacher, User
@@ -373,14 +374,6 @@ def _ensure_login_free(db: Session, user: User) -> None:
         query = query.where(User.id != user.id)
     if db.scalar(query) is not None:
         raise ConflictError(f"the login {user.login!r} belongs to another user")
-
-
-def visible_teacher(db: DbDep, who: PrincipalDep, teacher_id: int) -> Teacher:
-    """The teacher if the caller may see them; 404 otherwise (existence is not disclosed)."""
-    teacher = db.get(Teacher, teacher_id)
-    if teacher is None or not who.can_see_teacher(teacher.id, teacher.school_id):
-        raise NotFoundError(f"teacher {teacher_id} not found")
-    return teacher
 
 
 def _school_of(db: DbDep, who: PrincipalDep) -> int | None:

@@ -23,9 +23,6 @@ from api.flag_views import related_items, render_flag
 from api.openapi import upload_request_body
 from api.pagination import PagingDep, paginate
 from api.review import decide
-from api.routes.activities import visible_activity
-from api.routes.attendance import visible_attendance
-from api.routes.directory import visible_teacher
 from api.schemas import (
     Archive,
     ArchiveCopy,
@@ -39,7 +36,13 @@ from api.schemas import (
     Text,
     parse_record_id,
 )
-from api.scoping import scoped, visible_record
+from api.scoping import (
+    scoped,
+    visible_activity,
+    visible_attendance,
+    visible_evidence,
+    visible_teacher,
+)
 from api.upload import ReceivedUpload, receive_upload
 from api.web.i18n import Translator
 from bukti import operations
@@ -545,11 +548,6 @@ def retry_failed_evidence(
         services, request.app.state.enqueue, filters, f"user {who.user_id} (bulk retry)"
     )
     return RetryResult(queued=len(ids), evidence_ids=ids)
-
-
-def visible_evidence(db: Session, who: Principal, evidence_id: int) -> Evidence:
-    """The item if the caller may see it; 404 otherwise (a teacher never learns of others')."""
-    return visible_record(db, who, Evidence, evidence_id, "evidence")
 
 
 class Receipt(BaseModel):
