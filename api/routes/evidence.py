@@ -15,16 +15,15 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import AdminDep, DbDep, PrincipalDep, ServicesDep
-from api.flag_views import related_items, render_flag
+from api.evidence_views import evidence_out, review_out
 from api.openapi import upload_request_body
 from api.pagination import PagingDep, paginate
 from api.review import decide
 from api.schemas import (
-    Archive,
     ArchiveCopy,
     EventOut,
     EvidenceOut,
@@ -32,7 +31,6 @@ from api.schemas import (
     Page,
     RecordId,
     ReviewOut,
-    Sizes,
     Text,
     parse_record_id,
 )
@@ -44,7 +42,6 @@ from api.scoping import (
     visible_teacher,
 )
 from api.upload import ReceivedUpload, receive_upload
-from api.web.i18n import Translator
 from bukti import operations
 from bukti.bootstrap import Services
 from bukti.errors import (
@@ -59,68 +56,13 @@ from evidence.review import Decision, ReasonCode, reason_problem
 from evidence.status import Kind, Role, Status
 from evidence.youtube import InvalidYouTubeUrlError, parse_youtube_url, watch_url
 from storage.db import transaction
-from storage.models import Evidence, EvidenceEvent, EvidenceFlag, Review
+from storage.models import Evidence, EvidenceEvent, EvidenceFlag
 from storage.objects import copies_of
 from storage.repositories import add_event
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
-
-
-_API_LANGUAGE = Translator("en")
-
-
-def evidence_out(item: Evidence, backend: str, reader: Principal | None = None) -> EvidenceOut:
-    """The API view of an item, in SPEC's shape, its flags told as ``reader`` may read them
-    (without a reader: what anyone may read)."""
-    review = item.reviews[-1] if item.reviews else None
-    db = object_session(item)
-    related = related_items(db, item.flags) if db is not None else {}
-    perceptual = item.perceptual or {}
-    return EvidenceOut(
-        id=item.id,
-        status=item.status,
-        kind=item.kind,
-        mime=item.mime,
-        teacher_id=item.teacher_id,
-        activity_id=item.activity_id,
-        attendance_id=item.attendance_id,
-        month=item.month,
-        requirement=item.requirement,
-        video_id=item.video_id,
-        source_url=item.source_url,
-        received_at=item.received_at,
-        processed_at=item.processed_at,
-        reason=item.reason,
-        facts=item.facts,
-        hashes={"sha256": item.sha256, **perceptual},
-        flags=[
-            render_flag(
-                f,
-                reader,
-                related.get(f.related_evidence_id) if f.related_evidence_id else None,
-                _API_LANGUAGE,
-                as_stored=True,
-            )
-            for f in item.flags
-        ],
-        sizes=Sizes(
-            original_bytes=item.original_bytes,
-            stored_bytes=item.stored_bytes,
-            rendition_bytes=item.rendition_bytes,
-        ),
-        archive=Archive(
-            original_key=item.original_key,
-            rendition_key=item.rendition_key,
-            preview_key=item.preview_key,
-            archived_at=item.archived_at,
-            backend=backend,
-        ),
-        review=review_out(review) if review else None,
-        reviews=[review_out(r) for r in item.reviews],
-        answers_evidence_id=item.answers_evidence_id,
-    )
 
 
 def upload_limits(services: Services) -> dict[str, int]:
@@ -588,17 +530,6 @@ def receipt_of(item: Evidence, backend: str) -> Receipt:
         backend=backend,
         status=item.status,
         safe_to_delete=True,
-    )
-
-
-def review_out(review: Review) -> ReviewOut:
-    """A decision as the API shows it."""
-    return ReviewOut(
-        decision=review.decision,
-        reviewer_id=review.reviewer_id,
-        reason_code=review.reason_code,
-        reason=review.reason,
-        at=review.at,
     )
 
 

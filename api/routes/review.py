@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from api.deps import DbDep, PrincipalDep
+from api.evidence_views import review_out
 from api.flag_views import render_flags
 from api.pagination import PagingDep
 from api.review import QueueFilter, approve_all, load_queue
-from api.routes.evidence import review_out
 from api.schemas import FlagOut, ReviewOut
 from api.web.i18n import Translator
 from evidence.flags import Code, Severity
