@@ -1,6 +1,7 @@
 """An item as the API shows it: its status, facts, hashes, flags, sizes, archive and reviews.
 
-The evidence routes answer with it; the review routes show a decision with ``review_out``.
+The evidence routes answer with it, and so does the intake (:mod:`api.intake`) with the item
+it recorded; the review routes show a decision with ``review_out``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A client creates an upload with ``POST /api/v1/uploads`` (``Upload-Length`` and
 ``Upload-Metadata`` naming what the file proves, as the multipart form does: ``activity_id``;
 ``attendance_id`` and ``check``; ``date``; or ``month`` and ``requirement``; plus
 ``filename`` and ``filetype``), sends the bytes with ``PATCH`` and, after an interruption, asks ``HEAD`` for
-the offset to resume from. When the last byte arrives the file enters the same pipeline as a
-multipart upload, and the answer carries ``Bukti-Evidence-Id``.
+the offset to resume from. When the last byte arrives the file becomes an item through the
+same intake as a multipart upload (:mod:`api.intake`), and the answer carries
+``Bukti-Evidence-Id``.
 
 Upload ids start with their owner's user id and the guard below checks it on every request
 before any byte is written: another user's upload answers 404.
@@ -49,10 +50,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tuspyserver import create_tus_router
 
+from api import intake
 from api.auth import Principal
 from api.deps import PrincipalDep, get_services
 from api.problems import problem
-from api.routes.evidence import _enqueue, _insert_upload, _target, upload_limits
 from api.upload import STAGING_PREFIX, ReceivedUpload
 from bukti.bootstrap import Services
 from bukti.errors import (
@@ -320,8 +321,7 @@ def _pre_create_dep(
             # tus clients send both; resuming (HEAD) needs them
             raise InvalidRequestError("Upload-Metadata needs filename and filetype")
         # refuse a bad target before a single byte is sent, not after 2 GB
-        with transaction(services.sessions) as db:
-            _target(db, who, _metadata_fields(metadata))
+        intake.check_target(services, who, _metadata_fields(metadata))
         size = info.get("size")
         if size is not None and int(size) > services.settings.max_video_bytes:
             raise PayloadTooLargeError("the file is larger than the upload limit")
@@ -356,7 +356,7 @@ async def _finish(
     """Turn the finished file into its item, once, and queue it; the caller holds the lock."""
     evidence_id, made = await _complete_once(services, who, path, metadata)
     if made:
-        await run_in_threadpool(_enqueue, request, evidence_id)
+        await run_in_threadpool(intake.queue, services, request.app.state.enqueue, evidence_id)
     path.with_name(path.name + ".info").unlink(missing_ok=True)
     return evidence_id
 
@@ -376,7 +376,7 @@ async def _complete_once(
     upload = await run_in_threadpool(_received, services, path, metadata)
     try:
         item = await run_in_threadpool(
-            _insert_upload, services, who, upload, None, _remember(path.name, length)
+            intake.insert_upload, services, who, upload, also=_remember(path.name, length)
         )
     except Exception as exc:
         # no item holds the moved file: it goes, as a multipart upload's does, and with it
@@ -404,7 +404,7 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
         path.unlink(missing_ok=True)
         raise UnsupportedMediaError("the file is not a photo, video or document Bukti accepts")
     settings = services.settings
-    limit = upload_limits(services)[sniffed.kind]
+    limit = intake.upload_limits(services)[sniffed.kind]
     size = path.stat().st_size
     if size > limit:
         path.unlink(missing_ok=True)
