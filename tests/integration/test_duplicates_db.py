@@ -45,7 +45,7 @@ from storage.models import (
 )
 from storage.repositories import add_flags
 from tests.fixtures.documents import lesson_pages
-from tests.unit.test_video_duplicates import random_video, reencoded, trimmed
+from tests.fixtures.frame_hashes import random_video, reencoded, trimmed
 from workers.dedup import find_duplicates
 from workers.phash import perceptual_hashes
 

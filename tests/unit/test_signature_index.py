@@ -25,8 +25,8 @@ from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index, signature_index
 from storage.models import SignatureKeyRow
 from tests.fixtures.documents import lesson_pages
+from tests.fixtures.frame_hashes import random_video, reencoded, trimmed
 from tests.fixtures.photos import sample
-from tests.unit.test_video_duplicates import random_video, reencoded, trimmed
 from workers.phash import perceptual_hashes
 
 

@@ -1,12 +1,11 @@
 """Frame-hash sequences: a re-encoded, rescaled or trimmed copy matches; another video does not.
 
-Sequences are synthetic here (random 64-bit hashes, bits flipped as re-encoding does); the
-integration tests run the same comparison on hashes of real clips.
+Sequences are synthetic here (random 64-bit hashes, bits flipped as re-encoding does: see
+tests/fixtures/frame_hashes.py); the integration tests run the same comparison on hashes of
+real clips.
 """
 
 from __future__ import annotations
-
-import random
 
 import pytest
 
@@ -18,42 +17,7 @@ from evidence.video_duplicates import (
     hamming_distance,
     near_duplicate_match,
 )
-
-RATE = 2.0
-
-
-def random_video(seed: int, samples: int = 120) -> VideoHashes:
-    """A video of independent scenes: every sampled frame hashes differently."""
-    rng = random.Random(seed)
-    return VideoHashes(
-        RATE, tuple(FrameHash(rng.getrandbits(64), rng.getrandbits(64)) for _ in range(samples))
-    )
-
-
-def flip_bits(value: int, bits: int, rng: random.Random) -> int:
-    for position in rng.sample(range(64), bits):
-        value ^= 1 << position
-    return value
-
-
-def reencoded(video: VideoHashes, bits: int = 6, seed: int = 0) -> VideoHashes:
-    """The same frames after lossy re-encoding and rescaling: a few bits of each hash differ."""
-    rng = random.Random(seed)
-    return VideoHashes(
-        video.samples_per_s,
-        tuple(
-            None
-            if frame is None
-            else FrameHash(flip_bits(frame.phash, bits, rng), flip_bits(frame.dhash, bits, rng))
-            for frame in video.frames
-        ),
-    )
-
-
-def trimmed(video: VideoHashes, start_s: float = 0, end_s: float = 0) -> VideoHashes:
-    start = int(start_s * video.samples_per_s)
-    end = len(video.frames) - int(end_s * video.samples_per_s)
-    return VideoHashes(video.samples_per_s, video.frames[start:end])
+from tests.fixtures.frame_hashes import RATE, random_video, reencoded, trimmed
 
 
 def test_hamming_distance_counts_differing_bits() -> None:
