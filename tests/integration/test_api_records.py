@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures.app import RecordingEnqueue, World
+from tests.fixtures.photos import jpeg_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -229,7 +230,6 @@ def test_editing_an_activity_queues_reverification_of_its_evidence(
 ) -> None:
     from storage.db import transaction
     from storage.models import Evidence
-    from tests.integration.test_api_upload import jpeg_bytes
 
     activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
     item = client.post(
@@ -254,8 +254,6 @@ def test_editing_an_activity_queues_reverification_of_its_evidence(
 
 
 def test_receipt_is_refused_until_archived(client: TestClient, world: World) -> None:
-    from tests.integration.test_api_upload import jpeg_bytes
-
     activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
     item = client.post(
         "/api/v1/evidence",
@@ -269,8 +267,6 @@ def test_receipt_is_refused_until_archived(client: TestClient, world: World) -> 
 
 
 def test_upload_must_name_exactly_one_target(client: TestClient, world: World) -> None:
-    from tests.integration.test_api_upload import jpeg_bytes
-
     activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
     both = client.post(
         "/api/v1/evidence",
@@ -289,8 +285,6 @@ def test_upload_must_name_exactly_one_target(client: TestClient, world: World) -
 
 
 def test_client_location_is_validated(client: TestClient, world: World) -> None:
-    from tests.integration.test_api_upload import jpeg_bytes
-
     response = client.post(
         "/api/v1/evidence",
         data={"date": "2026-10-13", "lat": "-95", "lon": "107"},
@@ -305,7 +299,6 @@ def test_lists_are_scoped_for_a_reviewer_of_another_school(
     client: TestClient, world: World
 ) -> None:
     from tests.fixtures.app import bearer
-    from tests.integration.test_api_upload import jpeg_bytes
 
     activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
     post(

@@ -23,11 +23,13 @@ from tests.fixtures.app import (
     WorkerFactory,
     World,
     assert_problem,
+    log_activity,
     make_world,
+    send_jpeg,
     wait_for_processing,
     wait_for_terminal,
 )
-from tests.fixtures.photos import CAMERA_PICTURES, sample
+from tests.fixtures.photos import CAMERA_PICTURES, camera_jpeg, sample
 from tests.fixtures.web import make_people, sign_in
 from tests.fixtures.workers import InProcessWorker
 from workers.pipeline import PHASES
@@ -41,75 +43,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"lease_s": 3, "sweep_interval_s": 0.5, "pickup_grace_s": 3})
 
 
-def camera_jpeg(
-    picture: str = "astronaut",
-    *,
-    quality: int = 92,
-    size: int | None = None,
-    crop: float = 0.0,
-    exif: bool = True,
-    day: str = "2026-10-13",
-    gps_seconds: tuple[float, float] = (0.48, 33.0),
-) -> bytes:
-    """A real photo as a phone would save it: JPEG with capture time, offset and GPS."""
-    image = sample(picture)
-    if size:
-        image = image.resize((size, size * image.height // image.width), Image.Resampling.LANCZOS)
-    if crop:
-        dx, dy = int(image.width * crop), int(image.height * crop)
-        image = image.crop((dx, dy, image.width - dx, image.height - dy))
-    out = io.BytesIO()
-    if not exif:
-        image.save(out, "JPEG", quality=quality)
-        return out.getvalue()
-    tags = Image.Exif()
-    tags[0x010F] = "samsung"
-    tags[0x0110] = "SM-A145F"
-    tags[0x0112] = 1
-    exif_ifd = tags.get_ifd(0x8769)
-    exif_ifd[0x9003] = f"{day.replace('-', ':')} 07:15:02"  # DateTimeOriginal
-    exif_ifd[0x9011] = "+07:00"  # OffsetTimeOriginal
-    gps = tags.get_ifd(0x8825)
-    gps[1], gps[2] = "S", (6.0, 49.0, gps_seconds[0])
-    gps[3], gps[4] = "E", (107.0, 8.0, gps_seconds[1])
-    gps[7], gps[29] = (0.0, 14.0, 55.0), day.replace("-", ":")
-    image.save(out, "JPEG", quality=quality, exif=tags.tobytes())
-    return out.getvalue()
-
-
-def activity(client: TestClient, world: World, day: str, start: str = "07:00") -> int:
-    response = client.post(
-        "/api/v1/activities",
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": day,
-            "start": start,
-            "end": "08:30",
-            "title": f"Mengajar {day}",
-        },
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def send(
-    client: TestClient,
-    world: World,
-    activity_id: int,
-    content: bytes,
-    name: str = "IMG_20261013_071502.jpg",
-) -> int:
-    response = client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity_id)},
-        files={"file": (name, content, "image/jpeg")},
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["id"])
-
-
 def stored_keys(services: Services) -> set[str]:
     return set(services.store.iter_keys())
 
@@ -121,7 +54,9 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
     content = camera_jpeg(size=1600)
     item = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        send_jpeg(
+            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
+        ),
         world.teacher_auth,
     )
     assert item["status"] == "accepted", (item, worker.output()[-2000:])
@@ -167,12 +102,16 @@ def test_same_photo_for_another_activity_is_an_exact_duplicate(
     content = camera_jpeg()
     first = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        send_jpeg(
+            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
+        ),
         world.teacher_auth,
     )
     second = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-14"), content),
+        send_jpeg(
+            live_client, world, log_activity(live_client, world, "2026-10-14")["id"], content
+        ),
         world.teacher_auth,
     )
     assert first["status"] == "accepted"
@@ -190,8 +129,11 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
     world = make_world(live_client)
     original = wait_for_terminal(
         live_client,
-        send(
-            live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg("chelsea")
+        send_jpeg(
+            live_client,
+            world,
+            log_activity(live_client, world, "2026-10-13")["id"],
+            camera_jpeg("chelsea"),
         ),
         world.teacher_auth,
     )
@@ -202,7 +144,7 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
     for day, content in zip(("2026-10-20", "2026-10-21"), copies, strict=True):
         item = wait_for_terminal(
             live_client,
-            send(live_client, world, activity(live_client, world, day), content),
+            send_jpeg(live_client, world, log_activity(live_client, world, day)["id"], content),
             world.teacher_auth,
         )
         codes = {f["code"]: f for f in item["flags"]}
@@ -211,10 +153,10 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
         assert item["status"] == "flagged"
     unrelated = wait_for_terminal(
         live_client,
-        send(
+        send_jpeg(
             live_client,
             world,
-            activity(live_client, world, "2026-10-22"),
+            log_activity(live_client, world, "2026-10-22")["id"],
             camera_jpeg("coffee", day="2026-10-22", gps_seconds=(1.5, 33.0)),
         ),
         world.teacher_auth,
@@ -228,10 +170,10 @@ def test_photo_without_metadata_is_flagged_for_missing_time_and_place(
     world = make_world(live_client)
     item = wait_for_terminal(
         live_client,
-        send(
+        send_jpeg(
             live_client,
             world,
-            activity(live_client, world, "2026-10-13"),
+            log_activity(live_client, world, "2026-10-13")["id"],
             camera_jpeg("rocket", exif=False),
         ),
         world.teacher_auth,
@@ -251,7 +193,9 @@ def test_a_photo_gets_a_small_thumbnail_that_the_queue_shows(
     content = out.getvalue()
     item = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-13"), content),
+        send_jpeg(
+            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
+        ),
         world.teacher_auth,
     )
     assert item["status"] == "flagged", (item, worker.output()[-2000:])
@@ -311,7 +255,7 @@ def test_unusable_files_are_rejected_with_a_reason_and_leave_nothing(
     world = make_world(live_client)
     item = wait_for_terminal(
         live_client,
-        send(live_client, world, activity(live_client, world, "2026-10-13"), make()),
+        send_jpeg(live_client, world, log_activity(live_client, world, "2026-10-13")["id"], make()),
         world.teacher_auth,
     )
     assert item["status"] == "rejected", item
@@ -328,10 +272,10 @@ def test_worker_killed_mid_way_loses_nothing(
     world = make_world(live_client)
     pictures = CAMERA_PICTURES
     ids = [
-        send(
+        send_jpeg(
             live_client,
             world,
-            activity(live_client, world, f"2026-10-{13 + i}"),
+            log_activity(live_client, world, f"2026-10-{13 + i}")["id"],
             # a few metres apart each day: identical coordinates would be repeated_location
             camera_jpeg(p, size=2400, day=f"2026-10-{13 + i}", gps_seconds=(0.48 + i / 4, 33.0)),
         )
@@ -371,8 +315,8 @@ def test_failure_outliving_retries_is_visible_and_can_be_retried(
         }
     )
     failing = start_worker(broken, "broken")
-    evidence_id = send(
-        live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
+    evidence_id = send_jpeg(
+        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], camera_jpeg()
     )
     item = wait_for_terminal(live_client, evidence_id, world.teacher_auth, timeout_s=120)
     failing.stop()
@@ -400,8 +344,8 @@ def unqueued_upload(live_client: TestClient) -> tuple[World, int]:
     """A photo uploaded with no worker to take it: the test runs its job in-process."""
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
-    evidence_id = send(
-        live_client, world, activity(live_client, world, "2026-10-13"), camera_jpeg()
+    evidence_id = send_jpeg(
+        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], camera_jpeg()
     )
     return world, evidence_id
 
@@ -461,7 +405,9 @@ def test_a_photo_carrying_another_file_is_flagged_and_its_original_only_download
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
     polyglot = camera_jpeg() + _zip_payload()
-    evidence_id = send(live_client, world, activity(live_client, world, "2026-10-13"), polyglot)
+    evidence_id = send_jpeg(
+        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], polyglot
+    )
     assert pipeline.process_evidence(services, evidence_id).outcome == "flagged"
     item = live_client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
     [flag] = [f for f in item["flags"] if f["code"] == "trailing_data"]
@@ -501,7 +447,9 @@ def test_an_admin_retries_failed_items_in_bulk_by_reason(
     from workers import pipeline
 
     ids = [
-        send(client, world, activity(client, world, f"2026-10-{13 + i}"), camera_jpeg(p))
+        send_jpeg(
+            client, world, log_activity(client, world, f"2026-10-{13 + i}")["id"], camera_jpeg(p)
+        )
         for i, p in enumerate(("astronaut", "coffee"))
     ]
     for evidence_id in ids:
@@ -545,7 +493,9 @@ def test_bukti_retry_and_requeue_by_hand(
     from workers import leases
 
     first, second = (
-        send(client, world, activity(client, world, f"2026-10-{13 + i}"), camera_jpeg(p))
+        send_jpeg(
+            client, world, log_activity(client, world, f"2026-10-{13 + i}")["id"], camera_jpeg(p)
+        )
         for i, p in enumerate(("astronaut", "coffee"))
     )
     _fail_by_storage(services, first)

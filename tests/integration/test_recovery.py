@@ -30,11 +30,18 @@ from bukti.bootstrap import Services
 from bukti.embedded_redis import start_redis
 from bukti.settings import Settings
 from storage.backends.s3 import S3Store
-from tests.fixtures.app import TERMINAL, WorkerFactory, World, make_world, wait_for_processing
-from tests.fixtures.photos import CAMERA_PICTURES
+from tests.fixtures.app import (
+    TERMINAL,
+    WorkerFactory,
+    World,
+    log_activity,
+    make_world,
+    send_jpeg,
+    wait_for_processing,
+)
+from tests.fixtures.photos import CAMERA_PICTURES, camera_jpeg
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.services import TcpProxy, free_port
-from tests.integration.test_pipeline import activity, camera_jpeg, send
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +77,7 @@ def upload_backlog(client: TestClient, world: World, count: int, size: int = 120
             day=day,
             gps_seconds=(0.48 + i / 4, 33.0),
         )
-        ids.append(send(client, world, activity(client, world, day), content))
+        ids.append(send_jpeg(client, world, log_activity(client, world, day)["id"], content))
     return ids
 
 

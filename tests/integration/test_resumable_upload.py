@@ -20,47 +20,18 @@ from bukti.settings import Settings
 from storage.db import transaction
 from storage.integrity import sha256_file
 from storage.models import Evidence, FinishedUpload, utcnow
-from tests.fixtures.app import RecordingEnqueue, World, make_world, wait_for_terminal
+from tests.fixtures.app import (
+    RecordingEnqueue,
+    World,
+    log_activity,
+    make_world,
+    wait_for_terminal,
+)
 from tests.fixtures.photos import PhotoFactory
-from tests.fixtures.tus import TUS, create, metadata, patch
+from tests.fixtures.tus import TUS, create, metadata, patch, send_all_but_the_answer, start_upload
 from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.integration
-
-
-def lesson(client: TestClient, world: World) -> int:
-    response = client.post(
-        "/api/v1/activities",
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": "2026-10-13",
-            "start": "07:00",
-            "end": "08:30",
-            "title": "Praktik jaringan",
-        },
-        headers=world.teacher_auth,
-    )
-    return int(response.json()["id"])
-
-
-def start_upload(
-    client: TestClient,
-    world: World,
-    content: bytes,
-    filename: str = "IMG_20261013_071502.jpg",
-    filetype: str = "image/jpeg",
-) -> str:
-    """A created upload of ``content`` for one of the teacher's activities; its URL."""
-    created = create(
-        client,
-        world.teacher_auth,
-        len(content),
-        activity_id=lesson(client, world),
-        filename=filename,
-        filetype=filetype,
-    )
-    assert created.status_code == 201, created.text
-    return str(created.headers["Location"])
 
 
 def test_interrupted_video_upload_resumes_and_is_processed(
@@ -86,7 +57,9 @@ def test_interrupted_video_upload_resumes_and_is_processed(
 
 
 def test_another_user_cannot_touch_an_upload(client: TestClient, world: World) -> None:
-    created = create(client, world.teacher_auth, 1000, activity_id=lesson(client, world))
+    created = create(
+        client, world.teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
+    )
     url = created.headers["Location"]
     assert patch(client, world.other_teacher_auth, url, 0, b"x" * 10).status_code == 404
     assert client.head(url, headers={**world.other_teacher_auth, **TUS}).status_code == 404
@@ -96,7 +69,9 @@ def test_another_user_cannot_touch_an_upload(client: TestClient, world: World) -
 def test_upload_for_someone_elses_activity_is_refused_before_any_byte(
     client: TestClient, world: World
 ) -> None:
-    created = create(client, world.other_teacher_auth, 1000, activity_id=lesson(client, world))
+    created = create(
+        client, world.other_teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
+    )
     assert created.status_code == 404
 
 
@@ -107,26 +82,17 @@ def test_upload_without_filename_and_type_is_refused(client: TestClient, world: 
             **world.teacher_auth,
             **TUS,
             "Upload-Length": "10",
-            "Upload-Metadata": metadata(activity_id=lesson(client, world)),
+            "Upload-Metadata": metadata(activity_id=log_activity(client, world)["id"]),
         },
     )
     assert created.status_code == 422
 
 
 def test_upload_over_the_limit_is_refused_at_creation(client: TestClient, world: World) -> None:
-    created = create(client, world.teacher_auth, 3 * 1024**3, activity_id=lesson(client, world))
+    created = create(
+        client, world.teacher_auth, 3 * 1024**3, activity_id=log_activity(client, world)["id"]
+    )
     assert created.status_code == 413
-
-
-def send_all_but_the_answer(client: TestClient, world: World, content: bytes) -> tuple[str, int]:
-    """An upload whose every byte arrives; returns its URL and the id its last answer named
-    (the answer the phone never got)."""
-    url = start_upload(client, world, content)
-    half = len(content) // 2
-    assert patch(client, world.teacher_auth, url, 0, content[:half]).status_code == 204
-    last = patch(client, world.teacher_auth, url, half, content[half:])
-    assert last.status_code == 204, last.text
-    return url, int(last.headers["Bukti-Evidence-Id"])
 
 
 def items(services: Services) -> int:
@@ -220,7 +186,9 @@ def test_an_upload_being_finished_says_to_ask_again(
     url = start_upload(client, world, content)
     upload_id = url.rsplit("/", 1)[1]
     # another request holds the finish lock: its last bytes are being checked
-    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(
+        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    ) as held:
         assert held
         head = client.head(url, headers={**world.teacher_auth, **TUS})
         sent = patch(client, world.teacher_auth, url, 0, content)
@@ -231,7 +199,11 @@ def test_an_upload_being_finished_says_to_ask_again(
     done = patch(client, world.teacher_auth, url, 0, content)
     assert done.status_code == 204, done.text
     # each holder removes its lock file as it lets go: none is left behind
-    assert not list(resumable._finish_lock_path(services, upload_id).parent.glob("*.finish"))
+    assert not list(
+        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id).parent.glob(
+            "*.finish"
+        )
+    )
 
 
 @pytest.mark.both_databases
@@ -326,7 +298,7 @@ def test_an_upload_whose_item_cannot_be_made_leaves_no_file_behind(
     make_photo: PhotoFactory,
 ) -> None:
     content = make_photo("IMG_20261013_071502.jpg").read_bytes()
-    activity_id = lesson(client, world)
+    activity_id = log_activity(client, world)["id"]
     created = create(
         client, world.teacher_auth, len(content), activity_id=activity_id, filename="IMG.jpg"
     )

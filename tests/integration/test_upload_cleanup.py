@@ -22,11 +22,9 @@ from bukti.bootstrap import Services
 from bukti.cli import main
 from bukti.settings import Settings, get_settings
 from storage.models import utcnow
-from tests.fixtures.app import RecordingEnqueue, World
-from tests.fixtures.photos import PhotoFactory
-from tests.fixtures.tus import TUS, create, patch
-from tests.integration.test_api_upload import jpeg_bytes
-from tests.integration.test_resumable_upload import lesson, send_all_but_the_answer
+from tests.fixtures.app import RecordingEnqueue, World, log_activity
+from tests.fixtures.photos import PhotoFactory, jpeg_bytes
+from tests.fixtures.tus import TUS, create, patch, send_all_but_the_answer
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +35,9 @@ LATER = timedelta(days=resumable.DAYS_TO_KEEP, hours=2)
 
 def unfinished(client: TestClient, world: World) -> tuple[str, str]:
     """An upload of 1000 bytes whose first ``SENT`` arrived; its URL and id."""
-    created = create(client, world.teacher_auth, 1000, activity_id=lesson(client, world))
+    created = create(
+        client, world.teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
+    )
     assert created.status_code == 201, created.text
     url = str(created.headers["Location"])
     assert patch(client, world.teacher_auth, url, 0, b"\0" * SENT).status_code == 204
@@ -128,7 +128,9 @@ def test_an_upload_a_request_holds_stays_until_let_go(
     tus = resumable.tus_dir(settings)
     later = utcnow() + LATER
     # its last bytes are being checked and recorded (or a HEAD on it is answered)
-    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(
+        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    ) as held:
         assert held
         assert remove_abandoned_uploads(settings, later) == Removed()
     # a PATCH is writing its bytes
@@ -209,7 +211,7 @@ def test_an_items_staged_file_stays_however_old(
 ) -> None:
     answer = client.post(
         "/api/v1/evidence",
-        data={"activity_id": str(lesson(client, world))},
+        data={"activity_id": str(log_activity(client, world)["id"])},
         files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
         headers=world.teacher_auth,
     )
@@ -227,7 +229,9 @@ def test_a_staged_resumable_file_being_recorded_stays(
     staged = incoming / f".upload-tus-{upload_id}"
     staged.write_bytes(b"z" * 10)
     age(staged, timedelta(days=2))
-    with resumable.try_lock(resumable._finish_lock_path(services, upload_id)) as held:
+    with resumable.try_lock(
+        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    ) as held:
         assert held
         assert remove_abandoned_uploads(settings) == Removed()
     assert staged.exists()
