@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from tests.fixtures.app import World, make_world, wait_for_terminal
+from tests.fixtures.video_site import LESSON, serving
 from tests.fixtures.workers import InProcessWorker, InProcessWorkers
 from workers.pipeline import PHASES
 
@@ -321,19 +322,12 @@ def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
     services: Services,
     make_video: Any,
 ) -> None:
-    import threading
-
-    from tests.integration.test_youtube_extract import LESSON, VideoSite
-
-    site = VideoSite(make_video(duration_s=3, size=(640, 360), crf=8).read_bytes())
-    site.pages[LESSON] = {
-        "title": "Pembelajaran Pecahan Kelas 7",
-        "uploaded": "2026-10-12T10:05:11+07:00",
-        "duration": "PT3S",
-    }
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_video(duration_s=3, size=(640, 360), crf=8).read_bytes()) as site:
+        site.pages[LESSON] = {
+            "title": "Pembelajaran Pecahan Kelas 7",
+            "uploaded": "2026-10-12T10:05:11+07:00",
+            "duration": "PT3S",
+        }
         archiving = settings.model_copy(
             update={
                 "youtube_source": f"generic:{site.base}/videos/{{video_id}}",
@@ -352,10 +346,6 @@ def test_archival_download_sends_a_linked_video_through_the_video_pipeline(
             headers=world.teacher_auth,
         )
         item = wait_for_terminal(live_client, response.json()["id"], world.teacher_auth)
-    finally:
-        site.shutdown()
-        site.server_close()
-        thread.join(5)
     assert item["kind"] == "youtube" and item["status"] in ("accepted", "flagged"), item
     assert item["mime"] == "video/mp4"
     assert item["facts"]["video"]["duration_s"] == pytest.approx(3, abs=0.3)

@@ -7,13 +7,10 @@ extractor (a page with schema.org VideoObject data and a real MP4); the producti
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,101 +21,24 @@ from yt_dlp.utils import DownloadError
 from bukti.errors import DependencyError
 from evidence.flags import Code
 from evidence.youtube import UNAVAILABLE_REASON, parse_youtube_url, youtube_flags
+from tests.fixtures.video_site import LESSON, SLOW, VideoSite, serving
 from tests.fixtures.videos import VideoMaker
 from workers.youtube import RecordedSource, YtDlpSource, unavailable_reason_of
 
 pytestmark = pytest.mark.integration
 
-LESSON = "k3Jd8sL2mQA"
-SLOW = "S1owS1owS1o"
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "youtube"
-
-
-class VideoSite(ThreadingHTTPServer):
-    """A tiny video site: /videos/<id> pages with VideoObject data, /media/<id>.mp4 files."""
-
-    daemon_threads = True
-
-    def __init__(self, media: bytes) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.media = media
-        self.requests: list[tuple[str, str]] = []
-        self.pages: dict[str, dict[str, Any]] = {}
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def page(self, video_id: str) -> bytes:
-        meta = self.pages[video_id]
-        data = {
-            "@context": "https://schema.org",
-            "@type": "VideoObject",
-            "name": meta["title"],
-            "description": "Video pembelajaran matematika kelas 7",
-            "uploadDate": meta["uploaded"],
-            "duration": meta["duration"],
-            "contentUrl": f"{self.base}/media/{video_id}.mp4",
-            "thumbnailUrl": f"{self.base}/media/{video_id}.jpg",
-            "author": {"@type": "Person", "name": "Bu Siti Rahmawati"},
-        }
-        return (
-            f"<!DOCTYPE html><html><head><title>{meta['title']}</title>"
-            f'<script type="application/ld+json">{json.dumps(data)}</script></head>'
-            f'<body><video src="/media/{video_id}.mp4" controls></video></body></html>'
-        ).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: VideoSite
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output clean."""
-
-    def do_HEAD(self) -> None:
-        self._answer(body=False)
-
-    def do_GET(self) -> None:
-        self._answer(body=True)
-
-    def _answer(self, body: bool) -> None:
-        self.server.requests.append((self.command, self.path))
-        parts = self.path.split("?", 1)[0].strip("/").split("/")
-        if parts[:1] == ["videos"] and len(parts) == 2 and parts[1] == SLOW:
-            time.sleep(3)  # longer than the client's socket timeout
-        if parts[:1] == ["videos"] and len(parts) == 2 and parts[1] in self.server.pages:
-            self._send(200, "text/html; charset=utf-8", self.server.page(parts[1]), body)
-        elif parts[:1] == ["media"] and len(parts) == 2 and parts[1].endswith(".mp4"):
-            self._send(200, "video/mp4", self.server.media, body)
-        else:
-            self._send(404, "text/html", b"<h1>Not Found</h1>", body)
-
-    def _send(self, status: int, kind: str, content: bytes, body: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        if body:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(content)
 
 
 @pytest.fixture
 def site(make_video: VideoMaker) -> Iterator[VideoSite]:
-    server = VideoSite(make_video(duration_s=2, size=(320, 180)).read_bytes())
-    server.pages[LESSON] = {
-        "title": "Pembelajaran Pecahan Kelas 7 - Kurikulum Merdeka",
-        "uploaded": "2024-03-12T10:05:11+07:00",
-        "duration": "PT12M14S",
-    }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_video(duration_s=2, size=(320, 180)).read_bytes()) as server:
+        server.pages[LESSON] = {
+            "title": "Pembelajaran Pecahan Kelas 7 - Kurikulum Merdeka",
+            "uploaded": "2024-03-12T10:05:11+07:00",
+            "duration": "PT12M14S",
+        }
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def local_source(site: VideoSite, **options: Any) -> YtDlpSource:
