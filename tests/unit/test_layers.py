@@ -16,31 +16,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.imports import REPO, absolute_module, imports, write_module
+
 #: the packages of Bukti's code outside the tests (what their modules may import of each other)
 CODE = ("api", "bench", "bukti", "evidence", "samples", "storage", "workers")
-
-
-def imports(package: str, root: Path = REPO) -> Iterator[tuple[str, int, str]]:
-    """(file, line, dotted name) of everything the modules of ``package`` import; ``from a
-    import b`` yields ``a.b``, which is how a submodule imported that way is named."""
-    for path in sorted((root / package).rglob("*.py")):
-        where = path.relative_to(root)
-        for node in ast.walk(ast.parse(path.read_text(), str(where))):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    yield str(where), node.lineno, alias.name
-            elif isinstance(node, ast.ImportFrom):
-                module = _absolute(where, node)
-                for alias in node.names:
-                    yield str(where), node.lineno, f"{module}.{alias.name}"
-
-
-def _absolute(where: Path, node: ast.ImportFrom) -> str:
-    if not node.level:
-        return node.module or ""
-    parts = where.with_suffix("").parts[: -node.level]
-    return ".".join([*parts, *([node.module] if node.module else [])])
 
 
 def _in(name: str, package: str) -> bool:
@@ -54,13 +33,6 @@ def broken(package: str, allowed: Callable[[str], bool]) -> list[str]:
         for where, line, name in imports(package)
         if not allowed(name)
     ]
-
-
-def write_module(root: Path, name: str, text: str) -> None:
-    """Write ``text`` as the module ``name`` (dotted) below ``root``."""
-    path = root.joinpath(*name.split(".")).with_suffix(".py")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def test_the_reader_sees_lazy_relative_and_submodule_imports(tmp_path: Path) -> None:
@@ -143,7 +115,7 @@ def _modules_bound(where: Path, tree: ast.AST, root: Path, ours: tuple[str, ...]
                 if alias.asname and _is_ours(alias.name, ours):
                     bound[alias.asname] = alias.name
         elif isinstance(node, ast.ImportFrom):
-            module = _absolute(where, node)
+            module = absolute_module(where, node)
             for alias in node.names:
                 name = f"{module}.{alias.name}"
                 path = root.joinpath(*name.split("."))
