@@ -7,13 +7,17 @@ scenarios are written from K-Mob and TRK practice, not from the rules' threshold
 distances, editors and file names differ from the development set's. Each scenario states
 the flags a coordinator would want, including the rules of issue 9 (check selfies, DL zones,
 leave days, video clocks, monthly videos, calendars, plausible TRK minutes).
+
+The scenarios are played on ``bench.verification_set``'s builder (``DevSet``), as the
+development set's are; ``bench.verification_accuracy`` runs them (``held_out_set``) and scores
+them.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from bench.verification_accuracy import (
+from bench.verification_set import (
     IPHONE,
     OPPO,
     PIXEL,
