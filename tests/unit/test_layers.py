@@ -16,10 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.imports import REPO, absolute_module, imports, write_module
-
-#: the packages of Bukti's code outside the tests (what their modules may import of each other)
-CODE = ("api", "bench", "bukti", "evidence", "samples", "storage", "workers")
+from tests.fixtures.imports import CODE, REPO, absolute_module, imports, write_module
 
 
 def _in(name: str, package: str) -> bool:
