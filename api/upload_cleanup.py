@@ -27,13 +27,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from api.routes.resumable import (
-    DAYS_TO_KEEP,
-    STAGED_TUS_PREFIX,
-    finish_lock,
-    try_lock,
-    tus_dir,
-)
+from api.tus_files import DAYS_TO_KEEP, STAGED_TUS_PREFIX, finish_lock, try_lock, tus_dir
 from api.upload import STAGING_PREFIX
 from bukti.settings import Settings
 from storage.models import utcnow

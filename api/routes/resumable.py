@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,7 +53,8 @@ from api import intake
 from api.auth import Principal
 from api.deps import PrincipalDep, get_services
 from api.problems import problem
-from api.upload import STAGING_PREFIX, ReceivedUpload
+from api.tus_files import DAYS_TO_KEEP, STAGED_TUS_PREFIX, finish_lock, try_lock, tus_dir
+from api.upload import ReceivedUpload
 from bukti.bootstrap import Services
 from bukti.errors import (
     ConflictError,
@@ -62,7 +62,6 @@ from bukti.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
-from bukti.settings import Settings
 from evidence.sniff import HEAD_BYTES, sniff
 from evidence.status import Role
 from storage.db import transaction
@@ -73,12 +72,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1/uploads"
 TUS_VERSION = "1.0.0"
-#: how long an upload is kept, unfinished (tuspyserver's expiry) or finished (its record)
-DAYS_TO_KEEP = 3
 #: the ids `_file_dep` makes; only these can have finished
 _UPLOAD_ID = re.compile(r"[0-9]+-[0-9a-f]{32}")
-#: a finished upload's file in incoming/ until its item is recorded: this and its upload id
-STAGED_TUS_PREFIX = f"{STAGING_PREFIX}tus-"
 #: how long a request that completes an upload waits for another one finishing it
 FINISH_WAIT_S = 120.0
 _TARGET_FIELDS = (
@@ -189,47 +184,6 @@ def finished_answer(
 
 def _finish_lock_path(services: Services, upload_id: str) -> Path:
     return finish_lock(_files_dir(services), upload_id)
-
-
-def finish_lock(files_dir: Path, upload_id: str) -> Path:
-    """The lock of an upload held while its last bytes become its item or a ``HEAD`` on it
-    is answered (see :func:`try_lock`)."""
-    return files_dir / ".locks" / f"{upload_id}.finish"
-
-
-@contextlib.contextmanager
-def try_lock(path: Path) -> Iterator[bool]:
-    """Hold an exclusive lock on ``path`` if no other request holds it; yields whether held.
-
-    ``flock`` belongs to the open file, so a second request of the same process is kept out
-    as one of another process is; the lock goes with its holder if that dies. The holder
-    removes the file when it lets go, so a lock taken on a file already removed is taken
-    again on the file now at ``path``.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            yield False
-            return
-        if _still_at(fd, path):
-            break
-        os.close(fd)
-    try:
-        yield True
-    finally:
-        path.unlink(missing_ok=True)
-        os.close(fd)
-
-
-def _still_at(fd: int, path: Path) -> bool:
-    try:
-        return path.stat().st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
 
 
 @contextlib.asynccontextmanager
@@ -422,11 +376,6 @@ def _received(services: Services, path: Path, metadata: dict[str, Any]) -> Recei
 
 def _files_dir(services: Services) -> Path:
     return tus_dir(services.settings)
-
-
-def tus_dir(settings: Settings) -> Path:
-    """Where tuspyserver keeps unfinished uploads: each one's bytes and ``.info``."""
-    return settings.data_dir / "tus"
 
 
 async def _answered(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from api import tus_files
 from api.app import create_app
 from api.routes import resumable
 from bukti.bootstrap import Services
@@ -186,8 +187,8 @@ def test_an_upload_being_finished_says_to_ask_again(
     url = start_upload(client, world, content)
     upload_id = url.rsplit("/", 1)[1]
     # another request holds the finish lock: its last bytes are being checked
-    with resumable.try_lock(
-        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    with tus_files.try_lock(
+        tus_files.finish_lock(tus_files.tus_dir(services.settings), upload_id)
     ) as held:
         assert held
         head = client.head(url, headers={**world.teacher_auth, **TUS})
@@ -200,7 +201,7 @@ def test_an_upload_being_finished_says_to_ask_again(
     assert done.status_code == 204, done.text
     # each holder removes its lock file as it lets go: none is left behind
     assert not list(
-        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id).parent.glob(
+        tus_files.finish_lock(tus_files.tus_dir(services.settings), upload_id).parent.glob(
             "*.finish"
         )
     )

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from tuspyserver.lock import acquire_upload_lock
 
+from api import tus_files
 from api.app import create_app
-from api.routes import resumable
 from api.upload_cleanup import Removed, periodic_cleanup, remove_abandoned_uploads
 from bukti.bootstrap import Services
 from bukti.cli import main
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 SENT = 400
 #: when an upload created now has expired, and the hour of quiet after its last byte is over
-LATER = timedelta(days=resumable.DAYS_TO_KEEP, hours=2)
+LATER = timedelta(days=tus_files.DAYS_TO_KEEP, hours=2)
 
 
 def unfinished(client: TestClient, world: World) -> tuple[str, str]:
@@ -45,7 +45,7 @@ def unfinished(client: TestClient, world: World) -> tuple[str, str]:
 
 
 def files_of(settings: Settings, upload_id: str) -> list[str]:
-    return sorted(p.name for p in resumable.tus_dir(settings).glob(f"{upload_id}*"))
+    return sorted(p.name for p in tus_files.tus_dir(settings).glob(f"{upload_id}*"))
 
 
 def age(path: Path, by: timedelta) -> None:
@@ -55,7 +55,7 @@ def age(path: Path, by: timedelta) -> None:
 
 def expired_a_while_ago(settings: Settings, upload_id: str) -> None:
     """Rewrite the upload's ``.info`` as tuspyserver writes it, its expiry five minutes ago."""
-    info = resumable.tus_dir(settings) / f"{upload_id}.info"
+    info = tus_files.tus_dir(settings) / f"{upload_id}.info"
     fields = json.loads(info.read_text())
     fields["expires"] = format_datetime(utcnow() - timedelta(minutes=5), usegmt=True)
     info.write_text(json.dumps(fields))
@@ -69,7 +69,7 @@ def test_an_expired_abandoned_upload_goes_with_its_info(
     client: TestClient, world: World, settings: Settings
 ) -> None:
     url, upload_id = unfinished(client, world)
-    info = resumable.tus_dir(settings) / f"{upload_id}.info"
+    info = tus_files.tus_dir(settings) / f"{upload_id}.info"
     assert files_of(settings, upload_id) == [upload_id, f"{upload_id}.info"]
     info_bytes = info.stat().st_size
     removed = remove_abandoned_uploads(settings, utcnow() + LATER)
@@ -77,7 +77,7 @@ def test_an_expired_abandoned_upload_goes_with_its_info(
     assert files_of(settings, upload_id) == []
     assert head(client, world, url) == 404
     # nothing of it is left among the locks either
-    assert list((resumable.tus_dir(settings) / ".locks").glob(f"{upload_id}*")) == []
+    assert list((tus_files.tus_dir(settings) / ".locks").glob(f"{upload_id}*")) == []
 
 
 def test_the_expiry_tuspyserver_wrote_is_read_on_the_real_clock(
@@ -85,7 +85,7 @@ def test_the_expiry_tuspyserver_wrote_is_read_on_the_real_clock(
 ) -> None:
     _, upload_id = unfinished(client, world)
     expired_a_while_ago(settings, upload_id)
-    for path in resumable.tus_dir(settings).glob(f"{upload_id}*"):
+    for path in tus_files.tus_dir(settings).glob(f"{upload_id}*"):
         age(path, timedelta(hours=2))
     assert remove_abandoned_uploads(settings).uploads == 1
     assert files_of(settings, upload_id) == []
@@ -94,16 +94,16 @@ def test_the_expiry_tuspyserver_wrote_is_read_on_the_real_clock(
 def test_an_upload_without_an_expiry_goes_when_untouched_for_the_days_kept(
     settings: Settings, services: Services
 ) -> None:
-    tus = resumable.tus_dir(settings)
+    tus = tus_files.tus_dir(settings)
     tus.mkdir()
     old, young = f"7-{'a' * 32}", f"7-{'b' * 32}"
     for upload_id in (old, young):
         (tus / upload_id).write_bytes(b"x" * 10)
         (tus / f"{upload_id}.info").write_text("{not json")
     for path in tus.glob(f"{old}*"):
-        age(path, timedelta(days=resumable.DAYS_TO_KEEP, hours=1))
+        age(path, timedelta(days=tus_files.DAYS_TO_KEEP, hours=1))
     for path in tus.glob(f"{young}*"):
-        age(path, timedelta(days=resumable.DAYS_TO_KEEP - 1))
+        age(path, timedelta(days=tus_files.DAYS_TO_KEEP - 1))
     assert remove_abandoned_uploads(settings).uploads == 1
     assert files_of(settings, old) == []
     assert files_of(settings, young) == [young, f"{young}.info"]
@@ -125,11 +125,11 @@ def test_an_upload_a_request_holds_stays_until_let_go(
     client: TestClient, world: World, settings: Settings, services: Services
 ) -> None:
     _, upload_id = unfinished(client, world)
-    tus = resumable.tus_dir(settings)
+    tus = tus_files.tus_dir(settings)
     later = utcnow() + LATER
     # its last bytes are being checked and recorded (or a HEAD on it is answered)
-    with resumable.try_lock(
-        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    with tus_files.try_lock(
+        tus_files.finish_lock(tus_files.tus_dir(services.settings), upload_id)
     ) as held:
         assert held
         assert remove_abandoned_uploads(settings, later) == Removed()
@@ -158,7 +158,7 @@ def test_a_finished_upload_is_answered_until_its_record_expires_whatever_the_cle
     upload_id = url.rsplit("/", 1)[1]
     # its finish died after recording the item, before removing the .info, which expired
     # (an upload expires counted from its creation, its record from its finish)
-    info = resumable.tus_dir(settings) / f"{upload_id}.info"
+    info = tus_files.tus_dir(settings) / f"{upload_id}.info"
     info.write_text(json.dumps({"expires": format_datetime(utcnow() - timedelta(minutes=5))}))
     age(info, timedelta(hours=2))
     assert remove_abandoned_uploads(settings).uploads == 1
@@ -229,8 +229,8 @@ def test_a_staged_resumable_file_being_recorded_stays(
     staged = incoming / f".upload-tus-{upload_id}"
     staged.write_bytes(b"z" * 10)
     age(staged, timedelta(days=2))
-    with resumable.try_lock(
-        resumable.finish_lock(resumable.tus_dir(services.settings), upload_id)
+    with tus_files.try_lock(
+        tus_files.finish_lock(tus_files.tus_dir(services.settings), upload_id)
     ) as held:
         assert held
         assert remove_abandoned_uploads(settings) == Removed()
@@ -240,12 +240,12 @@ def test_a_staged_resumable_file_being_recorded_stays(
 def test_a_lock_file_a_dead_process_left_goes_and_a_held_one_stays(
     settings: Settings, services: Services
 ) -> None:
-    locks = resumable.tus_dir(settings) / ".locks"
+    locks = tus_files.tus_dir(settings) / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
     left, held_lock = locks / f"7-{'e' * 32}.lock", locks / f"7-{'f' * 32}.finish"
     left.write_text("4242")
     age(left, timedelta(days=2))
-    with resumable.try_lock(held_lock) as held:
+    with tus_files.try_lock(held_lock) as held:
         assert held
         age(held_lock, timedelta(days=2))
         remove_abandoned_uploads(settings)
