@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, insert, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from evidence.flags import Flag
@@ -106,11 +119,15 @@ def attendance_day(record: Attendance) -> AttendanceDay:
     )
 
 
+#: built once (the values are parameters): a job runs it for an item not tied to an activity
+_ATTENDANCE_ON = select(Attendance).where(
+    Attendance.teacher_id == bindparam("teacher_id"), Attendance.date == bindparam("day")
+)
+
+
 def attendance_on(session: Session, teacher_id: int, day: date) -> Attendance | None:
     """The teacher's attendance record of a day."""
-    return session.scalar(
-        select(Attendance).where(Attendance.teacher_id == teacher_id, Attendance.date == day)
-    )
+    return session.scalar(_ATTENDANCE_ON, {"teacher_id": teacher_id, "day": day})
 
 
 #: half the width of the latitude and longitude range read for a repeated location: twice
@@ -129,49 +146,60 @@ def teacher_history(
     by id as the travel check breaks them. Each is one indexed query, whatever the history's
     length; the result is in id order, each item once.
     """
+    by_place, by_time = scope.coordinates is not None, scope.around_utc is not None
+    if not (by_place or by_time):
+        return []
+    values: dict[str, Any] = {"teacher_id": teacher_id, "exclude_id": exclude_id}
+    if scope.coordinates is not None:
+        lat, lon = scope.coordinates
+        values["lat_min"], values["lat_max"] = lat - _SAME_SPOT_MARGIN, lat + _SAME_SPOT_MARGIN
+        values["lon_min"], values["lon_max"] = lon - _SAME_SPOT_MARGIN, lon + _SAME_SPOT_MARGIN
+    if scope.around_utc is not None:
+        values["around"] = scope.around_utc
+    items: dict[int, HistoryItem] = {}
+    for row in session.execute(_history_statement(by_place, by_time), values):
+        items[row.id] = HistoryItem(
+            row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m
+        )
+    return [items[key] for key in sorted(items)]
+
+
+@cache
+def _history_statement(by_place: bool, by_time: bool) -> Executable:
+    """:func:`teacher_history`'s statement for the parts a scope reads, built once: the
+    values are parameters, so a job neither builds it nor computes its cache key again."""
     placed = (
-        Evidence.teacher_id == teacher_id,
-        Evidence.id != exclude_id,
+        Evidence.teacher_id == bindparam("teacher_id"),
+        Evidence.id != bindparam("exclude_id"),
         Evidence.status.in_(_LIVE),
         Evidence.lat.is_not(None),
         Evidence.local_date.is_not(None),
     )
     queries = []
-    if scope.coordinates is not None:
-        lat, lon = scope.coordinates
+    if by_place:
         queries.append(
             _history_rows().where(
                 *placed,
-                Evidence.lat.between(lat - _SAME_SPOT_MARGIN, lat + _SAME_SPOT_MARGIN),
-                Evidence.lon.between(lon - _SAME_SPOT_MARGIN, lon + _SAME_SPOT_MARGIN),
+                Evidence.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+                Evidence.lon.between(bindparam("lon_min"), bindparam("lon_max")),
             )
         )
-    if scope.around_utc is not None:
-        at = scope.around_utc
+    if by_time:
+        around = bindparam("around", type_=Evidence.captured_at.type)
         queries += [
             _history_rows()
-            .where(*placed, Evidence.captured_at <= at)
+            .where(*placed, Evidence.captured_at <= around)
             .order_by(Evidence.captured_at.desc(), Evidence.id.desc())
             .limit(1),
             _history_rows()
-            .where(*placed, Evidence.captured_at > at)
+            .where(*placed, Evidence.captured_at > around)
             .order_by(Evidence.captured_at, Evidence.id)
             .limit(1),
         ]
-    if not queries:
-        return []
     # one statement: each part, with its own order and limit, as a subquery of a UNION ALL
-    statement = (
-        queries[0]
-        if len(queries) == 1
-        else union_all(*(select(*query.subquery().c) for query in queries))
-    )
-    items: dict[int, HistoryItem] = {}
-    for row in session.execute(statement):
-        items[row.id] = HistoryItem(
-            row.id, row.captured_at, row.lat, row.lon, row.local_date, row.accuracy_m
-        )
-    return [items[key] for key in sorted(items)]
+    if len(queries) == 1:
+        return queries[0]
+    return union_all(*(select(*query.subquery().c) for query in queries))
 
 
 def _history_rows() -> Select[

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -41,6 +41,24 @@ from workers import youtube_links
 
 #: Flags verification owns; the duplicate flags belong to the dedup step.
 VERIFY_FLAGS = frozenset(Code) - {Code.EXACT_DUPLICATE, Code.NEAR_DUPLICATE}
+
+# The statements every item's verification runs, built once: their values are parameters, so
+# a job neither builds them nor computes their cache keys again.
+#: an item's activity and the attendance of its day, in one query
+_ACTIVITY_AND_ATTENDANCE = (
+    select(Activity, Attendance)
+    .outerjoin(
+        Attendance,
+        and_(Attendance.teacher_id == bindparam("teacher_id"), Attendance.date == Activity.date),
+    )
+    .where(Activity.id == bindparam("activity_id"))
+)
+#: a teacher and their school, in one query
+_TEACHER_AND_SCHOOL = (
+    select(Teacher, School)
+    .join(School, School.id == Teacher.school_id)
+    .where(Teacher.id == bindparam("id"))
+)
 
 
 def verify_item(services: Services, session: Session, item: Evidence) -> list[Flag]:
@@ -161,15 +179,8 @@ def _window_and_attendance(
         day = attendance_day(record)
         return None, day
     if item.activity_id is not None:
-        # the activity and the attendance of its day, in one query
-        row = session.execute(
-            select(Activity, Attendance)
-            .outerjoin(
-                Attendance,
-                and_(Attendance.teacher_id == item.teacher_id, Attendance.date == Activity.date),
-            )
-            .where(Activity.id == item.activity_id)
-        ).one_or_none()
+        values = {"teacher_id": item.teacher_id, "activity_id": item.activity_id}
+        row = session.execute(_ACTIVITY_AND_ATTENDANCE, values).one_or_none()
         if row is None:
             return None, None
         activity, record = row
@@ -182,11 +193,7 @@ def _window_and_attendance(
 
 def _teacher_and_school(session: Session, item: Evidence) -> tuple[Teacher, School]:
     """The item's teacher and their school, in one query."""
-    teacher, school = session.execute(
-        select(Teacher, School)
-        .join(School, School.id == Teacher.school_id)
-        .where(Teacher.id == item.teacher_id)
-    ).one()
+    teacher, school = session.execute(_TEACHER_AND_SCHOOL, {"id": item.teacher_id}).one()
     return teacher, school
 
 
