@@ -52,11 +52,17 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def upsert(session: Session, table: Any) -> Any:
-    """An INSERT into ``table`` in the session's database's own dialect, which knows
-    ``on_conflict_do_nothing`` and ``on_conflict_do_update`` (PostgreSQL and SQLite alike)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def is_postgres(session: Session) -> bool:
+    """True when the session's database is PostgreSQL (else it is SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def upsert(postgres: bool, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` in PostgreSQL's or SQLite's own dialect, which knows
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update`` (the two alike). A caller builds
+    its statement once per dialect and runs it with its rows as parameters (executemany): a
+    statement of literal rows is built, keyed and compiled again on every call."""
+    return postgresql.insert(table) if postgres else sqlite.insert(table)
 
 
 def alembic_config(url: str) -> Config:

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Executable,
     Integer,
     Select,
     String,
@@ -64,7 +65,7 @@ from evidence.duplicates import (
     PerceptualHashes,
     matching_likeness,
 )
-from storage.db import upsert
+from storage.db import is_postgres, upsert
 from storage.models import PerceptualHashRow
 
 #: the widths of the bands of each 64-bit hash, most significant bits first
@@ -161,14 +162,24 @@ def register(session: Session, evidence_id: int, hashes: PerceptualHashes) -> bo
     """
     if hashes.is_blank:
         return False
-    values = row_values(evidence_id, hashes.fingerprint)
-    statement = upsert(session, PerceptualHashRow).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["evidence_id"],
-        set_={name: value for name, value in values.items() if name != "evidence_id"},
-    )
-    session.execute(statement)
+    statement = _register_statement(is_postgres(session))
+    session.connection().execute(statement, row_values(evidence_id, hashes.fingerprint))
     return True
+
+
+@cache
+def _register_statement(postgres: bool) -> Executable:
+    """:func:`register`'s upsert, built once per dialect: the row comes as parameters."""
+    table = PerceptualHashRow.__table__
+    insert = upsert(postgres, table)
+    return insert.on_conflict_do_update(
+        index_elements=["evidence_id"],
+        set_={
+            column.name: insert.excluded[column.name]
+            for column in table.c
+            if column.name != "evidence_id"
+        },
+    )
 
 
 def _popcount_xor(column: ColumnElement[int], name: str) -> ColumnElement[int]:
@@ -291,7 +302,7 @@ def literal_lookup(hashes: PerceptualHashes, dialect: Dialect) -> str:
 
 def candidate_count(session: Session, hashes: PerceptualHashes) -> int:
     """How many rows share a probed band with the photo or its mirror image (unconfirmed)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     if postgres:
         session.execute(SERIAL)
     rows = lookup_statement(postgres, False).subquery()
@@ -310,7 +321,7 @@ def lookup(
     """Registered photos the policy calls near duplicates of ``hashes``, nearest first."""
     if hashes.is_blank or limit <= 0:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     if postgres:
         session.execute(SERIAL)
     rows = session.execute(
@@ -395,7 +406,7 @@ def take_locks(
     shared: Iterable[tuple[int, int]] = (),
 ) -> None:
     """Take transaction-scoped advisory locks on PostgreSQL, in key order (no deadlock)."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return  # SQLite has one writer at a time: a transaction that wrote sees all others
     modes = {key: False for key in shared}
     modes.update({key: True for key in exclusive})

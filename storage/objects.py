@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from evidence.status import Kind
 from storage.backend import ObjectStore, StorageError
-from storage.db import upsert
+from storage.db import is_postgres, upsert
 from storage.integrity import object_sha256
 from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
 from storage.object_lock import protect_original
@@ -81,29 +84,24 @@ def record(
     if not written:
         return []
     now = utcnow()
-    _insert_missing(session, written, now)
-    keys = sorted({copy.key for copy in written})
+    postgres = is_postgres(session)
+    connection = session.connection()
+    rows = {copy.key: _object_row(copy, now) for copy in written}
+    # two items with the same bytes may be archived at once: the second insert is a no-op
+    connection.execute(_insert_objects(postgres), list(rows.values()))
     # locked, in key order: a retention run removing the same bytes at this moment waits, or
     # we wait
-    held = {
-        obj.key: obj
-        for obj in session.scalars(
-            select(ArchiveObject)
-            .where(ArchiveObject.key.in_(keys))
-            .order_by(ArchiveObject.key)
-            .with_for_update()
-        )
-    }
+    held = {obj.key: obj for obj in session.scalars(_HELD_FOR_UPDATE, {"keys": sorted(rows)})}
     for copy in written:
         if not copy.verified:
             verify_write(store, copy.key, copy.size_bytes, copy.sha256)
-        obj = held[copy.key]
-        obj.verified_at = now
-        if obj.removed_at is not None:
-            # written again after a removal: the bytes are back
-            obj.removed_at = obj.trash_key = obj.trash_until = None
-    _link(session, item.id, [obj.id for obj in held.values()], now)
-    refresh_stored_bytes(session, item)
+    _mark_verified(session, list(held.values()), now)
+    links = [
+        {"evidence_id": item.id, "object_id": obj.id, "created_at": now} for obj in held.values()
+    ]
+    connection.execute(_upsert_links(postgres), links)
+    # every row the sum reads is written: no flush of the session's other changes
+    item.stored_bytes = held_bytes(session, item.id)
     if store.has_object_lock:
         for copy in written:
             if copy.klass == ORIGINAL:
@@ -111,33 +109,68 @@ def record(
     return [held[copy.key] for copy in written]
 
 
-def _insert_missing(session: Session, written: Sequence[Written], now: datetime) -> None:
-    rows = {
-        copy.key: {
-            "key": copy.key,
-            "klass": copy.klass,
-            "size_bytes": copy.size_bytes,
-            "sha256": copy.sha256,
-            "created_at": now,
-            "legal_hold": False,
-        }
-        for copy in written
+def _object_row(copy: Written, now: datetime) -> dict[str, Any]:
+    return {
+        "key": copy.key,
+        "klass": copy.klass,
+        "size_bytes": copy.size_bytes,
+        "sha256": copy.sha256,
+        "created_at": now,
+        "legal_hold": False,
     }
-    # two items with the same bytes may be archived at once: the second insert is a no-op
-    insert = upsert(session, ArchiveObject).values(list(rows.values()))
-    session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
 
 
-def _link(session: Session, evidence_id: int, object_ids: list[int], now: datetime) -> None:
-    """The item holds these objects (again, if retention had released them): one upsert."""
-    rows = [{"evidence_id": evidence_id, "object_id": i, "created_at": now} for i in object_ids]
-    insert = upsert(session, EvidenceObject).values(rows)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["evidence_id", "object_id"],
-            set_={"released_at": None, "released_by_run_id": None},
-        )
+# The statements every archived item runs, built once (per dialect for the upserts) and run
+# with the values as parameters: a statement of literal rows is built, keyed and compiled
+# again on every call.
+_OBJECT_TABLE = cast(Table, ArchiveObject.__table__)
+_LINK_TABLE = cast(Table, EvidenceObject.__table__)
+_HELD_FOR_UPDATE = (
+    select(ArchiveObject)
+    .where(ArchiveObject.key.in_(bindparam("keys", expanding=True)))
+    .order_by(ArchiveObject.key)
+    .with_for_update()
+)
+_VERIFIED = (
+    update(_OBJECT_TABLE)
+    .where(_OBJECT_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(verified_at=bindparam("now", type_=_OBJECT_TABLE.c.verified_at.type))
+)
+#: written again after a removal: the bytes are back
+_BACK = (
+    update(_OBJECT_TABLE)
+    .where(_OBJECT_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(removed_at=None, trash_key=None, trash_until=None)
+)
+
+
+@cache
+def _insert_objects(postgres: bool) -> Executable:
+    return upsert(postgres, _OBJECT_TABLE).on_conflict_do_nothing(index_elements=["key"])
+
+
+@cache
+def _upsert_links(postgres: bool) -> Executable:
+    """The item holds these objects (again, if retention had released them): an upsert."""
+    return upsert(postgres, _LINK_TABLE).on_conflict_do_update(
+        index_elements=["evidence_id", "object_id"],
+        set_={"released_at": None, "released_by_run_id": None},
     )
+
+
+def _mark_verified(session: Session, held: list[ArchiveObject], now: datetime) -> None:
+    """``verified_at`` now, and a removed object back, in the database and in the session's
+    objects alike (nothing is left for a flush to write)."""
+    connection = session.connection()
+    connection.execute(_VERIFIED, {"ids": [obj.id for obj in held], "now": now})
+    back = [obj for obj in held if obj.removed_at is not None]
+    if back:
+        connection.execute(_BACK, {"ids": [obj.id for obj in back]})
+    for obj in held:
+        set_committed_value(obj, "verified_at", now)
+    for obj in back:
+        for name in ("removed_at", "trash_key", "trash_until"):
+            set_committed_value(obj, name, None)
 
 
 @dataclass(frozen=True)
@@ -187,16 +220,18 @@ def is_released(session: Session, evidence_id: int, key: str) -> bool:
 
 def held_bytes(session: Session, evidence_id: int) -> int:
     """The bytes the archive holds for one item now."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(ArchiveObject.size_bytes), 0))
-        .join(EvidenceObject, EvidenceObject.object_id == ArchiveObject.id)
-        .where(
-            EvidenceObject.evidence_id == evidence_id,
-            EvidenceObject.released_at.is_(None),
-            ArchiveObject.removed_at.is_(None),
-        )
+    return int(session.scalar(_HELD_BYTES, {"evidence_id": evidence_id}) or 0)
+
+
+_HELD_BYTES = (
+    select(func.coalesce(func.sum(ArchiveObject.size_bytes), 0))
+    .join(EvidenceObject, EvidenceObject.object_id == ArchiveObject.id)
+    .where(
+        EvidenceObject.evidence_id == bindparam("evidence_id"),
+        EvidenceObject.released_at.is_(None),
+        ArchiveObject.removed_at.is_(None),
     )
-    return int(total or 0)
+)
 
 
 def refresh_stored_bytes(session: Session, item: Evidence) -> None:

@@ -379,8 +379,8 @@ def _finish(
 ) -> Status:
     """In one short transaction: facts, hashes, duplicates, flags, archive keys and outcome.
 
-    The item's row is written when the transaction needs it (the archive's records flush it)
-    and at its end, not before every query of the lookups (no autoflush)."""
+    The item's row is written once, at the transaction's end, not before every query of the
+    lookups (no autoflush): nothing the transaction reads depends on it."""
     with transaction(services.sessions) as session, session.no_autoflush:
         # FOR NO KEY UPDATE (as everywhere here): another item's dedup may add a flag that
         # points at this one (a foreign key check, FOR KEY SHARE) while this one waits
