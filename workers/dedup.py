@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -37,6 +37,7 @@ from evidence.text_duplicates import TextSignature, estimate_jaccard
 from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index, signature_index
+from storage.db import is_postgres
 from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow, SignatureKeyRow
 from storage.repositories import ROW_ONLY, add_event, add_flags
 from storage.signature_index import Signature
@@ -45,6 +46,29 @@ DEAD_STATUSES = (Status.REJECTED.value, Status.FAILED.value)
 FINISHED_STATUSES = (Status.ACCEPTED.value, Status.FLAGGED.value)
 #: advisory lock key beside the bands' (storage/near_index.py): an item's SHA-256
 _SHA_LOCK = near_index.LOCK_NAMESPACE + 0xFFFF
+
+_EVIDENCE = cast(Table, Evidence.__table__)
+
+# The statements every item's lookup runs, built once: their values are parameters, so a job
+# neither builds them nor computes their cache keys again.
+#: SQLite: a write that takes the database's write lock and changes nothing (the item's own
+#: kind); Core, so that the ORM has no objects to bring up to date after it
+_WRITE_LOCK = (
+    update(_EVIDENCE)
+    .where(_EVIDENCE.c.id == bindparam("evidence_id"))
+    .values(kind=bindparam("kind"))
+)
+#: the other items with the same bytes, first received first
+_SAME_BYTES = (
+    select(Evidence)
+    .options(*ROW_ONLY)
+    .where(Evidence.sha256 == bindparam("sha256"), Evidence.id != bindparam("id"))
+    .order_by(Evidence.received_at, Evidence.id)
+)
+#: items by id, their rows only
+_BY_ID = (
+    select(Evidence).options(*ROW_ONLY).where(Evidence.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def context_of(item: Evidence) -> tuple[str, int]:
@@ -117,9 +141,9 @@ def _serialize(
     session: Session, item: Evidence, photo: PerceptualHashes | None, signature: Signature | None
 ) -> None:
     """Make sure that of two items that can find each other, the second sees the first."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         # SQLite: write first, so that this transaction holds the database's only write lock
-        session.execute(update(Evidence).where(Evidence.id == item.id).values(kind=item.kind))
+        session.connection().execute(_WRITE_LOCK, {"evidence_id": item.id, "kind": item.kind})
         return
     exclusive = {(_SHA_LOCK, int(item.sha256[:7], 16))}
     shared: set[tuple[int, int]] = set()
@@ -142,12 +166,7 @@ def _matches(
     policy: NearDuplicatePolicy,
 ) -> list[Match]:
     """Exact copies (same SHA-256) first, then near ones, nearest first; live, other context."""
-    exact = session.scalars(
-        select(Evidence)
-        .options(*ROW_ONLY)
-        .where(Evidence.sha256 == item.sha256, Evidence.id != item.id)
-        .order_by(Evidence.received_at, Evidence.id)
-    ).all()
+    exact = session.scalars(_SAME_BYTES, {"sha256": item.sha256, "id": item.id}).all()
     found = [Match(Code.EXACT_DUPLICATE, other, "") for other in exact]
     seen = {other.id for other in exact} | {item.id}
     if photo is not None:
@@ -177,7 +196,7 @@ def _by_id(session: Session, ids: list[int]) -> dict[int, Evidence]:
     """The items of ``ids`` (their rows only), in one query."""
     if not ids:
         return {}
-    rows = session.scalars(select(Evidence).options(*ROW_ONLY).where(Evidence.id.in_(ids)))
+    rows = session.scalars(_BY_ID, {"ids": ids})
     return {other.id: other for other in rows}
 
 
