@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import redis
 import sqlalchemy.exc
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import BindParameter, ColumnElement, Table, and_, bindparam, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bukti.errors import DependencyError
@@ -37,7 +38,7 @@ from evidence.failures import sentence as sentence
 from evidence.status import Status
 from storage.backend import StorageError
 from storage.models import Evidence, utcnow
-from storage.repositories import add_event
+from storage.repositories import add_events
 
 log = logging.getLogger(__name__)
 
@@ -135,42 +136,58 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def unheld(now: datetime) -> ColumnElement[bool]:
+_EVIDENCE = cast(Table, Evidence.__table__)
+
+
+def unheld(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """SQL: the item is unfinished and no live job holds it."""
+    columns = _EVIDENCE.c
     return and_(
-        Evidence.status.in_([Status.RECEIVED.value, Status.PROCESSING.value]),
-        or_(Evidence.lease_until.is_(None), Evidence.lease_until < now),
+        columns.status.in_([Status.RECEIVED.value, Status.PROCESSING.value]),
+        or_(columns.lease_until.is_(None), columns.lease_until < now),
     )
+
+
+def _moment(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=_EVIDENCE.c.lease_until.type)
+
+
+#: the claim: built once and run with the values as parameters; Core, as the session holds
+#: no object of the item to bring up to date
+_CLAIM = (
+    update(_EVIDENCE)
+    .where(
+        _EVIDENCE.c.id == bindparam("evidence_id"),
+        unheld(_moment("now")),
+        or_(_EVIDENCE.c.next_attempt_at.is_(None), _EVIDENCE.c.next_attempt_at <= _moment("due")),
+    )
+    .values(
+        status=Status.PROCESSING.value,
+        lease_owner=bindparam("owner"),
+        lease_until=_moment("until"),
+        attempts=_EVIDENCE.c.attempts + 1,
+    )
+    .returning(_EVIDENCE.c.attempts)
+)
 
 
 def claim(sessions: sessionmaker[Session], evidence_id: int, owner: str, lease_s: float) -> int:
     """Take the item for ``lease_s`` if no live job holds it and it is due; its attempt number
     in this round, or 0 when it was not taken (held, terminal, not due, gone)."""
     now = utcnow()
+    values = {
+        "evidence_id": evidence_id,
+        "now": now,
+        "due": now + EARLY_TOLERANCE,
+        "owner": owner,
+        "until": now + timedelta(seconds=lease_s),
+    }
     with sessions() as session, session.begin():
-        attempt = session.scalar(
-            update(Evidence)
-            .where(
-                Evidence.id == evidence_id,
-                unheld(now),
-                or_(
-                    Evidence.next_attempt_at.is_(None),
-                    Evidence.next_attempt_at <= now + EARLY_TOLERANCE,
-                ),
-            )
-            .values(
-                status=Status.PROCESSING.value,
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_s),
-                attempts=Evidence.attempts + 1,
-            )
-            .returning(Evidence.attempts)
-            .execution_options(synchronize_session=False)
-        )
+        attempt = session.connection().execute(_CLAIM, values).scalar()
         if attempt is None:
             return 0
-        add_event(session, evidence_id, "pipeline", "started", f"attempt {attempt} by {owner}")
-        return attempt
+        add_events(session, evidence_id, [("pipeline", "started", f"attempt {attempt} by {owner}")])
+        return int(attempt)
 
 
 def renew(sessions: sessionmaker[Session], evidence_id: int, owner: str, lease_s: float) -> bool:
