@@ -21,10 +21,10 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dramatiq.middleware import Shutdown
-from sqlalchemy import delete
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from bukti.bootstrap import Services
@@ -65,6 +65,24 @@ REVERIFY_FLAGS = VERIFY_FLAGS - MEDIA_FLAGS
 
 #: formats whose own end is known, so that another file hidden after it can be found
 _TRAILER_MIMES = frozenset({"image/jpeg", "image/png", "application/pdf"})
+
+# The item's two reads in every job, built once (the id is a parameter): a session.get with
+# options builds its SELECT and computes its cache key again on each call.
+#: what the phases read: the item's row and its teacher
+_ITEM_AND_TEACHER = (
+    select(Evidence)
+    .options(*ROW_ONLY, joinedload(Evidence.teacher, innerjoin=True))
+    .where(Evidence.id == bindparam("evidence_id"))
+)
+#: the item's row for its outcome, FOR NO KEY UPDATE (as everywhere here): another item's
+#: dedup may add a flag that points at this one (a foreign key check, FOR KEY SHARE) while
+#: this one waits
+_LOCKED_ROW = (
+    select(Evidence)
+    .options(*ROW_ONLY)
+    .where(Evidence.id == bindparam("evidence_id"))
+    .with_for_update(key_share=True)
+)
 
 
 @dataclass(frozen=True)
@@ -246,8 +264,7 @@ def _release(services: Services, evidence_id: int, owner: str, due: datetime) ->
 def _load(services: Services, evidence_id: int) -> Evidence:
     """The item with what its phases read, detached: no transaction stays open meanwhile."""
     with services.sessions() as session:
-        teacher = joinedload(Evidence.teacher, innerjoin=True)
-        item = session.get_one(Evidence, evidence_id, options=(*ROW_ONLY, teacher))
+        item = session.scalars(_ITEM_AND_TEACHER, {"evidence_id": evidence_id}).one()
         session.expunge_all()
     return item
 
@@ -382,11 +399,7 @@ def _finish(
     The item's row is written once, at the transaction's end, not before every query of the
     lookups (no autoflush): nothing the transaction reads depends on it."""
     with transaction(services.sessions) as session, session.no_autoflush:
-        # FOR NO KEY UPDATE (as everywhere here): another item's dedup may add a flag that
-        # points at this one (a foreign key check, FOR KEY SHARE) while this one waits
-        item = session.get(
-            Evidence, evidence_id, with_for_update={"key_share": True}, options=ROW_ONLY
-        )
+        item = session.scalars(_LOCKED_ROW, {"evidence_id": evidence_id}).one_or_none()
         if item is None or not leases.holds(item, owner):
             raise leases.LeaseLostError(evidence_id)
         for name, value in processed.updates.items():
@@ -436,12 +449,24 @@ def _replace_flags(
     session: Session, item: Evidence, owned: frozenset[Code] | None, flags: list[Flag]
 ) -> None:
     """Replace the item's flags of the ``owned`` codes (every flag when None) by ``flags``."""
-    query = delete(EvidenceFlag).where(EvidenceFlag.evidence_id == item.id)
-    if owned is not None:
-        query = query.where(EvidenceFlag.code.in_([code.value for code in owned]))
-    session.execute(query)
+    connection = session.connection()
+    if owned is None:
+        connection.execute(_DELETE_FLAGS, {"evidence_id": item.id})
+    else:
+        codes = sorted(code.value for code in owned)
+        connection.execute(_DELETE_OWNED_FLAGS, {"evidence_id": item.id, "codes": codes})
+    # Core's DELETE: the job never loads the flags (ROW_ONLY) and the item's collection is
+    # read again when next used (re-verification refreshes it)
     session.expire(item, ["flags"])
     add_flags(session, item.id, flags)
+
+
+_FLAG_TABLE = cast(Table, EvidenceFlag.__table__)
+#: built once: an item's flags, all of them or those of some codes
+_DELETE_FLAGS = delete(_FLAG_TABLE).where(_FLAG_TABLE.c.evidence_id == bindparam("evidence_id"))
+_DELETE_OWNED_FLAGS = _DELETE_FLAGS.where(
+    _FLAG_TABLE.c.code.in_(bindparam("codes", expanding=True))
+)
 
 
 def outcome_of(item: Evidence) -> Status:
