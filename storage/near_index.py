@@ -215,6 +215,11 @@ def _integer_array(name: str) -> ColumnElement[Any]:
     return cast(bindparam(name, type_=String), ARRAY(Integer))
 
 
+def _json_integers(name: str) -> Select[Any]:
+    # SQLite: the value comes as a JSON array's text (json_list), unpacked by json_each
+    return select(func.json_each(bindparam(name, type_=String)).table_valued("value").c.value)
+
+
 @cache
 def lookup_statement(postgres: bool, filtered: bool) -> Select[Any]:
     """The lookup's SELECT, built once: the values come as parameters.
@@ -225,7 +230,11 @@ def lookup_statement(postgres: bool, filtered: bool) -> Select[Any]:
     and pushes the outer conditions into every scan, so no table page is read; a row found
     through several bands comes back once per band. The conditions are written once, outside:
     the statement stays under 4 kB, the length up to which psycopg caches its parsing (twice
-    that costs 0.6 ms of the client's CPU a lookup). On SQLite one SELECT whose bands are ORed.
+    that costs 0.6 ms of the client's CPU a lookup). On SQLite one SELECT whose bands are ORed,
+    each ``band IN (SELECT value FROM json_each(:band))``: the planner probes the band's index
+    once per value as it does for a list, and the ~400 values come as nine strings, not as
+    ~400 parameters that SQLAlchemy would write into the statement's text on every run
+    (~0.2 ms of CPU a lookup).
     """
     table = PerceptualHashRow.__table__
     columns = (table.c.evidence_id, table.c.phash, table.c.dhash, table.c.dhash_vertical)
@@ -239,13 +248,13 @@ def lookup_statement(postgres: bool, filtered: bool) -> Select[Any]:
         excluded = rows.c.evidence_id != all_(_integer_array("exclude"))
     else:
         rows = table
-        excluded = table.c.evidence_id.not_in(bindparam("exclude", expanding=True))
+        excluded = table.c.evidence_id.not_in(_json_integers("exclude"))
     query = select(rows.c.evidence_id, rows.c.phash, rows.c.dhash, rows.c.dhash_vertical)
     if not postgres:
         query = query.where(
             or_(
                 *(
-                    column.in_(bindparam(f"band_{band}", expanding=True))
+                    column.in_(_json_integers(f"band_{band}"))
                     for band, column in enumerate(band_columns())
                 )
             )
@@ -265,6 +274,12 @@ def array_literal(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, sorted(values))) + "}"
 
 
+def json_list(values: Iterable[int]) -> str:
+    """Integers as the text of a JSON array, ``[1,2,3]``, sorted: SQLite's form of
+    :func:`array_literal`."""
+    return "[" + ",".join(map(str, sorted(values))) + "]"
+
+
 def lookup_parameters(
     hashes: PerceptualHashes,
     policy: NearDuplicatePolicy,
@@ -273,9 +288,9 @@ def lookup_parameters(
 ) -> dict[str, Any]:
     """The values of :func:`lookup_statement`'s parameters for a photo."""
     views = (hashes.fingerprint, hashes.mirrored_fingerprint)
+    integers = array_literal if postgres else json_list
     parameters: dict[str, Any] = {
-        f"band_{band}": array_literal(values) if postgres else sorted(values)
-        for band, values in enumerate(probes(views))
+        f"band_{band}": integers(values) for band, values in enumerate(probes(views))
     }
     for number, view in enumerate(views):
         parameters[f"phash_{number}"] = to_signed(view.phash)
@@ -283,10 +298,7 @@ def lookup_parameters(
         parameters[f"dhash_vertical_{number}"] = to_signed(view.dhash_vertical)
     parameters["max_phash_distance"] = policy.max_phash_distance
     parameters["max_distance"] = policy.max_distance
-    if postgres:
-        parameters["exclude"] = array_literal(exclude_ids)
-    else:  # an empty IN list is not SQL
-        parameters["exclude"] = sorted(exclude_ids) or [-1]
+    parameters["exclude"] = integers(exclude_ids)
     return parameters
 
 

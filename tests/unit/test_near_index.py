@@ -16,6 +16,7 @@ import pytest
 import skimage
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from evidence.duplicates import Fingerprint, PerceptualHashes, compare, hamming
@@ -311,3 +312,15 @@ def test_blank_pictures_are_neither_stored_nor_matched(empty: Session) -> None:
 def test_an_array_literal_is_postgresqls_text_form_of_the_sorted_integers() -> None:
     assert near_index.array_literal({3, -1, 2}) == "{-1,2,3}"
     assert near_index.array_literal([]) == "{}"
+
+
+def test_a_json_list_is_sqlites_text_form_of_the_sorted_integers() -> None:
+    assert near_index.json_list({3, -1, 2}) == "[-1,2,3]"
+    assert near_index.json_list([]) == "[]"
+
+
+def test_sqlites_lookup_takes_each_band_as_one_parameter() -> None:
+    # a list parameter would be written into the statement's text again on every lookup
+    compiled = near_index.lookup_statement(False, False).compile(dialect=sqlite.dialect())
+    assert set(compiled.binds) == {f"band_{band}" for band in range(9)} | {"exclude"}
+    assert not any(bind.expanding for bind in compiled.binds.values())
