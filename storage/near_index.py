@@ -271,7 +271,11 @@ def array_literal(values: Iterable[int]) -> str:
     One string per band instead of a list, which psycopg would check and quote element by
     element: 0.4 ms of the client's CPU a lookup for the 402 values.
     """
-    return "{" + ",".join(map(str, sorted(values))) + "}"
+    return _array_text(map(str, sorted(values)))
+
+
+def _array_text(elements: Iterable[str]) -> str:
+    return "{" + ",".join(elements) + "}"
 
 
 def json_list(values: Iterable[int]) -> str:
@@ -432,9 +436,11 @@ def take_locks(
             "FROM unnest(CAST(:c AS integer[]), CAST(:o AS integer[]), CAST(:x AS boolean[])) "
             "AS t(c, o, x)"
         ),
+        # arrays' text, in key order, as the lookup's: psycopg would adapt the ~450 keys' three
+        # lists element by element (0.6 ms of the client's CPU a photo)
         {
-            "c": [key[0] for key, _ in ordered],
-            "o": [key[1] for key, _ in ordered],
-            "x": [mode for _, mode in ordered],
+            "c": _array_text(str(key[0]) for key, _ in ordered),
+            "o": _array_text(str(key[1]) for key, _ in ordered),
+            "x": _array_text("t" if mode else "f" for _, mode in ordered),
         },
     )
