@@ -22,33 +22,6 @@ pytestmark = pytest.mark.integration
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
 
 
-def activity(client: TestClient, world: World, day: str = "2026-10-13") -> int:
-    response = client.post(
-        "/api/v1/activities",
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": day,
-            "start": "07:00",
-            "end": "08:30",
-            "title": "Mengajar",
-        },
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def send(client: TestClient, world: World, path: Path, mime: str, **fields: Any) -> int:
-    response = client.post(
-        "/api/v1/evidence",
-        data={k: str(v) for k, v in fields.items()},
-        files={"file": (path.name, path.read_bytes(), mime)},
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["id"])
-
-
 def codes(item: dict[str, Any]) -> set[str]:
     return {flag["code"] for flag in item["flags"]}
 
@@ -66,11 +39,7 @@ def test_video_is_probed_transcoded_previewed_and_archived(
         creation_time=datetime(2026, 10, 13, 0, 15, tzinfo=UTC),
         android_location="-06.8168+107.1425/",
     )
-    item = wait_for_terminal(
-        live_client,
-        send(live_client, world, clip, "video/mp4", activity_id=activity(live_client, world)),
-        world.teacher_auth,
-    )
+    item = world.send(clip, mime="video/mp4", activity_id=world.activity()["id"])
     assert item["kind"] == "video" and item["status"] in ("accepted", "flagged"), item
     assert item["status"] == "accepted", item["flags"]
     assert item["facts"]["video"]["duration_s"] == pytest.approx(4, abs=0.2)
@@ -89,17 +58,7 @@ def test_video_is_probed_transcoded_previewed_and_archived(
     done = [e["step"] for e in events if e["outcome"] == "done"]
     assert done == list(PHASES), done
     copy = make_video.reencoded(clip, scale=0.5, trim_start_s=1.0)
-    again = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            copy,
-            "video/mp4",
-            activity_id=activity(live_client, world, "2026-10-14"),
-        ),
-        world.teacher_auth,
-    )
+    again = world.send(copy, mime="video/mp4", activity_id=world.activity("2026-10-14")["id"])
     assert "near_duplicate" in codes(again), again["flags"]
 
 
@@ -108,11 +67,7 @@ def test_truncated_video_is_rejected(
 ) -> None:
     world = make_world(live_client)
     cut = make_video.truncated(make_video(duration_s=2))
-    item = wait_for_terminal(
-        live_client,
-        send(live_client, world, cut, "video/mp4", activity_id=activity(live_client, world)),
-        world.teacher_auth,
-    )
+    item = world.send(cut, mime="video/mp4", activity_id=world.activity()["id"])
     assert item["status"] == "rejected" and item["reason"]
 
 
@@ -121,11 +76,7 @@ def test_short_monthly_video_is_flagged(
 ) -> None:
     world = make_world(live_client)
     clip = make_video(duration_s=3, crf=14)
-    item = wait_for_terminal(
-        live_client,
-        send(live_client, world, clip, "video/mp4", month="2026-10", requirement="learning"),
-        world.teacher_auth,
-    )
+    item = world.send(clip, mime="video/mp4", month="2026-10", requirement="learning")
     assert "video_too_short" in codes(item)
     month = live_client.get(
         f"/api/v1/teachers/{world.teacher['id']}/months/2026-10", headers=world.teacher_auth
@@ -143,13 +94,7 @@ def test_pdf_is_sanitised_archived_and_duplicates_are_caught(
 ) -> None:
     world = make_world(live_client)
     active = make_document.pdf_with_active_content()
-    item = wait_for_terminal(
-        live_client,
-        send(
-            live_client, world, active, "application/pdf", activity_id=activity(live_client, world)
-        ),
-        world.teacher_auth,
-    )
+    item = world.send(active, mime="application/pdf", activity_id=world.activity()["id"])
     assert item["kind"] == "document" and item["status"] in ("accepted", "flagged"), item
     stored = tmp_path / "stored.pdf"
     services.store.get_to_file(item["archive"]["rendition_key"], stored)
@@ -160,43 +105,15 @@ def test_pdf_is_sanitised_archived_and_duplicates_are_caught(
     assert item["archive"]["original_key"] != item["archive"]["rendition_key"]
 
     plan = make_document.pdf("modul-ajar.pdf", info={"/Title": "Modul Ajar"})
-    first = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            plan,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-14"),
-        ),
-        world.teacher_auth,
-    )
-    same = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            plan,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-15"),
-        ),
-        world.teacher_auth,
-    )
+    first = world.send(plan, mime="application/pdf", activity_id=world.activity("2026-10-14")["id"])
+    same = world.send(plan, mime="application/pdf", activity_id=world.activity("2026-10-15")["id"])
     assert "exact_duplicate" in codes(same)
     resaved = tmp_path / "resaved.pdf"
     with pikepdf.open(plan) as pdf:
         pdf.docinfo["/Title"] = "Modul Ajar (revisi)"
         pdf.save(resaved, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    near = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            resaved,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-16"),
-        ),
-        world.teacher_auth,
+    near = world.send(
+        resaved, mime="application/pdf", activity_id=world.activity("2026-10-16")["id"]
     )
     assert "near_duplicate" in codes(near), near["flags"]
     assert {f["related_evidence_id"] for f in near["flags"]} & {first["id"], same["id"]}
@@ -207,11 +124,7 @@ def test_zip_bomb_is_rejected_without_inflating(
 ) -> None:
     world = make_world(live_client)
     bomb = make_document.lying_zip_bomb(inflated_gib=4)
-    item = wait_for_terminal(
-        live_client,
-        send(live_client, world, bomb, "application/zip", activity_id=activity(live_client, world)),
-        world.teacher_auth,
-    )
+    item = world.send(bomb, mime="application/zip", activity_id=world.activity()["id"])
     assert item["status"] == "rejected" and item["reason"]
 
 
@@ -271,43 +184,17 @@ def test_scans_without_text_are_compared_by_their_first_page(
 
     world = make_world(live_client)
     scan = make_document.pdf("scan.pdf", pages=[""], image=sample("page", (595, 842)))
-    first = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            scan,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-14"),
-        ),
-        world.teacher_auth,
-    )
+    first = world.send(scan, mime="application/pdf", activity_id=world.activity("2026-10-14")["id"])
     rescanned = tmp_path / "rescan.pdf"
     with pikepdf.open(scan) as pdf:
         pdf.docinfo["/Producer"] = "CamScanner"
         pdf.save(rescanned)
-    again = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            rescanned,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-15"),
-        ),
-        world.teacher_auth,
+    again = world.send(
+        rescanned, mime="application/pdf", activity_id=world.activity("2026-10-15")["id"]
     )
     other = make_document.pdf("other.pdf", pages=[""], image=sample("coffee", (595, 842)))
-    different = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            other,
-            "application/pdf",
-            activity_id=activity(live_client, world, "2026-10-16"),
-        ),
-        world.teacher_auth,
+    different = world.send(
+        other, mime="application/pdf", activity_id=world.activity("2026-10-16")["id"]
     )
     assert "near_duplicate" in codes(again), again["flags"]
     near = [f for f in again["flags"] if f["code"] == "near_duplicate"]
@@ -361,17 +248,7 @@ def test_legacy_word_file_is_rejected_with_advice(
     world = make_world(live_client)
     legacy = tmp_path / "RPP.doc"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000)
-    item = wait_for_terminal(
-        live_client,
-        send(
-            live_client,
-            world,
-            legacy,
-            "application/msword",
-            activity_id=activity(live_client, world),
-        ),
-        world.teacher_auth,
-    )
+    item = world.send(legacy, mime="application/msword", activity_id=world.activity()["id"])
     assert item["status"] == "rejected" and item["reason"], item
 
 

@@ -8,7 +8,6 @@ import re
 import time
 from datetime import datetime
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,60 +25,26 @@ SCHOOL = GpsFix(-6.8168, 107.1425, accuracy_m=12.0)
 ELSEWHERE = GpsFix(-6.8040, 107.1550, accuracy_m=12.0)
 
 
-def upload(client: TestClient, world: World, path: Path, **fields: Any) -> int:
-    response = client.post(
-        "/api/v1/evidence",
-        data={k: str(v) for k, v in fields.items()},
-        files={"file": (path.name, path.read_bytes(), "image/jpeg")},
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["id"])
-
-
-def activity(client: TestClient, world: World, day: str, start: str, end: str) -> dict[str, Any]:
-    response = client.post(
-        "/api/v1/activities",
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": day,
-            "start": start,
-            "end": end,
-            "title": "Mengajar X TKJ 1",
-            "category": "teaching",
-        },
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+#: the lesson the photos prove, as the teacher logs it
+LESSON = "Mengajar X TKJ 1"
 
 
 def codes(item: dict[str, Any]) -> set[str]:
     return {flag["code"] for flag in item["flags"]}
 
 
-def late_photo_elsewhere(client: TestClient, world: World, make_photo: Any) -> dict[str, Any]:
+def late_photo_elsewhere(world: World) -> dict[str, Any]:
     """A photo of a 07:00-08:30 lesson taken at 10:47, 2 km from school, as processed."""
-    lesson = activity(client, world, "2026-10-13", "07:00", "08:30")
-    late = make_photo(
-        captured=datetime(2026, 10, 13, 10, 47),
-        offset="+07:00",
-        gps=ELSEWHERE,
-        make="samsung",
-        model="SM-A145F",
-        source="coffee",
-    )
-    return wait_for_terminal(
-        client, upload(client, world, late, activity_id=lesson["id"]), world.teacher_auth
-    )
+    lesson = world.activity("2026-10-13", "07:00", "08:30", LESSON, category="teaching")
+    late = world.phone_photo(datetime(2026, 10, 13, 10, 47), ELSEWHERE, source="coffee")
+    return world.send(late, activity_id=lesson["id"])
 
 
 def test_photo_flags_carry_reviewer_readable_details(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    world = make_world(live_client)
-    item = late_photo_elsewhere(live_client, world, make_photo)
+    world = make_world(live_client, make_photo)
+    item = late_photo_elsewhere(world)
     assert item["status"] == "flagged"
     flags = {f["code"]: f for f in item["flags"]}
     assert {"time_outside_activity", "outside_geofence"} <= set(flags)
@@ -93,9 +58,9 @@ def test_photo_flags_carry_reviewer_readable_details(
 def test_the_item_page_words_a_photos_flags_in_the_readers_language(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    people = make_people(live_client)
+    people = make_people(live_client, make_photo)
     world = people.world
-    item = late_photo_elsewhere(live_client, world, make_photo)
+    item = late_photo_elsewhere(world)
     api_detail = {f["code"]: f["detail"] for f in item["flags"]}["time_outside_activity"]
     assert api_detail == "taken 10:47 WIB; activity 07:00–08:30 (2 h 17 min after its end)"
     sign_in(live_client, people.teacher_login)
@@ -124,16 +89,10 @@ def words_of(html: str) -> str:
 def test_changing_the_activity_reverifies_its_photo(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    world = make_world(live_client)
-    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
-    photo = make_photo(
-        captured=datetime(2026, 10, 13, 7, 20),
-        offset="+07:00",
-        gps=SCHOOL,
-        make="samsung",
-        model="SM-A145F",
-    )
-    evidence_id = upload(live_client, world, photo, activity_id=lesson["id"])
+    world = make_world(live_client, make_photo)
+    lesson = world.activity("2026-10-13", "07:00", "08:30", LESSON, category="teaching")
+    photo = world.phone_photo(datetime(2026, 10, 13, 7, 20), SCHOOL)
+    evidence_id = world.upload(photo, activity_id=lesson["id"])
     assert wait_for_terminal(live_client, evidence_id, world.teacher_auth)["status"] == "accepted"
     # the teacher logged the wrong lesson: it was in the afternoon
     live_client.patch(
@@ -155,19 +114,12 @@ def test_changing_the_activity_reverifies_its_photo(
 def test_day_draft_proposes_blocks_and_confirms_them_in_one_request(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    world = make_world(live_client)
+    world = make_world(live_client, make_photo)
     shots = [(7, 5, "astronaut"), (7, 40, "coffee"), (10, 5, "chelsea"), (10, 30, "rocket")]
     ids = []
     for hour, minute, source in shots:
-        path = make_photo(
-            captured=datetime(2026, 10, 13, hour, minute),
-            offset="+07:00",
-            gps=SCHOOL,
-            make="samsung",
-            model="SM-A145F",
-            source=source,
-        )
-        ids.append(upload(live_client, world, path, date="2026-10-13"))
+        path = world.phone_photo(datetime(2026, 10, 13, hour, minute), SCHOOL, source=source)
+        ids.append(world.upload(path, date="2026-10-13"))
     for evidence_id in ids:
         wait_for_terminal(live_client, evidence_id, world.teacher_auth)
     url = f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13/draft"
@@ -200,7 +152,7 @@ def test_day_draft_proposes_blocks_and_confirms_them_in_one_request(
 def test_attendance_selfie_is_verified_against_the_check_and_the_school(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    world = make_world(live_client)
+    world = make_world(live_client, make_photo)
     record = live_client.post(
         "/api/v1/attendance",
         headers=world.teacher_auth,
@@ -211,31 +163,10 @@ def test_attendance_selfie_is_verified_against_the_check_and_the_school(
             "check_in": "06:55",
         },
     ).json()
-    good = make_photo(
-        captured=datetime(2026, 10, 13, 6, 54),
-        offset="+07:00",
-        gps=SCHOOL,
-        make="samsung",
-        model="SM-A145F",
-    )
-    away = make_photo(
-        captured=datetime(2026, 10, 13, 6, 54),
-        offset="+07:00",
-        gps=ELSEWHERE,
-        make="samsung",
-        model="SM-A145F",
-        source="coffee",
-    )
-    ok = wait_for_terminal(
-        live_client,
-        upload(live_client, world, good, attendance_id=record["id"], check="in"),
-        world.teacher_auth,
-    )
-    bad = wait_for_terminal(
-        live_client,
-        upload(live_client, world, away, attendance_id=record["id"], check="in"),
-        world.teacher_auth,
-    )
+    good = world.phone_photo(datetime(2026, 10, 13, 6, 54), SCHOOL)
+    away = world.phone_photo(datetime(2026, 10, 13, 6, 54), ELSEWHERE, source="coffee")
+    ok = world.send(good, attendance_id=record["id"], check="in")
+    bad = world.send(away, attendance_id=record["id"], check="in")
     assert ok["status"] == "accepted", ok["flags"]
     assert bad["status"] == "flagged" and "outside_geofence" in codes(bad)
 
@@ -243,12 +174,10 @@ def test_attendance_selfie_is_verified_against_the_check_and_the_school(
 def test_receipt_and_review_after_processing(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
-    world = make_world(live_client)
-    lesson = activity(live_client, world, "2026-10-13", "07:00", "08:30")
-    photo = make_photo(
-        captured=datetime(2026, 10, 13, 7, 20), offset="+07:00", make="samsung", model="SM-A145F"
-    )  # no GPS: flagged no_location
-    evidence_id = upload(live_client, world, photo, activity_id=lesson["id"])
+    world = make_world(live_client, make_photo)
+    lesson = world.activity("2026-10-13", "07:00", "08:30", LESSON, category="teaching")
+    photo = world.phone_photo(datetime(2026, 10, 13, 7, 20))  # no GPS: flagged no_location
+    evidence_id = world.upload(photo, activity_id=lesson["id"])
     item = wait_for_terminal(live_client, evidence_id, world.teacher_auth)
     assert item["status"] == "flagged" and codes(item) == {"no_location"}
     receipt = live_client.get(
