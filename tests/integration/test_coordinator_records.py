@@ -4,7 +4,6 @@ and the worker's verification of check selfies and monthly videos (in-process)."
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from io import BytesIO
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from evidence.facts import CaptureFacts, Location, Sourced
 from storage.db import transaction
 from storage.models import Evidence
 from tests.fixtures.app import World
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from workers.verify import verify_item
 
 pytestmark = pytest.mark.integration
@@ -23,21 +22,8 @@ pytestmark = pytest.mark.integration
 DAY = "2026-10-13"
 
 
-def jpeg() -> bytes:
-    out = BytesIO()
-    sample("astronaut", (64, 48)).save(out, "JPEG", quality=80)
-    return out.getvalue()
-
-
-def upload(client: TestClient, world: World, **target: Any) -> int:
-    response = client.post(
-        "/api/v1/evidence",
-        data={k: str(v) for k, v in target.items()},
-        files={"file": ("IMG_1.jpg", jpeg(), "image/jpeg")},
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["id"])
+#: a small photo without metadata: the tests here write its facts themselves
+PHOTO = jpeg_bytes("astronaut", quality=80, size=(64, 48))
 
 
 def verified(services: Services, evidence_id: int, **columns: Any) -> None:
@@ -66,7 +52,7 @@ def test_the_check_in_selfies_time_is_the_check_in(
         world.teacher_auth,
     )
     assert record["flags"] == []  # typed 06:59: on time, until the selfie says otherwise
-    selfie = upload(client, world, attendance_id=record["id"], check="in")
+    selfie = world.upload(PHOTO, name="IMG_1.jpg", attendance_id=record["id"], check="in")
     verified(services, selfie, captured_at=datetime(2026, 10, 13, 0, 25, tzinfo=UTC))  # 07:25
     now = client.get(f"/api/v1/attendance/{record['id']}", headers=world.teacher_auth).json()
     assert now["check_in_selfie_id"] == selfie
@@ -114,17 +100,12 @@ def test_the_day_says_which_minutes_are_evidenced_and_which_pending(
     client: TestClient, world: World, services: Services
 ) -> None:
     ids = [
-        post(
-            client,
-            "/api/v1/activities",
-            {"teacher_id": world.teacher["id"], "date": DAY, "start": s, "end": e, "title": "x"},
-            world.teacher_auth,
-        )["id"]
+        world.activity(DAY, s, e, "x")["id"]
         for s, e in (("07:00", "08:30"), ("09:00", "10:00"), ("10:00", "11:00"))
     ]
-    verified(services, upload(client, world, activity_id=ids[0]), status="accepted")
-    verified(services, upload(client, world, activity_id=ids[1]), status="flagged")
-    verified(services, upload(client, world, activity_id=ids[2]), status="rejected")
+    verified(services, world.upload(PHOTO, name="IMG_1.jpg", activity_id=ids[0]), status="accepted")
+    verified(services, world.upload(PHOTO, name="IMG_1.jpg", activity_id=ids[1]), status="flagged")
+    verified(services, world.upload(PHOTO, name="IMG_1.jpg", activity_id=ids[2]), status="rejected")
     day = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/days/{DAY}", headers=world.teacher_auth
     ).json()
@@ -185,7 +166,7 @@ def test_the_worker_checks_a_check_selfie_against_its_typed_time(
         {"teacher_id": world.teacher["id"], "date": DAY, "status": "WFO", "check_in": "06:30"},
         world.teacher_auth,
     )
-    selfie = upload(client, world, attendance_id=record["id"], check="in")
+    selfie = world.upload(PHOTO, name="IMG_1.jpg", attendance_id=record["id"], check="in")
     with transaction(services.sessions) as session:
         item = session.get(Evidence, selfie)
         assert item is not None
@@ -198,7 +179,7 @@ def test_the_worker_checks_a_check_selfie_against_its_typed_time(
 def test_the_worker_checks_a_monthly_video_against_its_month_not_a_place(
     client: TestClient, world: World, services: Services
 ) -> None:
-    video = upload(client, world, month="2026-10", requirement="learning")
+    video = world.upload(PHOTO, name="IMG_1.jpg", month="2026-10", requirement="learning")
     with transaction(services.sessions) as session:
         item = session.get(Evidence, video)
         assert item is not None
@@ -234,7 +215,7 @@ def test_close_month_waits_for_links_being_checked_or_failed_on_our_side(
     assert link.status_code == 202, link.text
     # YouTube could not be reached and the retries ran out: Bukti's failure, not the teacher's
     verified(services, int(link.json()["id"]), status="failed")
-    refused = upload(client, world, month="2026-10", requirement="problem_solving")
+    refused = world.upload(PHOTO, name="IMG_1.jpg", month="2026-10", requirement="problem_solving")
     verified(services, refused, status="rejected")
     after_october = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
     assert close_month(services, "2026-10", after_october) == 3  # the other teacher's two
