@@ -17,24 +17,14 @@ from bukti.settings import Settings
 from tests.fixtures.app import wait_for_terminal, worker_env
 from tests.fixtures.browser import LiveServer, PageFactory, screenshot, screenshot_dir
 from tests.fixtures.photos import GpsFix, PhotoFactory
-from tests.fixtures.web import PASSWORD, People, make_activity, make_people
+from tests.fixtures.web import PASSWORD, People, make_people
 from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.e2e
 
 SCHOOL_GPS = GpsFix(-6.8169, 107.1426, accuracy_m=8.0)
-PHONE = {"make": "samsung", "model": "SM-A145F", "offset": "+07:00"}
-
-
-def upload(http: httpx.Client, auth: dict[str, str], path: Path, **fields: Any) -> int:
-    response = http.post(
-        "/api/v1/evidence",
-        headers=auth,
-        data={name: str(value) for name, value in fields.items()},
-        files={"file": (path.name, path.read_bytes(), "image/jpeg")},
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["id"])
+#: the lesson of the day, as both teachers log it
+LESSON = "Mengajar X TKJ 1"
 
 
 @pytest.fixture
@@ -44,60 +34,38 @@ def school_day(
     """A day of a school: a recycled photo, a photo without position, a clean one, and an
     item of another school; all processed by the workers."""
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
-        people = make_people(http)
+        people = make_people(http, make_photo)
         world = people.world
-        erni, asep = world.teacher["id"], world.other_teacher["id"]
-        first = make_photo(
-            "IMG_20261012_072000.jpg",
-            source="astronaut",
-            captured=datetime(2026, 10, 12, 7, 20),
-            gps=SCHOOL_GPS,
-            **PHONE,
+        first = world.phone_photo(
+            datetime(2026, 10, 12, 7, 20), SCHOOL_GPS, "IMG_20261012_072000.jpg", source="astronaut"
         )
-        again = make_photo(
+        again = world.phone_photo(
+            datetime(2026, 10, 13, 7, 20),
+            SCHOOL_GPS,
             "IMG_20261013_072000.jpg",
             source="astronaut",
             size=(600, 450),
             quality=75,
-            captured=datetime(2026, 10, 13, 7, 20),
-            gps=SCHOOL_GPS,
-            **PHONE,
         )
-        nowhere = make_photo(
-            "IMG_20261013_074500.jpg",
-            source="coffee",
-            captured=datetime(2026, 10, 13, 7, 45),
-            **PHONE,
+        nowhere = world.phone_photo(
+            datetime(2026, 10, 13, 7, 45), None, "IMG_20261013_074500.jpg", source="coffee"
         )
-        clean = make_photo(
-            "IMG_20261013_080500.jpg",
-            source="chelsea",
-            captured=datetime(2026, 10, 13, 8, 5),
-            gps=SCHOOL_GPS,
-            **PHONE,
+        clean = world.phone_photo(
+            datetime(2026, 10, 13, 8, 5), SCHOOL_GPS, "IMG_20261013_080500.jpg", source="chelsea"
         )
-        elsewhere = make_photo(
-            "IMG_20261013_071000.jpg",
-            source="rocket",
-            captured=datetime(2026, 10, 13, 7, 10),
-            **PHONE,
+        elsewhere = world.phone_photo(
+            datetime(2026, 10, 13, 7, 10), None, "IMG_20261013_071000.jpg", source="rocket"
         )
-        ids = {
-            "first": upload(
-                http,
-                world.other_teacher_auth,
-                first,
-                activity_id=make_activity(http, world.other_teacher_auth, asep, "2026-10-12"),
-            ),
-        }
-        wait_for_terminal(http, ids["first"], world.admin)
-        lesson = make_activity(http, world.teacher_auth, erni, "2026-10-13")
-        ids["again"] = upload(http, world.teacher_auth, again, activity_id=lesson)
-        ids["nowhere"] = upload(http, world.teacher_auth, nowhere, activity_id=lesson)
-        ids["clean"] = upload(http, world.teacher_auth, clean, activity_id=lesson)
+        asep = world.other_teacher_auth
+        yesterday = world.activity("2026-10-12", title=LESSON, auth=asep)
+        ids = {"first": world.send(first, auth=asep, activity_id=yesterday["id"])["id"]}
+        lesson = world.activity("2026-10-13", title=LESSON)["id"]
+        ids["again"] = world.upload(again, activity_id=lesson)
+        ids["nowhere"] = world.upload(nowhere, activity_id=lesson)
+        ids["clean"] = world.upload(clean, activity_id=lesson)
         siti = people.other_school_teacher["id"]
-        ids["elsewhere"] = upload(
-            http, people.other_school_teacher_auth, elsewhere, date="2026-10-13"
+        ids["elsewhere"] = world.upload(
+            elsewhere, auth=people.other_school_teacher_auth, date="2026-10-13"
         )
         statuses = {
             name: wait_for_terminal(http, i, world.admin)["status"] for name, i in ids.items()
@@ -126,18 +94,16 @@ def test_a_reviewer_works_through_the_days_flags_and_the_teacher_sees_the_decisi
     school_day: tuple[People, dict[str, int]],
     browser_page: PageFactory,
     settings: Settings,
-    make_photo: PhotoFactory,
     tmp_path: Path,
 ) -> None:
     people, ids = school_day
     shots = screenshot_dir(tmp_path)
-    answer_photo = make_photo(
+    answer_photo = people.world.phone_photo(
+        datetime(2026, 10, 13, 7, 48),
+        SCHOOL_GPS,
         "IMG_20261013_074800.jpg",
         source="coffee",
         size=(600, 450),
-        captured=datetime(2026, 10, 13, 7, 48),
-        gps=SCHOOL_GPS,
-        **PHONE,
     )
 
     # the reviewer signs in and filters the queue down to recycled photos
