@@ -23,9 +23,7 @@ from tests.fixtures.app import (
     WorkerFactory,
     World,
     assert_problem,
-    log_activity,
     make_world,
-    send_jpeg,
     wait_for_processing,
     wait_for_terminal,
 )
@@ -52,13 +50,7 @@ def test_photo_is_accepted_with_facts_hashes_sizes_and_archive(
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg(size=1600)
-    item = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
-        ),
-        world.teacher_auth,
-    )
+    item = world.send(content, activity_id=world.activity("2026-10-13")["id"])
     assert item["status"] == "accepted", (item, worker.output()[-2000:])
     facts = item["facts"]
     assert facts["captured_local"] == {
@@ -100,20 +92,8 @@ def test_same_photo_for_another_activity_is_an_exact_duplicate(
 ) -> None:
     world = make_world(live_client)
     content = camera_jpeg()
-    first = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
-        ),
-        world.teacher_auth,
-    )
-    second = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client, world, log_activity(live_client, world, "2026-10-14")["id"], content
-        ),
-        world.teacher_auth,
-    )
+    first = world.send(content, activity_id=world.activity("2026-10-13")["id"])
+    second = world.send(content, activity_id=world.activity("2026-10-14")["id"])
     assert first["status"] == "accepted"
     assert second["status"] == "flagged"
     flag = next(f for f in second["flags"] if f["code"] == "exact_duplicate")
@@ -127,39 +107,20 @@ def test_recompressed_and_cropped_copies_are_near_duplicates(
     live_client: TestClient, worker: InProcessWorker
 ) -> None:
     world = make_world(live_client)
-    original = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client,
-            world,
-            log_activity(live_client, world, "2026-10-13")["id"],
-            camera_jpeg("chelsea"),
-        ),
-        world.teacher_auth,
-    )
+    original = world.send(camera_jpeg("chelsea"), activity_id=world.activity("2026-10-13")["id"])
     copies = [
         camera_jpeg("chelsea", quality=55, size=300, day="2026-10-20"),
         camera_jpeg("chelsea", crop=0.04, day="2026-10-21"),
     ]
     for day, content in zip(("2026-10-20", "2026-10-21"), copies, strict=True):
-        item = wait_for_terminal(
-            live_client,
-            send_jpeg(live_client, world, log_activity(live_client, world, day)["id"], content),
-            world.teacher_auth,
-        )
+        item = world.send(content, activity_id=world.activity(day)["id"])
         codes = {f["code"]: f for f in item["flags"]}
         assert "near_duplicate" in codes, item["flags"]
         assert codes["near_duplicate"]["related_evidence_id"] == original["id"]
         assert item["status"] == "flagged"
-    unrelated = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client,
-            world,
-            log_activity(live_client, world, "2026-10-22")["id"],
-            camera_jpeg("coffee", day="2026-10-22", gps_seconds=(1.5, 33.0)),
-        ),
-        world.teacher_auth,
+    unrelated = world.send(
+        camera_jpeg("coffee", day="2026-10-22", gps_seconds=(1.5, 33.0)),
+        activity_id=world.activity("2026-10-22")["id"],
     )
     assert unrelated["status"] == "accepted", unrelated["flags"]
 
@@ -168,15 +129,8 @@ def test_photo_without_metadata_is_flagged_for_missing_time_and_place(
     live_client: TestClient, worker: InProcessWorker
 ) -> None:
     world = make_world(live_client)
-    item = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client,
-            world,
-            log_activity(live_client, world, "2026-10-13")["id"],
-            camera_jpeg("rocket", exif=False),
-        ),
-        world.teacher_auth,
+    item = world.send(
+        camera_jpeg("rocket", exif=False), activity_id=world.activity("2026-10-13")["id"]
     )
     assert item["status"] == "flagged"
     assert {f["code"] for f in item["flags"]} == {"no_capture_time", "no_location"}
@@ -191,13 +145,7 @@ def test_a_photo_gets_a_small_thumbnail_that_the_queue_shows(
     out = io.BytesIO()
     sample("coffee", (4000, 3000)).save(out, "JPEG", quality=92)  # 12 MP, no metadata: flagged
     content = out.getvalue()
-    item = wait_for_terminal(
-        live_client,
-        send_jpeg(
-            live_client, world, log_activity(live_client, world, "2026-10-13")["id"], content
-        ),
-        world.teacher_auth,
-    )
+    item = world.send(content, activity_id=world.activity("2026-10-13")["id"])
     assert item["status"] == "flagged", (item, worker.output()[-2000:])
     archive = item["archive"]
     copies = {copy["class"]: copy for copy in archive["copies"]}
@@ -253,11 +201,7 @@ def test_unusable_files_are_rejected_with_a_reason_and_leave_nothing(
     reason_word: str,
 ) -> None:
     world = make_world(live_client)
-    item = wait_for_terminal(
-        live_client,
-        send_jpeg(live_client, world, log_activity(live_client, world, "2026-10-13")["id"], make()),
-        world.teacher_auth,
-    )
+    item = world.send(make(), activity_id=world.activity("2026-10-13")["id"])
     assert item["status"] == "rejected", item
     assert item["reason"] and reason_word in item["reason"].lower()
     assert item["archive"]["original_key"] is None
@@ -271,13 +215,11 @@ def test_worker_killed_mid_way_loses_nothing(
 ) -> None:
     world = make_world(live_client)
     pictures = CAMERA_PICTURES
+    # a few metres apart each day: identical coordinates would be repeated_location
     ids = [
-        send_jpeg(
-            live_client,
-            world,
-            log_activity(live_client, world, f"2026-10-{13 + i}")["id"],
-            # a few metres apart each day: identical coordinates would be repeated_location
+        world.upload(
             camera_jpeg(p, size=2400, day=f"2026-10-{13 + i}", gps_seconds=(0.48 + i / 4, 33.0)),
+            activity_id=world.activity(f"2026-10-{13 + i}")["id"],
         )
         for i, p in enumerate(pictures)
     ]
@@ -315,9 +257,7 @@ def test_failure_outliving_retries_is_visible_and_can_be_retried(
         }
     )
     failing = start_worker(broken, "broken")
-    evidence_id = send_jpeg(
-        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], camera_jpeg()
-    )
+    evidence_id = world.upload(camera_jpeg(), activity_id=world.activity("2026-10-13")["id"])
     item = wait_for_terminal(live_client, evidence_id, world.teacher_auth, timeout_s=120)
     failing.stop()
     assert item["status"] == "failed", item
@@ -344,9 +284,7 @@ def unqueued_upload(live_client: TestClient) -> tuple[World, int]:
     """A photo uploaded with no worker to take it: the test runs its job in-process."""
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
-    evidence_id = send_jpeg(
-        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], camera_jpeg()
-    )
+    evidence_id = world.upload(camera_jpeg(), activity_id=world.activity("2026-10-13")["id"])
     return world, evidence_id
 
 
@@ -405,9 +343,7 @@ def test_a_photo_carrying_another_file_is_flagged_and_its_original_only_download
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
     polyglot = camera_jpeg() + _zip_payload()
-    evidence_id = send_jpeg(
-        live_client, world, log_activity(live_client, world, "2026-10-13")["id"], polyglot
-    )
+    evidence_id = world.upload(polyglot, activity_id=world.activity("2026-10-13")["id"])
     assert pipeline.process_evidence(services, evidence_id).outcome == "flagged"
     item = live_client.get(f"/api/v1/evidence/{evidence_id}", headers=world.teacher_auth).json()
     [flag] = [f for f in item["flags"] if f["code"] == "trailing_data"]
@@ -447,9 +383,7 @@ def test_an_admin_retries_failed_items_in_bulk_by_reason(
     from workers import pipeline
 
     ids = [
-        send_jpeg(
-            client, world, log_activity(client, world, f"2026-10-{13 + i}")["id"], camera_jpeg(p)
-        )
+        world.upload(camera_jpeg(p), activity_id=world.activity(f"2026-10-{13 + i}")["id"])
         for i, p in enumerate(("astronaut", "coffee"))
     ]
     for evidence_id in ids:
@@ -493,9 +427,7 @@ def test_bukti_retry_and_requeue_by_hand(
     from workers import leases
 
     first, second = (
-        send_jpeg(
-            client, world, log_activity(client, world, f"2026-10-{13 + i}")["id"], camera_jpeg(p)
-        )
+        world.upload(camera_jpeg(p), activity_id=world.activity(f"2026-10-{13 + i}")["id"])
         for i, p in enumerate(("astronaut", "coffee"))
     )
     _fail_by_storage(services, first)

@@ -34,9 +34,7 @@ from tests.fixtures.app import (
     TERMINAL,
     WorkerFactory,
     World,
-    log_activity,
     make_world,
-    send_jpeg,
     wait_for_processing,
 )
 from tests.fixtures.photos import CAMERA_PICTURES, camera_jpeg
@@ -77,7 +75,7 @@ def upload_backlog(client: TestClient, world: World, count: int, size: int = 120
             day=day,
             gps_seconds=(0.48 + i / 4, 33.0),
         )
-        ids.append(send_jpeg(client, world, log_activity(client, world, day)["id"], content))
+        ids.append(world.upload(content, activity_id=world.activity(day)["id"]))
     return ids
 
 
