@@ -21,7 +21,6 @@ from tests.fixtures.app import (
     World,
     assert_problem,
     bearer,
-    log_activity,
     small_jpeg,
 )
 
@@ -191,7 +190,7 @@ def test_a_teacher_naming_another_teacher_is_refused_not_rewritten(
 def test_every_change_goes_to_the_audit_trail_with_who_old_and_new(
     client: TestClient, world: World, services: Services
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     client.patch(
         f"/api/v1/activities/{activity['id']}", json={"end": "09:00"}, headers=world.teacher_auth
     )

@@ -14,7 +14,7 @@ from api.app import create_app
 from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.models import Activity, Attendance
-from tests.fixtures.app import RecordingEnqueue, log_activity, make_world, small_jpeg
+from tests.fixtures.app import RecordingEnqueue, make_world, small_jpeg
 from tests.fixtures.teacher import settle
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,7 @@ def test_a_reverification_is_queued_only_once_its_change_is_committed(
 
     with TestClient(create_app(settings, services, enqueue)) as client:
         world = make_world(client)
-        activity_id = int(log_activity(client, world)["id"])
+        activity_id = int(world.activity()["id"])
         sent = client.post(
             "/api/v1/evidence",
             data={"activity_id": str(activity_id)},

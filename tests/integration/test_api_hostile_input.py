@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from bukti.bootstrap import Services
 from bukti.settings import Settings
-from tests.fixtures.app import World, assert_problem, log_activity, small_jpeg
+from tests.fixtures.app import World, assert_problem, small_jpeg
 
 pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
@@ -49,7 +49,7 @@ def test_integers_beyond_64_bits_in_json_and_form_fields_are_a_422(
 
 
 def test_a_number_where_a_time_is_expected_is_a_422(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     body = {
         "teacher_id": world.teacher["id"],
         "date": "2026-10-13",
@@ -66,7 +66,7 @@ def test_a_number_where_a_time_is_expected_is_a_422(client: TestClient, world: W
 
 
 def test_null_for_a_time_or_a_status_in_a_patch_is_a_422(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     for field in ("start", "end", "title"):
         response = client.patch(
             f"/api/v1/activities/{activity['id']}", json={field: None}, headers=world.teacher_auth
@@ -108,7 +108,7 @@ def test_nul_characters_in_text_fields_and_queries_are_a_422(
 def test_nul_characters_in_a_file_name_are_dropped_and_in_a_form_field_refused(
     client: TestClient, world: World
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     stored = client.post(
         "/api/v1/evidence",
         data={"activity_id": str(activity["id"])},
@@ -126,7 +126,7 @@ def test_nul_characters_in_a_file_name_are_dropped_and_in_a_form_field_refused(
 
 
 def test_an_empty_upload_is_a_422_that_says_so(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     response = client.post(
         "/api/v1/evidence",
         data={"activity_id": str(activity["id"])},
@@ -141,7 +141,7 @@ def test_a_sub_megabyte_limit_is_said_in_the_unit_it_was_set_in(
     settings: Settings, services: Services, world: World, client: TestClient
 ) -> None:
     small = settings.model_copy(update={"max_photo_bytes": 500_000})
-    activity = log_activity(client, world)
+    activity = world.activity()
     services.settings = small
     response = client.post(
         "/api/v1/evidence",

@@ -14,7 +14,6 @@ from bukti.settings import Settings
 from tests.fixtures.app import (
     RecordingEnqueue,
     assert_problem,
-    log_activity,
     make_world,
     small_jpeg,
 )
@@ -56,7 +55,7 @@ def test_a_database_that_drops_during_a_streamed_upload_is_a_503(
     monkeypatch.setattr(evidence, "receive_upload", cut_while_streaming)
     with TestClient(create_app(proxied, Services(proxied), enqueue=queued)) as client:
         world = make_world(client)
-        activity = log_activity(client, world)
+        activity = world.activity()
         response = client.post(
             "/api/v1/evidence",
             data={"activity_id": str(activity["id"])},

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bukti.settings import Settings
-from tests.fixtures.app import RecordingEnqueue, World, log_activity
+from tests.fixtures.app import RecordingEnqueue, World
 from tests.fixtures.photos import jpeg_bytes
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ def upload(
 def test_upload_is_accepted_for_processing_and_queued(
     client: TestClient, world: World, queued: RecordingEnqueue, settings: Settings
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     content = jpeg_bytes()
     response = upload(client, world.teacher_auth, activity["id"], content)
     assert response.status_code == 202, response.text
@@ -53,7 +53,7 @@ def test_upload_is_accepted_for_processing_and_queued(
 
 
 def test_type_comes_from_bytes_not_the_name(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     response = upload(
         client, world.teacher_auth, activity["id"], b"#!/bin/sh\nrm -rf /\n" * 400, name="photo.jpg"
     )
@@ -77,7 +77,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     )  # type: ignore[arg-type]
     with TestClient(create_app(settings, enqueue=RecordingEnqueue())) as small:
         world = make_world(small)
-        activity = log_activity(small, world)
+        activity = world.activity()
         response = upload(small, world.teacher_auth, activity["id"], jpeg_bytes())
         assert response.status_code == 413
         assert "limit" in response.json()["detail"]
@@ -147,28 +147,28 @@ def test_link_is_recorded_and_queued(
 
 
 def test_empty_file_is_422(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     assert upload(client, world.teacher_auth, activity["id"], b"").status_code in (415, 422)
 
 
 def test_teacher_cannot_upload_to_another_teachers_activity(
     client: TestClient, world: World, settings: Settings
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     response = upload(client, world.other_teacher_auth, activity["id"], jpeg_bytes())
     assert response.status_code == 404
     assert list(settings.incoming_dir.iterdir()) == []
 
 
 def test_reviewer_cannot_upload(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     assert upload(client, world.reviewer_auth, activity["id"], jpeg_bytes()).status_code == 403
 
 
 def test_idempotency_key_returns_the_same_item(
     client: TestClient, world: World, queued: RecordingEnqueue, settings: Settings
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     key = {"Idempotency-Key": "phone-42-upload-7"}
     first = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
     second = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
@@ -182,7 +182,7 @@ def test_idempotency_key_returns_the_same_item(
 def test_teacher_asking_for_another_teachers_item_gets_404(
     client: TestClient, world: World
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes()).json()
     assert (
         client.get(f"/api/v1/evidence/{item['id']}", headers=world.other_teacher_auth).status_code
@@ -197,7 +197,7 @@ def test_teacher_asking_for_another_teachers_item_gets_404(
 def test_client_file_name_is_kept_only_as_a_name(
     client: TestClient, world: World, settings: Settings
 ) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     item = upload(
         client, world.teacher_auth, activity["id"], jpeg_bytes(), name="../../etc/passwd"
     ).json()
@@ -212,7 +212,7 @@ def test_broker_down_keeps_the_upload_received(
         raise ConnectionError("redis is down")
 
     client.app.state.enqueue = broken  # type: ignore[attr-defined]
-    activity = log_activity(client, world)
+    activity = world.activity()
     response = upload(client, world.teacher_auth, activity["id"], jpeg_bytes())
     assert response.status_code == 202
     assert response.json()["status"] == "received"
@@ -220,7 +220,7 @@ def test_broker_down_keeps_the_upload_received(
 
 
 def test_idempotency_key_reused_for_another_file_is_409(client: TestClient, world: World) -> None:
-    activity = log_activity(client, world)
+    activity = world.activity()
     key = {"Idempotency-Key": "k-1"}
     assert (
         upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key).status_code

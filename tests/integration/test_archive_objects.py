@@ -21,7 +21,7 @@ from storage.backends.local import LocalStore
 from storage.backends.memory import MemoryStore
 from storage.db import alembic_config, transaction, upgrade
 from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
-from tests.fixtures.app import log_activity, make_world
+from tests.fixtures.app import make_world
 from tests.fixtures.photos import sample
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.web import archive_item
@@ -39,7 +39,7 @@ def test_an_archived_photo_counts_its_original_rendition_and_thumbnail_and_lists
     content = _large_jpeg()
     response = live_client.post(
         "/api/v1/evidence",
-        data={"activity_id": str(log_activity(live_client, world)["id"])},
+        data={"activity_id": str(world.activity()["id"])},
         files={"file": ("IMG_20261013_071502.jpg", content, "image/jpeg")},
         headers=world.teacher_auth,
     )

@@ -24,7 +24,6 @@ from storage.models import Evidence, FinishedUpload, utcnow
 from tests.fixtures.app import (
     RecordingEnqueue,
     World,
-    log_activity,
     make_world,
     wait_for_terminal,
 )
@@ -58,9 +57,7 @@ def test_interrupted_video_upload_resumes_and_is_processed(
 
 
 def test_another_user_cannot_touch_an_upload(client: TestClient, world: World) -> None:
-    created = create(
-        client, world.teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
-    )
+    created = create(client, world.teacher_auth, 1000, activity_id=world.activity()["id"])
     url = created.headers["Location"]
     assert patch(client, world.other_teacher_auth, url, 0, b"x" * 10).status_code == 404
     assert client.head(url, headers={**world.other_teacher_auth, **TUS}).status_code == 404
@@ -70,9 +67,7 @@ def test_another_user_cannot_touch_an_upload(client: TestClient, world: World) -
 def test_upload_for_someone_elses_activity_is_refused_before_any_byte(
     client: TestClient, world: World
 ) -> None:
-    created = create(
-        client, world.other_teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
-    )
+    created = create(client, world.other_teacher_auth, 1000, activity_id=world.activity()["id"])
     assert created.status_code == 404
 
 
@@ -83,16 +78,14 @@ def test_upload_without_filename_and_type_is_refused(client: TestClient, world: 
             **world.teacher_auth,
             **TUS,
             "Upload-Length": "10",
-            "Upload-Metadata": metadata(activity_id=log_activity(client, world)["id"]),
+            "Upload-Metadata": metadata(activity_id=world.activity()["id"]),
         },
     )
     assert created.status_code == 422
 
 
 def test_upload_over_the_limit_is_refused_at_creation(client: TestClient, world: World) -> None:
-    created = create(
-        client, world.teacher_auth, 3 * 1024**3, activity_id=log_activity(client, world)["id"]
-    )
+    created = create(client, world.teacher_auth, 3 * 1024**3, activity_id=world.activity()["id"])
     assert created.status_code == 413
 
 
@@ -299,7 +292,7 @@ def test_an_upload_whose_item_cannot_be_made_leaves_no_file_behind(
     make_photo: PhotoFactory,
 ) -> None:
     content = make_photo("IMG_20261013_071502.jpg").read_bytes()
-    activity_id = log_activity(client, world)["id"]
+    activity_id = world.activity()["id"]
     created = create(
         client, world.teacher_auth, len(content), activity_id=activity_id, filename="IMG.jpg"
     )

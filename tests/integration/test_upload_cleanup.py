@@ -22,7 +22,7 @@ from bukti.bootstrap import Services
 from bukti.cli import main
 from bukti.settings import Settings, get_settings
 from storage.models import utcnow
-from tests.fixtures.app import RecordingEnqueue, World, log_activity
+from tests.fixtures.app import RecordingEnqueue, World
 from tests.fixtures.photos import PhotoFactory, jpeg_bytes
 from tests.fixtures.tus import TUS, create, patch, send_all_but_the_answer
 
@@ -35,9 +35,7 @@ LATER = timedelta(days=tus_files.DAYS_TO_KEEP, hours=2)
 
 def unfinished(client: TestClient, world: World) -> tuple[str, str]:
     """An upload of 1000 bytes whose first ``SENT`` arrived; its URL and id."""
-    created = create(
-        client, world.teacher_auth, 1000, activity_id=log_activity(client, world)["id"]
-    )
+    created = create(client, world.teacher_auth, 1000, activity_id=world.activity()["id"])
     assert created.status_code == 201, created.text
     url = str(created.headers["Location"])
     assert patch(client, world.teacher_auth, url, 0, b"\0" * SENT).status_code == 204
@@ -211,7 +209,7 @@ def test_an_items_staged_file_stays_however_old(
 ) -> None:
     answer = client.post(
         "/api/v1/evidence",
-        data={"activity_id": str(log_activity(client, world)["id"])},
+        data={"activity_id": str(world.activity()["id"])},
         files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
         headers=world.teacher_auth,
     )
