@@ -12,7 +12,7 @@ import base64
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from tests.fixtures.browser import (
     upload_offsets,
 )
 from tests.fixtures.photos import GpsFix, PhotoFactory
-from tests.fixtures.web import People, make_activity, make_people
+from tests.fixtures.web import People, make_people
 from tests.fixtures.workers import InProcessWorker
 
 pytestmark = pytest.mark.e2e
@@ -100,20 +100,6 @@ def start_the_worker(page: Page, base: str) -> str:
     return url
 
 
-def lesson_photo(make_photo: PhotoFactory, day: date) -> Path:
-    """A photo of the day's 07:00 lesson as the phone's camera writes it."""
-    return make_photo(
-        f"IMG_{day:%Y%m%d}_071502.jpg",
-        source="coffee",
-        size=(1280, 960),
-        captured=datetime(day.year, day.month, day.day, 7, 15, 2),
-        offset="+07:00",
-        gps=GpsFix(SCHOOL[0], SCHOOL[1], accuracy_m=8.0),
-        make="samsung",
-        model="SM-A155F",
-    )
-
-
 @dataclass
 class Lesson:
     """Today's lesson of the world's teacher, and its photo in the phone's gallery."""
@@ -131,13 +117,21 @@ class Lesson:
 
 @pytest.fixture
 def lesson(live_server: LiveServer, make_photo: PhotoFactory) -> Lesson:
-    """The people, today's 07:00 lesson of the teacher, and a photo of it."""
+    """The people, today's 07:00 lesson of the teacher, and a photo of it as the phone's
+    camera writes it."""
     http = httpx.Client(base_url=live_server.url, timeout=30)
-    people = make_people(http)
+    people = make_people(http, make_photo)
     world = people.world
     today = datetime.now(WIB).date()
-    activity_id = make_activity(http, world.teacher_auth, world.teacher["id"], today.isoformat())
-    return Lesson(http, people, activity_id, lesson_photo(make_photo, today))
+    photo = world.phone_photo(
+        datetime(today.year, today.month, today.day, 7, 15, 2),
+        GpsFix(SCHOOL[0], SCHOOL[1], accuracy_m=8.0),
+        f"IMG_{today:%Y%m%d}_071502.jpg",
+        source="coffee",
+        size=(1280, 960),
+        model="SM-A155F",
+    )
+    return Lesson(http, people, world.activity(today.isoformat())["id"], photo)
 
 
 def test_a_photo_shared_from_the_gallery_is_sent_for_the_activity_the_teacher_picks(

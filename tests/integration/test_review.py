@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import AuditEntry, Evidence, Review
 from tests.fixtures.app import RecordingEnqueue
 from tests.fixtures.photos import sample
-from tests.fixtures.web import People, archive_item, csrf_of, make_activity, sign_in
+from tests.fixtures.web import People, archive_item, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
 # the queue's SQL (CASE, COALESCE over outer joins, EXISTS) must hold on both databases
@@ -45,7 +45,7 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
         world.other_teacher["id"],
         people.other_school_teacher["id"],
     )
-    day = make_activity(client, world.teacher_auth, erni, "2026-10-13")
+    day = world.activity("2026-10-13")["id"]
     siti_item = archive_item(
         services,
         siti,

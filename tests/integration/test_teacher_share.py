@@ -19,7 +19,7 @@ from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.models import Evidence
 from tests.fixtures.app import RecordingEnqueue, small_jpeg
-from tests.fixtures.web import People, make_activity, sign_in
+from tests.fixtures.web import People, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -188,10 +188,8 @@ def test_the_upload_page_offers_shared_files_for_the_teachers_own_activities_of_
 ) -> None:
     world = people.world
     today = datetime.now(WIB).date().isoformat()
-    own = make_activity(client, world.teacher_auth, world.teacher["id"], today, "Rapat MGMP")
-    other = make_activity(
-        client, world.other_teacher_auth, world.other_teacher["id"], today, "Piket Asep"
-    )
+    own = world.activity(today, title="Rapat MGMP")["id"]
+    other = world.activity(today, title="Piket Asep", auth=world.other_teacher_auth)["id"]
     sign_in(client, people.teacher_login)
 
     page = client.get(f"/my/upload?date={today}")
