@@ -13,7 +13,7 @@ from bukti.bootstrap import Services
 from evidence.flags import Code
 from tests.fixtures import tus
 from tests.fixtures.photos import PhotoFactory
-from tests.fixtures.teacher import decide, send_photo, settle, user_id
+from tests.fixtures.teacher import decide, settle, user_id
 from tests.fixtures.web import People
 
 pytestmark = pytest.mark.integration
@@ -88,11 +88,11 @@ def test_receipts_list_archived_items_by_day_with_file_names_and_capture_times(
 ) -> None:
     world = people.world
     auth = world.teacher_auth
-    first = send_photo(client, auth, make_photo("IMG_20261013_071502.jpg"), date="2026-10-13")
-    second = send_photo(client, auth, make_photo("IMG_20261014_093000.jpg"), date="2026-10-14")
-    pending = send_photo(client, auth, make_photo("IMG_20261014_101500.jpg"), date="2026-10-14")
-    others = send_photo(
-        client, world.other_teacher_auth, make_photo("IMG_other.jpg"), date="2026-10-14"
+    first = world.upload_item(make_photo("IMG_20261013_071502.jpg"), date="2026-10-13")
+    second = world.upload_item(make_photo("IMG_20261014_093000.jpg"), date="2026-10-14")
+    pending = world.upload_item(make_photo("IMG_20261014_101500.jpg"), date="2026-10-14")
+    others = world.upload_item(
+        make_photo("IMG_other.jpg"), auth=world.other_teacher_auth, date="2026-10-14"
     )
     taken = datetime(2026, 10, 13, 7, 15, 2, tzinfo=WIB)
     settle(services, first["id"], captured_at=taken, archived=True)
@@ -125,8 +125,8 @@ def test_receipts_list_archived_items_by_day_with_file_names_and_capture_times(
 def test_receipts_of_another_school_stay_hidden(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    item = send_photo(
-        client, people.other_school_teacher_auth, make_photo("IMG_garut.jpg"), date="2026-10-14"
+    item = people.world.upload_item(
+        make_photo("IMG_garut.jpg"), auth=people.other_school_teacher_auth, date="2026-10-14"
     )
     settle(services, item["id"], archived=True)
 
@@ -140,7 +140,7 @@ def test_a_resumable_upload_can_answer_ask_again(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
     world = people.world
-    asked = send_photo(client, world.teacher_auth, make_photo("a.jpg"), date="2026-10-13")
+    asked = world.upload_item(make_photo("a.jpg"), date="2026-10-13")
     settle(services, asked["id"], status="flagged", flags=[Code.NO_CAPTURE_TIME])
     reviewer_id = user_id(client, world.reviewer_auth)
     decide(services, asked["id"], reviewer_id, "ask_again", "send the camera's original")

@@ -16,7 +16,7 @@ from bukti.bootstrap import Services
 from evidence.flags import Code
 from evidence.geo import distance_m
 from tests.fixtures.photos import PhotoFactory
-from tests.fixtures.teacher import decide, send_photo, settle, user_id
+from tests.fixtures.teacher import decide, settle, user_id
 from tests.fixtures.web import People, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
@@ -41,12 +41,8 @@ def check_in_selfie(
 ) -> dict[str, Any]:
     """A day checked in at ``check_in``, and the selfie sent for it."""
     record = attendance(client, people, check_in=check_in)
-    return send_photo(
-        client,
-        people.world.teacher_auth,
-        make_photo("selfie.jpg"),
-        attendance_id=record["id"],
-        check="in",
+    return people.world.upload_item(
+        make_photo("selfie.jpg"), attendance_id=record["id"], check="in"
     )
 
 
@@ -69,9 +65,8 @@ def test_a_teacher_lands_on_today_in_indonesian(client: TestClient, people: Peop
 def test_every_teacher_page_is_small_and_loads_nothing_from_elsewhere(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    auth = people.world.teacher_auth
     for n in range(30):
-        item = send_photo(client, auth, make_photo(f"IMG_{n:04d}.jpg"), date=DAY)
+        item = people.world.upload_item(make_photo(f"IMG_{n:04d}.jpg"), date=DAY)
         moment = datetime(2026, 10, 13, 7, n, tzinfo=WIB)
         settle(services, item["id"], captured_at=moment, archived=True, flags=[Code.EDITED])
     sign_in(client, people.teacher_login)
@@ -152,10 +147,10 @@ def test_the_day_is_drafted_from_its_photos_and_confirmed_in_one_action(
     world = people.world
     ids = []
     for n, (hour, minute) in enumerate(((7, 5), (7, 40), (10, 0), (10, 20))):
-        item = send_photo(client, world.teacher_auth, make_photo(f"IMG_{n}.jpg"), date=DAY)
+        item = world.upload_item(make_photo(f"IMG_{n}.jpg"), date=DAY)
         settle(services, item["id"], captured_at=datetime(2026, 10, 13, hour, minute, tzinfo=WIB))
         ids.append(item["id"])
-    scan = send_photo(client, world.teacher_auth, make_photo("scan.jpg"), date=DAY)
+    scan = world.upload_item(make_photo("scan.jpg"), date=DAY)
     settle(services, scan["id"], local_date=date(2026, 10, 13))
     token = sign_in(client, people.teacher_login)
 
@@ -208,7 +203,7 @@ def test_an_overlapping_draft_is_refused_with_its_reason_and_nothing_is_created(
     world = people.world
     ids = []
     for n in range(2):
-        item = send_photo(client, world.teacher_auth, make_photo(f"IMG_{n}.jpg"), date=DAY)
+        item = world.upload_item(make_photo(f"IMG_{n}.jpg"), date=DAY)
         settle(services, item["id"], captured_at=datetime(2026, 10, 13, 7, 10 * n, tzinfo=WIB))
         ids.append(item["id"])
     token = sign_in(client, people.teacher_login)
@@ -261,15 +256,14 @@ def test_confirming_a_day_needs_the_forms_token(client: TestClient, people: Peop
 def test_receipts_say_by_day_which_files_the_phone_may_delete(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    auth = people.world.teacher_auth
-    archived = send_photo(client, auth, make_photo("IMG_20261013_071502.jpg"), date=DAY)
+    archived = people.world.upload_item(make_photo("IMG_20261013_071502.jpg"), date=DAY)
     settle(
         services,
         archived["id"],
         captured_at=datetime(2026, 10, 13, 7, 15, 2, tzinfo=WIB),
         archived=True,
     )
-    waiting = send_photo(client, auth, make_photo("IMG_20261013_090000.jpg"), date=DAY)
+    waiting = people.world.upload_item(make_photo("IMG_20261013_090000.jpg"), date=DAY)
     sign_in(client, people.teacher_login)
 
     page = text_of(client.get("/my/receipts").text)
@@ -284,7 +278,7 @@ def test_receipts_say_by_day_which_files_the_phone_may_delete(
 def test_a_request_for_another_proof_waits_for_the_teacher_on_today_and_in_the_list(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    item = send_photo(client, people.world.teacher_auth, make_photo("papan.jpg"), date=DAY)
+    item = people.world.upload_item(make_photo("papan.jpg"), date=DAY)
     settle(services, item["id"], status="flagged", flags=[Code.NO_LOCATION])
     reviewer = user_id(client, people.world.reviewer_auth)
     decide(services, item["id"], reviewer, "ask_again", "papan tidak terbaca")
@@ -302,7 +296,9 @@ def test_a_request_for_another_proof_waits_for_the_teacher_on_today_and_in_the_l
 def test_a_teacher_is_told_only_of_their_own_checks(
     client: TestClient, people: People, make_photo: PhotoFactory
 ) -> None:
-    others = send_photo(client, people.world.other_teacher_auth, make_photo("x.jpg"), date=DAY)
+    others = people.world.upload_item(
+        make_photo("x.jpg"), auth=people.world.other_teacher_auth, date=DAY
+    )
     sign_in(client, people.teacher_login)
 
     answer = client.get(f"/my/answers/{others['id']}")
