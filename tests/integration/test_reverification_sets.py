@@ -8,7 +8,6 @@ shows which ids each change sends to re-verification.
 from __future__ import annotations
 
 from datetime import date
-from io import BytesIO
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from bukti.bootstrap import Services
 from storage.db import transaction
 from storage.models import Evidence
 from tests.fixtures.app import RecordingEnqueue, World
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.both_databases]
 
@@ -26,38 +25,15 @@ DAY, OTHER_DAY = "2026-10-13", "2026-10-14"
 SCHOOL = (-6.8168, 107.1425)
 
 
-def jpeg() -> bytes:
-    out = BytesIO()
-    sample("astronaut", (64, 48)).save(out, "JPEG", quality=80)
-    return out.getvalue()
+#: a small photo without metadata: the tests here write where it was taken themselves
+PHOTO = jpeg_bytes("astronaut", quality=80, size=(64, 48))
 
 
 class Records:
-    """A teacher's records and items, made through the API, verified by hand."""
+    """The teacher's items, uploaded through the API, verified by hand."""
 
-    def __init__(self, client: TestClient, world: World, services: Services) -> None:
-        self.client, self.world, self.services = client, world, services
-
-    def activity(
-        self, day: str = DAY, start: str = "07:00", end: str = "08:30", auth: Any = None
-    ) -> int:
-        body = {"date": day, "start": start, "end": end, "title": "Mengajar"}
-        teacher = self.world.teacher if auth is None else self.world.other_teacher
-        response = self.client.post(
-            "/api/v1/activities",
-            json={**body, "teacher_id": teacher["id"]},
-            headers=auth or self.world.teacher_auth,
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
-
-    def attendance(self, day: str = DAY, status: str = "WFO", **fields: Any) -> int:
-        body = {"teacher_id": self.world.teacher["id"], "date": day, "status": status, **fields}
-        response = self.client.post(
-            "/api/v1/attendance", json=body, headers=self.world.teacher_auth
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
+    def __init__(self, world: World, services: Services) -> None:
+        self.world, self.services = world, services
 
     def item(
         self,
@@ -67,14 +43,7 @@ class Records:
         auth: Any = None,
         **target: Any,
     ) -> int:
-        response = self.client.post(
-            "/api/v1/evidence",
-            data={k: str(v) for k, v in target.items()},
-            files={"file": ("IMG_1.jpg", jpeg(), "image/jpeg")},
-            headers=auth or self.world.teacher_auth,
-        )
-        assert response.status_code == 202, response.text
-        evidence_id = int(response.json()["id"])
+        evidence_id = self.world.upload(PHOTO, name="IMG_1.jpg", auth=auth, **target)
         with transaction(self.services.sessions) as session:
             item = session.get(Evidence, evidence_id)
             assert item is not None
@@ -85,14 +54,14 @@ class Records:
 
 
 @pytest.fixture
-def records(client: TestClient, world: World, services: Services) -> Records:
-    return Records(client, world, services)
+def records(world: World, services: Services) -> Records:
+    return Records(world, services)
 
 
 def test_creating_attendance_reverifies_exactly_that_days_items(
     records: Records, client: TestClient, world: World, queued: RecordingEnqueue
 ) -> None:
-    lesson, other_lesson = records.activity(), records.activity(OTHER_DAY)
+    lesson, other_lesson = world.activity()["id"], world.activity(OTHER_DAY)["id"]
     on_lesson = records.item(activity_id=lesson)
     unattached = records.item(date=DAY)
     records.item(status="accepted", activity_id=other_lesson)  # another day
@@ -101,17 +70,17 @@ def test_creating_attendance_reverifies_exactly_that_days_items(
     records.item(date=DAY, auth=world.other_teacher_auth)  # another teacher
     records.item(month="2026-10", requirement="learning")  # a monthly item has no day
     destination = {"name": "Dinas Pendidikan", "lat": -6.9147, "lon": 107.6098}
-    records.attendance(status="DL", destination=destination)
+    world.attendance(status="DL", destination=destination)
     assert queued.reverified == [on_lesson, unattached]
 
 
 def test_changing_and_deleting_attendance_reverify_its_selfies_and_day(
     records: Records, client: TestClient, world: World, queued: RecordingEnqueue
 ) -> None:
-    record = records.attendance(check_in="06:50")
+    record = world.attendance(check_in="06:50")["id"]
     selfie = records.item(attendance_id=record, check="in")
-    on_lesson = records.item(activity_id=records.activity())
-    records.item(activity_id=records.activity(OTHER_DAY))
+    on_lesson = records.item(activity_id=world.activity()["id"])
+    records.item(activity_id=world.activity(OTHER_DAY)["id"])
     queued.reverified.clear()
     patched = client.patch(
         f"/api/v1/attendance/{record}", json={"check_in": "06:55"}, headers=world.teacher_auth
@@ -134,12 +103,12 @@ def test_changing_and_deleting_attendance_reverify_its_selfies_and_day(
 def test_activity_changes_reverify_its_items_only_and_creation_none(
     records: Records, client: TestClient, world: World, queued: RecordingEnqueue
 ) -> None:
-    lesson, other = records.activity(), records.activity(start="09:00", end="10:00")
+    lesson, other = world.activity()["id"], world.activity(start="09:00", end="10:00")["id"]
     attached = records.item(activity_id=lesson)
     records.item(activity_id=other)
     records.item(date=DAY)
     queued.reverified.clear()
-    records.activity(start="13:00", end="14:00")
+    world.activity(start="13:00", end="14:00")
     assert queued.reverified == []  # a new activity has no items yet
     client.patch(f"/api/v1/activities/{lesson}", json={"end": "09:00"}, headers=world.teacher_auth)
     assert queued.reverified == [attached]
@@ -154,13 +123,13 @@ def test_activity_changes_reverify_its_items_only_and_creation_none(
 def test_a_new_geofence_reverifies_the_items_placed_at_school(
     records: Records, client: TestClient, world: World, queued: RecordingEnqueue
 ) -> None:
-    at_school = records.item(activity_id=records.activity())
-    records.item(activity_id=records.activity(), at=None)  # no position: nothing to place
-    wfh_record = records.attendance(OTHER_DAY, status="WFO")
+    at_school = records.item(activity_id=world.activity()["id"])
+    records.item(activity_id=world.activity()["id"], at=None)  # no position: nothing to place
+    wfh_record = world.attendance(OTHER_DAY, status="WFO")["id"]
     client.patch(
         f"/api/v1/attendance/{wfh_record}", json={"status": "CUTI"}, headers=world.teacher_auth
     )
-    records.item(activity_id=records.activity(OTHER_DAY))  # a leave day: no place applies
+    records.item(activity_id=world.activity(OTHER_DAY)["id"])  # a leave day: no place applies
     records.item(month="2026-10", requirement="learning")  # monthly: not held to a place
     queued.reverified.clear()
     school = world.school["id"]
@@ -173,7 +142,7 @@ def test_a_new_geofence_reverifies_the_items_placed_at_school(
 def test_a_new_calendar_or_hours_reverify_nothing_and_change_the_day(
     records: Records, client: TestClient, world: World, queued: RecordingEnqueue
 ) -> None:
-    records.item(activity_id=records.activity())
+    records.item(activity_id=world.activity()["id"])
     queued.reverified.clear()
     school = world.school["id"]
     holiday = {"label": "Hari Guru (libur sekolah)", "start": DAY, "end": DAY, "day_off": True}
@@ -197,9 +166,9 @@ def test_a_new_home_reverifies_the_wfh_days_items(
         client.patch(f"/api/v1/teachers/{teacher}", json=home, headers=world.admin).status_code
         == 200
     )
-    records.attendance(status="WFH")
-    at_home = records.item(activity_id=records.activity(), at=(-6.83, 107.13))
-    records.item(activity_id=records.activity(OTHER_DAY))  # a WFO day
+    world.attendance(status="WFH")
+    at_home = records.item(activity_id=world.activity()["id"], at=(-6.83, 107.13))
+    records.item(activity_id=world.activity(OTHER_DAY)["id"])  # a WFO day
     queued.reverified.clear()
     moved = {"home_lat": -6.84, "home_lon": 107.12}
     response = client.patch(f"/api/v1/teachers/{teacher}", json=moved, headers=world.admin)
