@@ -43,11 +43,7 @@ def test_a_check_out_takes_this_minute_and_never_precedes_the_check_in(
 ) -> None:
     world = people.world
     today = datetime.now(WIB).date().isoformat()
-    record = client.post(
-        "/api/v1/attendance",
-        json={"teacher_id": world.teacher["id"], "date": today, "status": "WFO"},
-        headers=world.teacher_auth,
-    ).json()
+    record = world.attendance(today, "WFO")
 
     out = client.post("/api/v1/attendance/check", json={"check": "out"}, headers=world.teacher_auth)
     client.patch(

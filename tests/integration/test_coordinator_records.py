@@ -36,21 +36,10 @@ def verified(services: Services, evidence_id: int, **columns: Any) -> None:
             setattr(item, name, value)
 
 
-def post(client: TestClient, path: str, body: dict[str, Any], auth: dict[str, str]) -> Any:
-    response = client.post(path, json=body, headers=auth)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def test_the_check_in_selfies_time_is_the_check_in(
     client: TestClient, world: World, services: Services
 ) -> None:
-    record = post(
-        client,
-        "/api/v1/attendance",
-        {"teacher_id": world.teacher["id"], "date": DAY, "status": "WFO", "check_in": "06:59"},
-        world.teacher_auth,
-    )
+    record = world.attendance(DAY, "WFO", check_in="06:59")
     assert record["flags"] == []  # typed 06:59: on time, until the selfie says otherwise
     selfie = world.upload(PHOTO, name="IMG_1.jpg", attendance_id=record["id"], check="in")
     verified(services, selfie, captured_at=datetime(2026, 10, 13, 0, 25, tzinfo=UTC))  # 07:25
@@ -63,17 +52,7 @@ def test_the_check_in_selfies_time_is_the_check_in(
 
 def test_a_national_holiday_is_no_working_day(client: TestClient, world: World) -> None:
     christmas = "2026-12-25"
-    record = post(
-        client,
-        "/api/v1/attendance",
-        {
-            "teacher_id": world.teacher["id"],
-            "date": christmas,
-            "status": "WFO",
-            "check_in": "09:00",
-        },
-        world.teacher_auth,
-    )
+    record = world.attendance(christmas, "WFO", check_in="09:00")
     assert record["flags"] == []
     day = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/days/{christmas}", headers=world.teacher_auth
@@ -134,12 +113,7 @@ def test_a_month_counts_from_the_teachers_start_date(client: TestClient, world: 
 
 def test_a_dl_destination_keeps_the_zone_at_its_position(client: TestClient, world: World) -> None:
     bali = {"name": "LPMP Bali", "lat": -8.6705, "lon": 115.2126}
-    record = post(
-        client,
-        "/api/v1/attendance",
-        {"teacher_id": world.teacher["id"], "date": DAY, "status": "DL", "destination": bali},
-        world.teacher_auth,
-    )
+    record = world.attendance(DAY, "DL", destination=bali)
     assert record["destination"]["timezone"] == "Asia/Makassar"
 
 
@@ -160,12 +134,7 @@ def _facts(
 def test_the_worker_checks_a_check_selfie_against_its_typed_time(
     client: TestClient, world: World, services: Services
 ) -> None:
-    record = post(
-        client,
-        "/api/v1/attendance",
-        {"teacher_id": world.teacher["id"], "date": DAY, "status": "WFO", "check_in": "06:30"},
-        world.teacher_auth,
-    )
+    record = world.attendance(DAY, "WFO", check_in="06:30")
     selfie = world.upload(PHOTO, name="IMG_1.jpg", attendance_id=record["id"], check="in")
     with transaction(services.sessions) as session:
         item = session.get(Evidence, selfie)

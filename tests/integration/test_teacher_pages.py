@@ -27,20 +27,9 @@ DAY = "2026-10-13"
 PAGE_LIMIT_BYTES = 100_000
 
 
-def attendance(client: TestClient, people: People, **fields: Any) -> dict[str, Any]:
-    world = people.world
-    body = {"teacher_id": world.teacher["id"], "date": DAY, "status": "WFO", **fields}
-    response = client.post("/api/v1/attendance", json=body, headers=world.teacher_auth)
-    assert response.status_code == 201, response.text
-    record: dict[str, Any] = response.json()
-    return record
-
-
-def check_in_selfie(
-    client: TestClient, people: People, make_photo: PhotoFactory, check_in: str
-) -> dict[str, Any]:
+def check_in_selfie(people: People, make_photo: PhotoFactory, check_in: str) -> dict[str, Any]:
     """A day checked in at ``check_in``, and the selfie sent for it."""
-    record = attendance(client, people, check_in=check_in)
+    record = people.world.attendance(DAY, check_in=check_in)
     return people.world.upload_item(
         make_photo("selfie.jpg"), attendance_id=record["id"], check="in"
     )
@@ -89,7 +78,7 @@ def test_every_teacher_page_is_small_and_loads_nothing_from_elsewhere(
 def test_the_check_in_answer_says_late_by_minutes_and_outside_the_school_by_metres(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    selfie = check_in_selfie(client, people, make_photo, "07:12")
+    selfie = check_in_selfie(people, make_photo, "07:12")
     away = (-6.8268, 107.1425)
     settle(services, selfie["id"], status="flagged", position=away, flags=[Code.OUTSIDE_GEOFENCE])
     sign_in(client, people.teacher_login)
@@ -104,7 +93,7 @@ def test_the_check_in_answer_says_late_by_minutes_and_outside_the_school_by_metr
 def test_the_check_in_time_is_the_selfies_once_it_is_known(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    selfie = check_in_selfie(client, people, make_photo, "06:55")
+    selfie = check_in_selfie(people, make_photo, "06:55")
     taken = datetime(2026, 10, 13, 7, 20, 30, tzinfo=WIB)
     settle(services, selfie["id"], captured_at=taken, position=(-6.8169, 107.1426))
     sign_in(client, people.teacher_login)
@@ -118,7 +107,7 @@ def test_the_check_in_time_is_the_selfies_once_it_is_known(
 def test_the_check_in_answer_says_on_time_and_inside_the_school(
     client: TestClient, people: People, services: Services, make_photo: PhotoFactory
 ) -> None:
-    selfie = check_in_selfie(client, people, make_photo, "06:52")
+    selfie = check_in_selfie(people, make_photo, "06:52")
     settle(services, selfie["id"], position=(-6.8169, 107.1426))
     sign_in(client, people.teacher_login)
 
@@ -132,7 +121,7 @@ def test_the_check_in_answer_says_on_time_and_inside_the_school(
 def test_the_answer_is_asked_again_while_the_selfie_is_checked(
     client: TestClient, people: People, make_photo: PhotoFactory
 ) -> None:
-    selfie = check_in_selfie(client, people, make_photo, "06:52")
+    selfie = check_in_selfie(people, make_photo, "06:52")
     sign_in(client, people.teacher_login)
 
     answer = client.get(f"/my/answers/{selfie['id']}").text

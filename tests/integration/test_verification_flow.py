@@ -153,16 +153,7 @@ def test_attendance_selfie_is_verified_against_the_check_and_the_school(
     live_client: TestClient, worker: InProcessWorker, make_photo: Any
 ) -> None:
     world = make_world(live_client, make_photo)
-    record = live_client.post(
-        "/api/v1/attendance",
-        headers=world.teacher_auth,
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": "2026-10-13",
-            "status": "WFO",
-            "check_in": "06:55",
-        },
-    ).json()
+    record = world.attendance("2026-10-13", "WFO", check_in="06:55")
     good = world.phone_photo(datetime(2026, 10, 13, 6, 54), SCHOOL)
     away = world.phone_photo(datetime(2026, 10, 13, 6, 54), ELSEWHERE, source="coffee")
     ok = world.send(good, attendance_id=record["id"], check="in")
