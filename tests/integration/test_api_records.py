@@ -17,27 +17,6 @@ def post(client: TestClient, path: str, body: dict[str, Any], auth: dict[str, st
     return client.post(path, json=body, headers=auth)
 
 
-def add_activity(
-    client: TestClient, world: World, day: str, start: str, end: str, title: str = "Mengajar"
-) -> dict[str, Any]:
-    response = post(
-        client,
-        "/api/v1/activities",
-        {
-            "teacher_id": world.teacher["id"],
-            "date": day,
-            "start": start,
-            "end": end,
-            "title": title,
-            "category": "teaching",
-        },
-        world.teacher_auth,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def test_late_check_in_and_early_check_out_are_flagged(client: TestClient, world: World) -> None:
     response = post(
         client,
@@ -162,8 +141,8 @@ def test_teacher_cannot_see_or_write_another_teachers_attendance(
 def test_day_summary_counts_minutes_and_flags_overlaps_and_shortfall(
     client: TestClient, world: World
 ) -> None:
-    add_activity(client, world, "2026-10-13", "07:00", "09:00")
-    add_activity(client, world, "2026-10-13", "08:30", "10:00", "Rapat")
+    world.activity("2026-10-13", "07:00", "09:00", category="teaching")
+    world.activity("2026-10-13", "08:30", "10:00", "Rapat", category="teaching")
     summary = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13", headers=world.teacher_auth
     ).json()
@@ -176,8 +155,8 @@ def test_day_summary_counts_minutes_and_flags_overlaps_and_shortfall(
 
 
 def test_full_day_meets_the_target(client: TestClient, world: World) -> None:
-    add_activity(client, world, "2026-10-13", "07:00", "11:00")
-    add_activity(client, world, "2026-10-13", "11:30", "15:00")
+    world.activity("2026-10-13", "07:00", "11:00", category="teaching")
+    world.activity("2026-10-13", "11:30", "15:00", category="teaching")
     summary = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/days/2026-10-13", headers=world.teacher_auth
     ).json()
@@ -199,7 +178,7 @@ def test_leave_day_has_no_target(client: TestClient, world: World) -> None:
 
 
 def test_month_summary_has_the_working_days_and_totals(client: TestClient, world: World) -> None:
-    add_activity(client, world, "2026-10-13", "07:00", "15:00")
+    world.activity("2026-10-13", "07:00", "15:00", category="teaching")
     month = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/months/2026-10", headers=world.reviewer_auth
     ).json()
@@ -231,13 +210,8 @@ def test_editing_an_activity_queues_reverification_of_its_evidence(
     from storage.db import transaction
     from storage.models import Evidence
 
-    activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
-    item = client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity["id"])},
-        files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
-        headers=world.teacher_auth,
-    ).json()
+    activity = world.activity("2026-10-13", "07:00", "08:30", category="teaching")
+    item = world.upload_item(jpeg_bytes(), name="a.jpg", activity_id=activity["id"])
     with transaction(services.sessions) as session:  # verified, as the pipeline leaves it
         stored = session.get(Evidence, item["id"])
         assert stored is not None
@@ -254,20 +228,15 @@ def test_editing_an_activity_queues_reverification_of_its_evidence(
 
 
 def test_receipt_is_refused_until_archived(client: TestClient, world: World) -> None:
-    activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
-    item = client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity["id"])},
-        files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
-        headers=world.teacher_auth,
-    ).json()
+    activity = world.activity("2026-10-13", "07:00", "08:30", category="teaching")
+    item = world.upload_item(jpeg_bytes(), name="a.jpg", activity_id=activity["id"])
     response = client.get(f"/api/v1/evidence/{item['id']}/receipt", headers=world.teacher_auth)
     assert response.status_code == 409
     assert "keep the phone's copy" in response.json()["detail"]
 
 
 def test_upload_must_name_exactly_one_target(client: TestClient, world: World) -> None:
-    activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
+    activity = world.activity("2026-10-13", "07:00", "08:30", category="teaching")
     both = client.post(
         "/api/v1/evidence",
         data={"activity_id": str(activity["id"]), "date": "2026-10-13"},
@@ -300,19 +269,9 @@ def test_lists_are_scoped_for_a_reviewer_of_another_school(
 ) -> None:
     from tests.fixtures.app import bearer
 
-    activity = add_activity(client, world, "2026-10-13", "07:00", "08:30")
-    post(
-        client,
-        "/api/v1/attendance",
-        {"teacher_id": world.teacher["id"], "date": "2026-10-13", "status": "WFO"},
-        world.teacher_auth,
-    )
-    client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity["id"])},
-        files={"file": ("a.jpg", jpeg_bytes(), "image/jpeg")},
-        headers=world.teacher_auth,
-    )
+    activity = world.activity("2026-10-13", "07:00", "08:30", category="teaching")
+    world.attendance("2026-10-13", "WFO")
+    world.upload(jpeg_bytes(), name="a.jpg", activity_id=activity["id"])
     elsewhere = post(
         client, "/api/v1/schools", {"name": "SMAN 3", "lat": -7.0, "lon": 107.5}, world.admin
     ).json()
@@ -336,7 +295,7 @@ def test_a_day_not_yet_over_is_not_under_target(client: TestClient, world: World
     while ahead.weekday() >= 5:  # a working day, where the 450 minutes would apply
         ahead += timedelta(days=1)
     tomorrow = ahead.isoformat()
-    add_activity(client, world, tomorrow, "07:00", "08:00")
+    world.activity(tomorrow, "07:00", "08:00", category="teaching")
     summary = client.get(
         f"/api/v1/teachers/{world.teacher['id']}/days/{tomorrow}", headers=world.teacher_auth
     ).json()
