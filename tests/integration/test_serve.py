@@ -7,7 +7,6 @@ worker processes.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from tests.fixtures.app import TERMINAL, World, make_world, wait_for_terminal
-from tests.fixtures.photos import CAMERA_PICTURES, sample
+from tests.fixtures.photos import CAMERA_PICTURES, jpeg_bytes
 from tests.fixtures.serve import ServeFactory, alive
 from tests.fixtures.services import free_port
 
@@ -31,22 +30,16 @@ pytestmark = pytest.mark.integration
 FAST_HEARTBEAT = {"BUKTI_HEARTBEAT_TIMEOUT_MS": "3000"}
 
 
-def upload_photos(client: httpx.Client, world: World, count: int) -> list[int]:
+def upload_photos(world: World, count: int) -> list[int]:
     """``count`` distinct small photos for a teacher's day drafts; their ids."""
-    ids = []
-    for n in range(count):
-        out = io.BytesIO()
-        picture = sample(CAMERA_PICTURES[n % len(CAMERA_PICTURES)], (320 + 8 * n, 240 + 6 * n))
-        picture.save(out, "JPEG", quality=85)
-        response = client.post(
-            "/api/v1/evidence",
-            headers=world.teacher_auth,
-            data={"date": f"2026-10-{1 + n % 28:02d}"},
-            files={"file": (f"IMG_{n}.jpg", out.getvalue(), "image/jpeg")},
+    return [
+        world.upload(
+            jpeg_bytes(CAMERA_PICTURES[n % len(CAMERA_PICTURES)], 85, (320 + 8 * n, 240 + 6 * n)),
+            name=f"IMG_{n}.jpg",
+            date=f"2026-10-{1 + n % 28:02d}",
         )
-        assert response.status_code == 202, response.text
-        ids.append(response.json()["id"])
-    return ids
+        for n in range(count)
+    ]
 
 
 def statuses(client: httpx.Client, world: World, ids: list[int]) -> list[str]:
@@ -92,7 +85,7 @@ def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_process(
         **FAST_HEARTBEAT,
     )
     world = make_world(serve.client)
-    ids = upload_photos(serve.client, world, 12)
+    ids = upload_photos(world, 12)
     wait_until(lambda: serve.client.get("/readyz").json()["live_workers"] == 2)
     # the first invocation serves the workers' metrics port: kill its worker
     victim = next(w for w in serve.workers() if w.ppid == serve.masters()[0].pid)
@@ -125,7 +118,7 @@ def test_a_backlog_survives_ctrl_c_and_restarts_and_sigterm_leaves_no_process(
     # the API alone: every upload waits in the queue
     first = start_serve(data, "--no-workers")
     world = make_world(first.client)
-    ids = upload_photos(first.client, world, 12)
+    ids = upload_photos(world, 12)
     tree = first.tree()
     first.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert first.process.wait(30) == 0
