@@ -5,7 +5,6 @@ video's poster frame; a document's first page), versioned so that phones keep it
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from bukti.bootstrap import Services
 from storage.db import transaction
 from storage.models import Evidence
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from tests.fixtures.web import People, archive_item, sign_in
 
 pytestmark = pytest.mark.integration
@@ -24,12 +23,6 @@ pytestmark = pytest.mark.integration
 WIB = ZoneInfo("Asia/Jakarta")
 _IMG = re.compile(r"<img ([^>]*)>")
 _ATTRIBUTE = re.compile(r'([a-z-]+)="([^"]*)"')
-
-
-def jpeg(picture: str, size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    sample(picture, size).save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def images(html: str) -> dict[str, dict[str, str]]:
@@ -50,21 +43,28 @@ def items(services: Services, people: People) -> dict[str, tuple[int, bytes]]:
     """Flagged items of the teacher, each with the picture the lists should show."""
     teacher = people.world.teacher["id"]
     flagged = [{"code": "no_location", "severity": "medium", "detail": "d"}]
-    rendition, thumbnail = jpeg("astronaut", (640, 480)), jpeg("astronaut", (286, 215))
+    rendition, thumbnail = (
+        jpeg_bytes("astronaut", 80, (640, 480)),
+        jpeg_bytes("astronaut", 80, (286, 215)),
+    )
     photo = archive_item(
         services,
         teacher,
-        jpeg("astronaut", (1280, 960)),
+        jpeg_bytes("astronaut", 80, (1280, 960)),
         rendition=rendition,
         preview=thumbnail,
         flags=flagged,
     )
-    legacy_rendition = jpeg("coffee", (600, 400))
+    legacy_rendition = jpeg_bytes("coffee", 80, (600, 400))
     # processed before the pipeline made thumbnails: a rendition and no preview
     legacy = archive_item(
-        services, teacher, jpeg("coffee", (1200, 800)), rendition=legacy_rendition, flags=flagged
+        services,
+        teacher,
+        jpeg_bytes("coffee", 80, (1200, 800)),
+        rendition=legacy_rendition,
+        flags=flagged,
     )
-    poster = jpeg("rocket", (213, 320))
+    poster = jpeg_bytes("rocket", 80, (213, 320))
     video = archive_item(
         services,
         teacher,
@@ -76,7 +76,7 @@ def items(services: Services, people: People) -> dict[str, tuple[int, bytes]]:
         client_filename="VID_20261013_071500.mp4",
         flags=flagged,
     )
-    page = jpeg("text", (300, 424))
+    page = jpeg_bytes("text", 80, (300, 424))
     document = archive_item(
         services,
         teacher,

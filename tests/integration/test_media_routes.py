@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from bukti.bootstrap import Services
 from bukti.settings import Settings
 from storage.backends.s3 import S3Store
 from tests.fixtures.app import assert_problem
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.web import People, archive_item, make_people, sign_in
 
@@ -27,21 +26,18 @@ pytestmark = pytest.mark.integration
 POLYGLOT = b"\xff\xd8\xff\xe0<html><script>alert(document.cookie)</script></html>\xff\xd9"
 
 
-def jpeg(picture: str = "astronaut", size: tuple[int, int] = (320, 240)) -> bytes:
-    out = io.BytesIO()
-    sample(picture, size).save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
 @pytest.fixture
 def photo(services: Services, people: People) -> tuple[int, bytes, bytes]:
-    original, rendition = jpeg(size=(640, 480)), jpeg(size=(320, 240))
+    original, rendition = (
+        jpeg_bytes("astronaut", 85, (640, 480)),
+        jpeg_bytes("astronaut", 85, (320, 240)),
+    )
     item_id = archive_item(
         services,
         people.world.teacher["id"],
         original,
         rendition=rendition,
-        preview=jpeg("coffee", (160, 120)),
+        preview=jpeg_bytes("coffee", 85, (160, 120)),
         client_filename='../../etc/"evil" name;.php.jpg',
     )
     return item_id, original, rendition
@@ -201,7 +197,9 @@ def test_a_copy_asked_for_by_its_version_is_kept_a_year(
 def test_a_copy_the_item_does_not_have_is_not_found(
     client: TestClient, services: Services, people: People
 ) -> None:
-    item_id = archive_item(services, people.world.teacher["id"], jpeg())
+    item_id = archive_item(
+        services, people.world.teacher["id"], jpeg_bytes("astronaut", 85, (320, 240))
+    )
 
     response = client.get(f"/api/v1/evidence/{item_id}/preview", headers=people.world.admin)
 
@@ -271,7 +269,7 @@ def test_media_from_s3_are_streamed_or_redirected_to_a_presigned_link(
     services = Services(s3_settings)
     with TestClient(create_app(s3_settings, services, enqueue=lambda *a: None)) as client:
         people = make_people(client)
-        original = jpeg(size=(640, 480))
+        original = jpeg_bytes("astronaut", 85, (640, 480))
         item_id = archive_item(services, people.world.teacher["id"], original)
         url = f"/api/v1/evidence/{item_id}/original"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from storage.audit import verify_chain
 from storage.db import transaction
 from storage.models import AuditEntry, Evidence, Review
 from tests.fixtures.app import RecordingEnqueue
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from tests.fixtures.web import People, archive_item, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.integration
 both_databases = pytest.mark.both_databases
 
 T0 = datetime(2026, 10, 13, 1, 0, tzinfo=UTC)
-
-
-def jpeg(picture: str = "astronaut", size: tuple[int, int] = (160, 120)) -> bytes:
-    out = io.BytesIO()
-    sample(picture, size).save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def flag(code: str, severity: str, related: int | None = None, detail: str = "d") -> dict[str, Any]:
@@ -49,19 +42,24 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
     siti_item = archive_item(
         services,
         siti,
-        jpeg("astronaut"),
-        rendition=jpeg("astronaut"),
+        jpeg_bytes("astronaut", 80, (160, 120)),
+        rendition=jpeg_bytes("astronaut", 80, (160, 120)),
         status="accepted",
         received_at=T0,
     )
     asep_item = archive_item(
-        services, asep, jpeg("coffee"), rendition=jpeg("coffee"), status="accepted", received_at=T0
+        services,
+        asep,
+        jpeg_bytes("coffee", 80, (160, 120)),
+        rendition=jpeg_bytes("coffee", 80, (160, 120)),
+        status="accepted",
+        received_at=T0,
     )
     near = archive_item(
         services,
         erni,
-        jpeg("astronaut", (150, 110)),
-        rendition=jpeg("astronaut"),
+        jpeg_bytes("astronaut", 80, (150, 110)),
+        rendition=jpeg_bytes("astronaut", 80, (160, 120)),
         activity_id=day,
         received_at=T0 + timedelta(hours=2),
         flags=[
@@ -72,8 +70,8 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
     exact = archive_item(
         services,
         erni,
-        jpeg("coffee"),
-        rendition=jpeg("coffee"),
+        jpeg_bytes("coffee", 80, (160, 120)),
+        rendition=jpeg_bytes("coffee", 80, (160, 120)),
         activity_id=day,
         received_at=T0 + timedelta(hours=1),
         flags=[flag("exact_duplicate", "high", asep_item)],
@@ -81,8 +79,8 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
     medium = archive_item(
         services,
         erni,
-        jpeg("chelsea"),
-        rendition=jpeg("chelsea"),
+        jpeg_bytes("chelsea", 80, (160, 120)),
+        rendition=jpeg_bytes("chelsea", 80, (160, 120)),
         activity_id=day,
         received_at=T0,
         flags=[flag("no_location", "medium")],
@@ -90,8 +88,8 @@ def flagged(client: TestClient, services: Services, people: People) -> dict[str,
     other_school = archive_item(
         services,
         siti,
-        jpeg("rocket"),
-        rendition=jpeg("rocket"),
+        jpeg_bytes("rocket", 80, (160, 120)),
+        rendition=jpeg_bytes("rocket", 80, (160, 120)),
         received_at=T0,
         flags=[flag("edited", "medium")],
     )
@@ -256,7 +254,7 @@ def test_a_teacher_answers_an_ask_again_with_a_new_item_for_the_same_activity(
         "/api/v1/evidence",
         headers=teacher,
         data={"answers": str(asked)},
-        files={"file": ("a.jpg", jpeg("chelsea", (320, 240)), "image/jpeg")},
+        files={"file": ("a.jpg", jpeg_bytes("chelsea", 80, (320, 240)), "image/jpeg")},
     )
     asking = client.post(
         f"/api/v1/evidence/{asked}/review",
@@ -269,13 +267,13 @@ def test_a_teacher_answers_an_ask_again_with_a_new_item_for_the_same_activity(
         "/api/v1/evidence",
         headers=teacher,
         data={"answers": str(asked)},
-        files={"file": ("b.jpg", jpeg("chelsea", (320, 240)), "image/jpeg")},
+        files={"file": ("b.jpg", jpeg_bytes("chelsea", 80, (320, 240)), "image/jpeg")},
     )
     stranger = client.post(
         "/api/v1/evidence",
         headers=people.world.other_teacher_auth,
         data={"answers": str(asked)},
-        files={"file": ("c.jpg", jpeg("rocket", (320, 240)), "image/jpeg")},
+        files={"file": ("c.jpg", jpeg_bytes("rocket", 80, (320, 240)), "image/jpeg")},
     )
 
     assert too_early.status_code == 409
