@@ -4,7 +4,6 @@ over HTTP."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shlex
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from tests.fixtures.app import ADMIN_TOKEN, REPO, bearer, make_world, wait_for_terminal
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from tests.fixtures.readme import readme_section, shell_blocks
 from tests.fixtures.services import free_port
 
@@ -95,12 +94,6 @@ def service(start_service: Start) -> httpx.Client:
     return start_service()
 
 
-def real_photo(picture: str) -> bytes:
-    out = io.BytesIO()
-    sample(picture).save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
 def test_service_runs_as_the_readme_says_and_processes_real_photos(
     service: httpx.Client, tmp_path: Path
 ) -> None:
@@ -111,32 +104,16 @@ def test_service_runs_as_the_readme_says_and_processes_real_photos(
         ("2026-10-14", "coffee"),
         ("2026-10-15", "astronaut"),
     ):
-        activity = service.post(
-            "/api/v1/activities",
-            headers=world.teacher_auth,
-            json={
-                "teacher_id": world.teacher["id"],
-                "date": day,
-                "start": "07:00",
-                "end": "08:30",
-                "title": "Mengajar",
-            },
-        ).json()
-        response = service.post(
-            "/api/v1/evidence",
-            headers=world.teacher_auth,
-            data={"activity_id": activity["id"]},
-            files={"file": (f"{picture}.jpg", real_photo(picture), "image/jpeg")},
-        )
-        assert response.status_code == 202, response.text
-        ids.append(response.json()["id"])
+        activity = world.activity(day)
+        photo = jpeg_bytes(picture)  # a real photo without metadata
+        ids.append(world.upload(photo, name=f"{picture}.jpg", activity_id=activity["id"]))
     items = [wait_for_terminal(service, i, world.teacher_auth) for i in ids]
     # no EXIF: flagged for time and place; the repeat is also an exact duplicate of the first
     assert [i["status"] for i in items] == ["flagged"] * 3
     assert {f["code"] for f in items[2]["flags"]} >= {"exact_duplicate"}
     assert "exact_duplicate" not in {f["code"] for f in items[1]["flags"]}
     archived = tmp_path / "data" / "objects" / items[0]["archive"]["original_key"]
-    assert archived.read_bytes() == real_photo("astronaut")
+    assert archived.read_bytes() == jpeg_bytes("astronaut")
     assert service.get("/docs").status_code == 200
 
 
