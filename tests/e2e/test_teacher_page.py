@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.app import wait_for_terminal
+from tests.fixtures.app import World, wait_for_terminal
 from tests.fixtures.browser import (
     LiveServer,
     PageFactory,
@@ -37,6 +37,8 @@ WIB = ZoneInfo("Asia/Jakarta")
 SLOW_NETWORK = {"latency": 100, "downloadThroughput": 375_000, "uploadThroughput": 187_500}
 SCHOOL = (-6.8168, 107.1425)
 #: the day's photos: when each was taken, and which picture it is
+#: the teacher's phone here: a Samsung Galaxy A15
+PHONE_MODEL = "SM-A155F"
 SHOTS = [
     ((7, 5), "coffee"),
     ((7, 30), "chelsea"),
@@ -47,19 +49,17 @@ SHOTS = [
 ]
 
 
-def phone_photos(make_photo: PhotoFactory, day: date) -> list[Path]:
+def phone_photos(world: World, day: date) -> list[Path]:
     """The day's photos as a phone's camera writes them: time, zone, position, device."""
     return [
-        make_photo(
+        world.phone_photo(
+            datetime(day.year, day.month, day.day, hour, minute),
+            GpsFix(SCHOOL[0] + 0.0003 * n, SCHOOL[1], accuracy_m=8.0),
             f"IMG_{day:%Y%m%d}_{hour:02d}{minute:02d}00.jpg",
             source=source,
             size=(1280, 960),
             quality=92,
-            captured=datetime(day.year, day.month, day.day, hour, minute),
-            offset="+07:00",
-            gps=GpsFix(SCHOOL[0] + 0.0003 * n, SCHOOL[1], accuracy_m=8.0),
-            make="samsung",
-            model="SM-A155F",
+            model=PHONE_MODEL,
         )
         for n, ((hour, minute), source) in enumerate(SHOTS)
     ]
@@ -120,20 +120,19 @@ def test_a_teacher_evidences_a_whole_day_from_a_phone_on_a_slow_network(
     base = live_server.url
     shots = screenshot_dir(tmp_path)
     http = httpx.Client(base_url=base, timeout=30)
-    people = make_people(http)
+    people = make_people(http, make_photo)
     teacher_auth = people.world.teacher_auth
     now = datetime.now(WIB)
     day = (now - timedelta(days=1)).date()
-    photos = phone_photos(make_photo, day)
+    photos = phone_photos(people.world, day)
     report = make_document.pdf(f"Laporan_{day:%Y%m%d}.pdf", pages=lesson_pages(3, seed=4))
-    selfie = make_photo(
+    selfie = people.world.phone_photo(
+        now.replace(tzinfo=None, microsecond=0),
+        None,
         "selfie.jpg",
         source="astronaut",
         size=(960, 1280),
-        captured=now.replace(tzinfo=None, microsecond=0),
-        offset="+07:00",
-        make="samsung",
-        model="SM-A155F",
+        model=PHONE_MODEL,
     )
     page = browser_page(
         "phone",
@@ -198,9 +197,9 @@ def test_a_file_whose_last_answer_was_lost_is_one_item(
     became, so the file is not sent again."""
     base = live_server.url
     http = httpx.Client(base_url=base, timeout=30)
-    people = make_people(http)
+    people = make_people(http, make_photo)
     day = datetime.now(WIB).date()
-    photo = phone_photos(make_photo, day)[0]
+    photo = phone_photos(people.world, day)[0]
     page = browser_page("phone")
     lost: list[str] = []
     seen: list[tuple[str, int, str | None]] = []
