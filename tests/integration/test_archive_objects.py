@@ -4,7 +4,6 @@ writes, release to the trash and restore, on every store Bukti runs on."""
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from storage.backends.memory import MemoryStore
 from storage.db import alembic_config, transaction, upgrade
 from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
 from tests.fixtures.app import make_world
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from tests.fixtures.s3 import S3Endpoint
 from tests.fixtures.web import archive_item
 
@@ -36,15 +35,9 @@ def test_an_archived_photo_counts_its_original_rendition_and_thumbnail_and_lists
 
     world = make_world(live_client)
     live_client.app.state.enqueue = lambda *_: None  # type: ignore[attr-defined]
-    content = _large_jpeg()
-    response = live_client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(world.activity()["id"])},
-        files={"file": ("IMG_20261013_071502.jpg", content, "image/jpeg")},
-        headers=world.teacher_auth,
-    )
-    assert response.status_code == 202, response.text
-    mine = int(response.json()["id"])
+    # big enough that the pipeline makes a smaller rendition of it
+    content = jpeg_bytes("astronaut", 95, (2400, 1800))
+    mine = world.upload(content, name="IMG_20261013_071502.jpg", activity_id=world.activity()["id"])
     pipeline.process_evidence(services, mine)
     item = live_client.get(f"/api/v1/evidence/{mine}", headers=world.teacher_auth).json()
     sizes, copies = item["sizes"], item["archive"]["copies"]
@@ -286,13 +279,6 @@ def test_the_migration_records_the_objects_of_items_archived_before_it(
         assert links == 4
         assert list(stored) == [3400, 3400]
     engine.dispose()
-
-
-def _large_jpeg() -> bytes:
-    """A photo big enough that the pipeline makes a smaller rendition of it."""
-    out = io.BytesIO()
-    sample("astronaut", (2400, 1800)).save(out, "JPEG", quality=95)
-    return out.getvalue()
 
 
 def _original_key(services: Services, evidence_id: int) -> str:

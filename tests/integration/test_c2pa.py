@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.fixtures.photos import sample
+from tests.fixtures.photos import jpeg_bytes
 from workers.c2pa_facts import read_c2pa
 
 pytestmark = pytest.mark.integration
@@ -118,16 +118,10 @@ def _es256_signer() -> c2pa.Signer:
     return c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain.decode(), None)
 
 
-def _jpeg_bytes() -> bytes:
-    buffer = io.BytesIO()
-    sample("astronaut", (640, 480)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def plain_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("c2pa") / "plain.jpg"
-    path.write_bytes(_jpeg_bytes())
+    path.write_bytes(jpeg_bytes("astronaut", 90, (640, 480)))
     return path
 
 
@@ -135,7 +129,12 @@ def plain_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def signed_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     signed = io.BytesIO()
     with c2pa.Builder(MANIFEST) as builder:
-        builder.sign(_es256_signer(), "image/jpeg", io.BytesIO(_jpeg_bytes()), signed)
+        builder.sign(
+            _es256_signer(),
+            "image/jpeg",
+            io.BytesIO(jpeg_bytes("astronaut", 90, (640, 480))),
+            signed,
+        )
     path = tmp_path_factory.mktemp("c2pa") / "signed.jpg"
     path.write_bytes(signed.getvalue())
     return path
@@ -212,27 +211,11 @@ def test_damaged_manifest_is_present_and_not_valid(signed_jpeg: Path, tmp_path: 
 def test_content_credentials_are_recorded_as_a_fact_through_the_pipeline(
     signed_jpeg: Path, live_client: Any, worker: Any
 ) -> None:
-    from tests.fixtures.app import make_world, wait_for_terminal
+    from tests.fixtures.app import make_world
 
     world = make_world(live_client)
-    activity = live_client.post(
-        "/api/v1/activities",
-        json={
-            "teacher_id": world.teacher["id"],
-            "date": "2026-10-13",
-            "start": "07:00",
-            "end": "08:30",
-            "title": "Mengajar",
-        },
-        headers=world.teacher_auth,
-    ).json()
-    response = live_client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity["id"])},
-        files={"file": ("signed.jpg", signed_jpeg.read_bytes(), "image/jpeg")},
-        headers=world.teacher_auth,
-    )
-    item = wait_for_terminal(live_client, response.json()["id"], world.teacher_auth)
+    activity = world.activity("2026-10-13")
+    item = world.send(signed_jpeg, name="signed.jpg", activity_id=activity["id"])
     c2pa_fact = item["facts"]["c2pa"]
     assert c2pa_fact["present"] and c2pa_fact["valid"] and not c2pa_fact["trusted"]
     assert c2pa_fact["claim_generator"].startswith("bukti-test-camera")
