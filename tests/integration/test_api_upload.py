@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,20 +14,8 @@ from tests.fixtures.photos import jpeg_bytes
 pytestmark = pytest.mark.integration
 
 
-def upload(
-    client: TestClient,
-    auth: dict[str, str],
-    activity_id: Any,
-    content: bytes,
-    name: str = "IMG_0001.jpg",
-    headers: dict[str, str] | None = None,
-) -> Any:
-    return client.post(
-        "/api/v1/evidence",
-        data={"activity_id": str(activity_id)},
-        files={"file": (name, content, "application/octet-stream")},
-        headers={**auth, **(headers or {})},
-    )
+#: what a client that names no type sends: the API tells the type from the bytes
+UNTYPED = "application/octet-stream"
 
 
 def test_upload_is_accepted_for_processing_and_queued(
@@ -36,7 +23,7 @@ def test_upload_is_accepted_for_processing_and_queued(
 ) -> None:
     activity = world.activity()
     content = jpeg_bytes()
-    response = upload(client, world.teacher_auth, activity["id"], content)
+    response = world.post_file(content, mime=UNTYPED, activity_id=activity["id"])
     assert response.status_code == 202, response.text
     item = response.json()
     assert item["status"] == "received" and item["kind"] == "photo"
@@ -54,8 +41,8 @@ def test_upload_is_accepted_for_processing_and_queued(
 
 def test_type_comes_from_bytes_not_the_name(client: TestClient, world: World) -> None:
     activity = world.activity()
-    response = upload(
-        client, world.teacher_auth, activity["id"], b"#!/bin/sh\nrm -rf /\n" * 400, name="photo.jpg"
+    response = world.post_file(
+        b"#!/bin/sh\nrm -rf /\n" * 400, mime=UNTYPED, name="photo.jpg", activity_id=activity["id"]
     )
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
@@ -78,7 +65,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     with TestClient(create_app(settings, enqueue=RecordingEnqueue())) as small:
         world = make_world(small)
         activity = world.activity()
-        response = upload(small, world.teacher_auth, activity["id"], jpeg_bytes())
+        response = world.post_file(jpeg_bytes(), mime=UNTYPED, activity_id=activity["id"])
         assert response.status_code == 413
         assert "limit" in response.json()["detail"]
         assert list(settings.incoming_dir.iterdir()) == []
@@ -97,7 +84,7 @@ def test_missing_activity_id_is_422(client: TestClient, world: World) -> None:
 
 
 def test_non_numeric_activity_id_is_422(client: TestClient, world: World) -> None:
-    response = upload(client, world.teacher_auth, "abc", jpeg_bytes())
+    response = world.post_file(jpeg_bytes(), mime=UNTYPED, activity_id="abc")
     assert response.status_code == 422
 
 
@@ -148,21 +135,28 @@ def test_link_is_recorded_and_queued(
 
 def test_empty_file_is_422(client: TestClient, world: World) -> None:
     activity = world.activity()
-    assert upload(client, world.teacher_auth, activity["id"], b"").status_code in (415, 422)
+    assert world.post_file(b"", mime=UNTYPED, activity_id=activity["id"]).status_code in (415, 422)
 
 
 def test_teacher_cannot_upload_to_another_teachers_activity(
     client: TestClient, world: World, settings: Settings
 ) -> None:
     activity = world.activity()
-    response = upload(client, world.other_teacher_auth, activity["id"], jpeg_bytes())
+    response = world.post_file(
+        jpeg_bytes(), mime=UNTYPED, auth=world.other_teacher_auth, activity_id=activity["id"]
+    )
     assert response.status_code == 404
     assert list(settings.incoming_dir.iterdir()) == []
 
 
 def test_reviewer_cannot_upload(client: TestClient, world: World) -> None:
     activity = world.activity()
-    assert upload(client, world.reviewer_auth, activity["id"], jpeg_bytes()).status_code == 403
+    assert (
+        world.post_file(
+            jpeg_bytes(), mime=UNTYPED, auth=world.reviewer_auth, activity_id=activity["id"]
+        ).status_code
+        == 403
+    )
 
 
 def test_idempotency_key_returns_the_same_item(
@@ -170,8 +164,8 @@ def test_idempotency_key_returns_the_same_item(
 ) -> None:
     activity = world.activity()
     key = {"Idempotency-Key": "phone-42-upload-7"}
-    first = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
-    second = upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key)
+    first = world.post_file(jpeg_bytes(), mime=UNTYPED, headers=key, activity_id=activity["id"])
+    second = world.post_file(jpeg_bytes(), mime=UNTYPED, headers=key, activity_id=activity["id"])
     assert first.status_code == second.status_code == 202
     assert first.json()["id"] == second.json()["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
@@ -183,7 +177,7 @@ def test_teacher_asking_for_another_teachers_item_gets_404(
     client: TestClient, world: World
 ) -> None:
     activity = world.activity()
-    item = upload(client, world.teacher_auth, activity["id"], jpeg_bytes()).json()
+    item = world.post_file(jpeg_bytes(), mime=UNTYPED, activity_id=activity["id"]).json()
     assert (
         client.get(f"/api/v1/evidence/{item['id']}", headers=world.other_teacher_auth).status_code
         == 404
@@ -198,8 +192,8 @@ def test_client_file_name_is_kept_only_as_a_name(
     client: TestClient, world: World, settings: Settings
 ) -> None:
     activity = world.activity()
-    item = upload(
-        client, world.teacher_auth, activity["id"], jpeg_bytes(), name="../../etc/passwd"
+    item = world.post_file(
+        jpeg_bytes(), mime=UNTYPED, name="../../etc/passwd", activity_id=activity["id"]
     ).json()
     assert (settings.incoming_dir / str(item["id"])).exists()
     assert not (settings.data_dir.parent / "etc").exists()
@@ -213,7 +207,7 @@ def test_broker_down_keeps_the_upload_received(
 
     client.app.state.enqueue = broken  # type: ignore[attr-defined]
     activity = world.activity()
-    response = upload(client, world.teacher_auth, activity["id"], jpeg_bytes())
+    response = world.post_file(jpeg_bytes(), mime=UNTYPED, activity_id=activity["id"])
     assert response.status_code == 202
     assert response.json()["status"] == "received"
     assert (settings.incoming_dir / str(response.json()["id"])).exists()
@@ -223,8 +217,12 @@ def test_idempotency_key_reused_for_another_file_is_409(client: TestClient, worl
     activity = world.activity()
     key = {"Idempotency-Key": "k-1"}
     assert (
-        upload(client, world.teacher_auth, activity["id"], jpeg_bytes(), headers=key).status_code
+        world.post_file(
+            jpeg_bytes(), mime=UNTYPED, headers=key, activity_id=activity["id"]
+        ).status_code
         == 202
     )
-    other = upload(client, world.teacher_auth, activity["id"], jpeg_bytes("coffee"), headers=key)
+    other = world.post_file(
+        jpeg_bytes("coffee"), mime=UNTYPED, headers=key, activity_id=activity["id"]
+    )
     assert other.status_code == 409
