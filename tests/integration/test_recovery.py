@@ -63,7 +63,7 @@ def api(settings: Settings) -> TestClient:
     return TestClient(create_app(settings, Services(settings), sweep=False))
 
 
-def upload_backlog(client: TestClient, world: World, count: int, size: int = 1200) -> list[int]:
+def upload_backlog(world: World, count: int, size: int = 1200) -> list[int]:
     """``count`` camera photos of CAMERA_PICTURES in turn, one per day's activity, in order of
     receipt (past the sixth, resized copies of earlier ones: recycled photos, flagged as such)."""
     ids = []
@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_item_loses_nothing_and_does_nothing_twice(
     with api(settings) as client:
         world = make_world(client)
         # queued before the worker starts: it works through them faster than they are sent
-        ids = upload_backlog(client, world, 6, size=2400)
+        ids = upload_backlog(world, 6, size=2400)
         first = start_worker(settings, "first", processes=1, threads=1)
         wait_for_processing(settings, ids)
         first.kill()
@@ -170,7 +170,7 @@ def test_a_backlog_lost_by_redis_is_processed_anyway(
     settings = settings.model_copy(update={"redis_url": url})
     with api(settings) as client:
         world = make_world(client)
-        ids = upload_backlog(client, world, 8, size=600)
+        ids = upload_backlog(world, 8, size=600)
         queued = redis.Redis.from_url(url)
         assert queued.llen("dramatiq:evidence") == len(ids)
         if loss == "flushall":
@@ -207,7 +207,7 @@ def test_an_s3_outage_fails_items_that_retry_by_themselves_once_it_is_back(
             world = make_world(client)
             proxy.cut()
             start_worker(proxied, "worker", processes=1, threads=2)
-            ids = upload_backlog(client, world, 4, size=600)
+            ids = upload_backlog(world, 4, size=600)
             wait_until(
                 lambda: statuses(client, world, ids).count("failed") == len(ids),
                 60,
@@ -236,7 +236,7 @@ def test_a_postgresql_cut_strands_nothing(
     worker_settings = settings.model_copy(update={"database_url": through})
     with api(settings) as client:
         world = make_world(client)
-        ids = upload_backlog(client, world, 8, size=1600)
+        ids = upload_backlog(world, 8, size=1600)
         start_worker(worker_settings, "worker", processes=1, threads=2)
         wait_for_processing(settings, ids)
         proxy.cut()
