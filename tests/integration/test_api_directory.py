@@ -183,17 +183,7 @@ def test_bad_activity_times_are_422(client: TestClient, world: World, start: str
 
 def test_activities_list_filters_by_date_and_pages(client: TestClient, world: World) -> None:
     for day in ("2026-10-12", "2026-10-13", "2026-10-14"):
-        client.post(
-            "/api/v1/activities",
-            json={
-                "teacher_id": world.teacher["id"],
-                "date": day,
-                "start": "07:00",
-                "end": "08:00",
-                "title": f"on {day}",
-            },
-            headers=world.teacher_auth,
-        )
+        world.activity(day, "07:00", "08:00", f"on {day}")
     page = client.get(
         "/api/v1/activities?from=2026-10-13&to=2026-10-14&limit=1", headers=world.teacher_auth
     ).json()
