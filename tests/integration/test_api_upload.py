@@ -39,7 +39,7 @@ def test_upload_is_accepted_for_processing_and_queued(
     ]
 
 
-def test_type_comes_from_bytes_not_the_name(client: TestClient, world: World) -> None:
+def test_type_comes_from_bytes_not_the_name(world: World) -> None:
     activity = world.activity()
     response = world.post_file(
         b"#!/bin/sh\nrm -rf /\n" * 400, mime=UNTYPED, name="photo.jpg", activity_id=activity["id"]
@@ -83,7 +83,7 @@ def test_missing_activity_id_is_422(client: TestClient, world: World) -> None:
     assert "activity_id" in response.json()["detail"]
 
 
-def test_non_numeric_activity_id_is_422(client: TestClient, world: World) -> None:
+def test_non_numeric_activity_id_is_422(world: World) -> None:
     response = world.post_file(jpeg_bytes(), mime=UNTYPED, activity_id="abc")
     assert response.status_code == 422
 
@@ -133,13 +133,13 @@ def test_link_is_recorded_and_queued(
     assert queued.sent == [item["id"]]
 
 
-def test_empty_file_is_422(client: TestClient, world: World) -> None:
+def test_empty_file_is_422(world: World) -> None:
     activity = world.activity()
     assert world.post_file(b"", mime=UNTYPED, activity_id=activity["id"]).status_code in (415, 422)
 
 
 def test_teacher_cannot_upload_to_another_teachers_activity(
-    client: TestClient, world: World, settings: Settings
+    world: World, settings: Settings
 ) -> None:
     activity = world.activity()
     response = world.post_file(
@@ -149,7 +149,7 @@ def test_teacher_cannot_upload_to_another_teachers_activity(
     assert list(settings.incoming_dir.iterdir()) == []
 
 
-def test_reviewer_cannot_upload(client: TestClient, world: World) -> None:
+def test_reviewer_cannot_upload(world: World) -> None:
     activity = world.activity()
     assert (
         world.post_file(
@@ -188,9 +188,7 @@ def test_teacher_asking_for_another_teachers_item_gets_404(
     assert client.get("/api/v1/evidence", headers=world.other_teacher_auth).json()["total"] == 0
 
 
-def test_client_file_name_is_kept_only_as_a_name(
-    client: TestClient, world: World, settings: Settings
-) -> None:
+def test_client_file_name_is_kept_only_as_a_name(world: World, settings: Settings) -> None:
     activity = world.activity()
     item = world.post_file(
         jpeg_bytes(), mime=UNTYPED, name="../../etc/passwd", activity_id=activity["id"]
@@ -213,7 +211,7 @@ def test_broker_down_keeps_the_upload_received(
     assert (settings.incoming_dir / str(response.json()["id"])).exists()
 
 
-def test_idempotency_key_reused_for_another_file_is_409(client: TestClient, world: World) -> None:
+def test_idempotency_key_reused_for_another_file_is_409(world: World) -> None:
     activity = world.activity()
     key = {"Idempotency-Key": "k-1"}
     assert (

@@ -111,7 +111,7 @@ def test_a_month_counts_from_the_teachers_start_date(client: TestClient, world: 
     assert first["counted"] is False and first["flags"] == []
 
 
-def test_a_dl_destination_keeps_the_zone_at_its_position(client: TestClient, world: World) -> None:
+def test_a_dl_destination_keeps_the_zone_at_its_position(world: World) -> None:
     bali = {"name": "LPMP Bali", "lat": -8.6705, "lon": 115.2126}
     record = world.attendance(DAY, "DL", destination=bali)
     assert record["destination"]["timezone"] == "Asia/Makassar"
@@ -132,7 +132,7 @@ def _facts(
 
 
 def test_the_worker_checks_a_check_selfie_against_its_typed_time(
-    client: TestClient, world: World, services: Services
+    world: World, services: Services
 ) -> None:
     record = world.attendance(DAY, "WFO", check_in="06:30")
     selfie = world.upload(PHOTO, name="IMG_1.jpg", attendance_id=record["id"], check="in")
@@ -146,7 +146,7 @@ def test_the_worker_checks_a_check_selfie_against_its_typed_time(
 
 
 def test_the_worker_checks_a_monthly_video_against_its_month_not_a_place(
-    client: TestClient, world: World, services: Services
+    world: World, services: Services
 ) -> None:
     video = world.upload(PHOTO, name="IMG_1.jpg", month="2026-10", requirement="learning")
     with transaction(services.sessions) as session:

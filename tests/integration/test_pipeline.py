@@ -414,7 +414,6 @@ def test_an_admin_retries_failed_items_in_bulk_by_reason(
 
 
 def test_bukti_retry_and_requeue_by_hand(
-    client: TestClient,
     world: World,
     services: Services,
     settings: Settings,

@@ -29,7 +29,7 @@ def flag(code: str, severity: str, related: int | None = None, detail: str = "d"
 
 
 @pytest.fixture
-def flagged(client: TestClient, services: Services, people: People) -> dict[str, int]:
+def flagged(services: Services, people: People) -> dict[str, int]:
     """Items of both schools: a cross-school near duplicate, a same-school exact duplicate,
     a medium-only item, an accepted one and another school's flagged one."""
     world = people.world
