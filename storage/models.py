@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     Time,
     TypeDecorator,
@@ -58,6 +59,11 @@ class Base(DeclarativeBase):
     """Base of every model."""
 
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements built once (``__table__`` is typed loosely)."""
+    return cast(Table, model.__table__)
 
 
 class School(Base):

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, func, select, update
+from sqlalchemy import Executable, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,7 +26,7 @@ from evidence.status import Kind
 from storage.backend import ObjectStore, StorageError
 from storage.db import is_postgres, upsert
 from storage.integrity import object_sha256
-from storage.models import ArchiveObject, Evidence, EvidenceObject, utcnow
+from storage.models import ArchiveObject, Evidence, EvidenceObject, table_of, utcnow
 from storage.object_lock import protect_original
 
 ORIGINAL = "original"
@@ -123,8 +123,8 @@ def _object_row(copy: Written, now: datetime) -> dict[str, Any]:
 # The statements every archived item runs, built once (per dialect for the upserts) and run
 # with the values as parameters: a statement of literal rows is built, keyed and compiled
 # again on every call.
-_OBJECT_TABLE = cast(Table, ArchiveObject.__table__)
-_LINK_TABLE = cast(Table, EvidenceObject.__table__)
+_OBJECT_TABLE = table_of(ArchiveObject)
+_LINK_TABLE = table_of(EvidenceObject)
 _HELD_FOR_UPDATE = (
     select(ArchiveObject)
     .where(ArchiveObject.key.in_(bindparam("keys", expanding=True)))

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     Select,
-    Table,
     and_,
     bindparam,
     func,
@@ -45,6 +44,7 @@ from storage.models import (
     EvidenceFlag,
     School,
     Teacher,
+    table_of,
     utcnow,
 )
 
@@ -432,4 +432,4 @@ def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]
     # the table's own INSERT, run once for all rows (the ORM's bulk insert splits the rows by
     # which columns are None, one statement a group)
     if rows:
-        session.connection().execute(insert(cast(Table, model.__table__)), rows)
+        session.connection().execute(insert(table_of(model)), rows)

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bukti.bootstrap import Services
@@ -38,7 +38,14 @@ from evidence.text_duplicates import is_near_duplicate as is_text_near_duplicate
 from evidence.video_duplicates import VideoHashes, near_duplicate_match
 from storage import near_index, signature_index
 from storage.db import is_postgres
-from storage.models import Activity, Evidence, EvidenceFlag, PerceptualHashRow, SignatureKeyRow
+from storage.models import (
+    Activity,
+    Evidence,
+    EvidenceFlag,
+    PerceptualHashRow,
+    SignatureKeyRow,
+    table_of,
+)
 from storage.repositories import ROW_ONLY, add_event, add_flags
 from storage.signature_index import Signature
 
@@ -47,7 +54,7 @@ FINISHED_STATUSES = (Status.ACCEPTED.value, Status.FLAGGED.value)
 #: advisory lock key beside the bands' (storage/near_index.py): an item's SHA-256
 _SHA_LOCK = near_index.LOCK_NAMESPACE + 0xFFFF
 
-_EVIDENCE = cast(Table, Evidence.__table__)
+_EVIDENCE = table_of(Evidence)
 
 # The statements every item's lookup runs, built once: their values are parameters, so a job
 # neither builds them nor computes their cache keys again.

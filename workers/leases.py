@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import redis
 import sqlalchemy.exc
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import BindParameter, ColumnElement, Table, and_, bindparam, or_, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bukti.errors import DependencyError
@@ -37,7 +36,7 @@ from evidence.failures import FailureReason as FailureReason
 from evidence.failures import sentence as sentence
 from evidence.status import Status
 from storage.backend import StorageError
-from storage.models import Evidence, utcnow
+from storage.models import Evidence, table_of, utcnow
 from storage.repositories import add_events
 
 log = logging.getLogger(__name__)
@@ -136,7 +135,7 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-_EVIDENCE = cast(Table, Evidence.__table__)
+_EVIDENCE = table_of(Evidence)
 
 
 def unheld(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:

@@ -21,10 +21,10 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from dramatiq.middleware import Shutdown
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from bukti.bootstrap import Services
@@ -37,7 +37,7 @@ from evidence.trailing import trailing_data_flag
 from storage import objects
 from storage.db import transaction
 from storage.integrity import sha256_file
-from storage.models import Evidence, EvidenceFlag, utcnow
+from storage.models import Evidence, EvidenceFlag, table_of, utcnow
 from storage.repositories import ROW_ONLY, add_event, add_events, add_flags
 from workers import leases, lifecycle, youtube_links
 from workers.dedup import find_duplicates
@@ -461,7 +461,7 @@ def _replace_flags(
     add_flags(session, item.id, flags)
 
 
-_FLAG_TABLE = cast(Table, EvidenceFlag.__table__)
+_FLAG_TABLE = table_of(EvidenceFlag)
 #: built once: an item's flags, all of them or those of some codes
 _DELETE_FLAGS = delete(_FLAG_TABLE).where(_FLAG_TABLE.c.evidence_id == bindparam("evidence_id"))
 _DELETE_OWNED_FLAGS = _DELETE_FLAGS.where(
