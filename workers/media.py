@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pikepdf
 from PIL import Image
 
 from bukti.errors import RejectedError
@@ -23,11 +24,11 @@ from evidence.text_duplicates import text_signature
 from evidence.video_facts import VideoFacts, capture_facts
 from workers import photo, video
 from workers.c2pa_facts import read_c2pa
-from workers.documents.facts import document_facts
-from workers.documents.identify import identify_document
-from workers.documents.optimise import optimise_document
+from workers.documents.facts import document_facts, pdf_facts
+from workers.documents.identify import identify_document, is_pdf, open_pdf
+from workers.documents.optimise import optimise_document, write_optimised_pdf
 from workers.documents.preview import NoPreview, render_preview
-from workers.documents.sanitise import sanitise_pdf
+from workers.documents.sanitise import remove_active_content, save_sanitised
 from workers.documents.text import document_text
 from workers.phash import perceptual_hashes
 
@@ -194,7 +195,23 @@ class DocumentMedia(Media):
 
     def make(self, path: Path, work: Path, settings: Settings, facts: dict[str, Any]) -> Made:
         doc_type = DocumentFacts.from_json(facts["document"]).doc_type
-        outputs = self._render(path, work, doc_type)
+        if doc_type is DocumentType.PDF:
+            with open_pdf(path) as pdf:
+                return self._made(path, self._render_pdf(pdf, path, work), doc_type)
+        out = work / f"rendition.{self._EXTENSIONS[doc_type]}"
+        optimise_document(path, doc_type, out)
+        return self._made(path, self._with_preview(out, doc_type, work, ""), doc_type)
+
+    def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
+        """A PDF is opened once: its checks, facts, sanitising and optimising share it."""
+        if not is_pdf(path):
+            return super().process(path, work, settings)
+        with open_pdf(path) as pdf:
+            examined = Examined(DocumentType.PDF.value, {"document": pdf_facts(pdf).to_json()})
+            outputs = self._render_pdf(pdf, path, work)
+        return examined, self._made(path, outputs, DocumentType.PDF)
+
+    def _made(self, path: Path, outputs: Outputs, doc_type: DocumentType) -> Made:
         signature = text_signature(document_text(path, doc_type))
         perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
         if outputs.preview is not None:
@@ -203,17 +220,21 @@ class DocumentMedia(Media):
                 perceptual["preview"] = perceptual_hashes(page.convert("RGB")).to_json()
         return Made(outputs, perceptual)
 
-    def _render(self, path: Path, work: Path, doc_type: DocumentType) -> Outputs:
-        source = path
-        note = ""
-        if doc_type is DocumentType.PDF:
-            # the stored copy is the sanitised one; the original's SHA-256 stays the proof
+    def _render_pdf(self, pdf: pikepdf.Pdf, path: Path, work: Path) -> Outputs:
+        """Sanitise and optimise the opened PDF in place, saved once as the rendition."""
+        # the stored copy is the sanitised one; the original's SHA-256 stays the proof
+        report = remove_active_content(pdf)
+        source, note = path, ""
+        if report.changed:
+            # what optimising falls back to, and must beat, when it cannot make it smaller
             source = work / "sanitised.pdf"
-            report = sanitise_pdf(path, source)
-            if report.changed:
-                note = f"removed: {report.removed}"
-        out = work / f"rendition.{self._EXTENSIONS[doc_type]}"
-        optimise_document(source, doc_type, out)
+            save_sanitised(pdf, source)
+            note = f"removed: {report.removed}"
+        out = work / "rendition.pdf"
+        write_optimised_pdf(pdf, source, out)
+        return self._with_preview(out, DocumentType.PDF, work, note)
+
+    def _with_preview(self, out: Path, doc_type: DocumentType, work: Path, note: str) -> Outputs:
         preview = work / "preview.png"
         shown = render_preview(out, doc_type, preview)
         if isinstance(shown, NoPreview):

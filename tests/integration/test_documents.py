@@ -11,12 +11,14 @@ import tracemalloc
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
 from PIL import Image
 
 from bukti.errors import RejectedError
+from bukti.settings import Settings
 from evidence.document_facts import DocumentType
 from evidence.text_duplicates import estimate_jaccard, is_near_duplicate, text_signature
 from tests.fixtures.documents import (
@@ -34,7 +36,7 @@ from tests.fixtures.documents import (
 )
 from tests.fixtures.photos import sample
 from workers.documents import preview as previews
-from workers.documents.facts import document_facts
+from workers.documents.facts import document_facts, pdf_facts
 from workers.documents.identify import identify_document
 from workers.documents.optimise import (
     MAX_IMAGE_DPI,
@@ -46,6 +48,7 @@ from workers.documents.preview import NoPreview, Preview, find_soffice, render_p
 from workers.documents.sanitise import sanitise_pdf
 from workers.documents.text import document_text
 from workers.documents.zip_safety import ZipLimits
+from workers.media import DocumentMedia
 
 WIB = timezone(timedelta(hours=7))
 
@@ -68,6 +71,20 @@ def all_objects_text(path: Path) -> str:
             if isinstance(obj, pikepdf.Stream):
                 pieces.append(obj.read_bytes().decode("latin-1"))
         return "\n".join(pieces)
+
+
+def objects_content(path: Path) -> tuple[list[bytes], list[list[str]]]:
+    """A PDF's streams (as stored) and its dictionaries' keys, whatever their object numbers."""
+    streams, keys = [], []
+    with pikepdf.open(path) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Type") in ("/XRef", "/ObjStm"):
+                continue  # the file's layout, numbers included
+            if isinstance(obj, pikepdf.Stream):
+                streams.append(obj.read_raw_bytes())
+            if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                keys.append(sorted(obj.keys()))
+    return sorted(streams), sorted(keys)
 
 
 # --- PDF: accepted, facts and text
@@ -382,6 +399,64 @@ def test_sanitising_is_deterministic(make_document, tmp_path):
     sanitise_pdf(source, tmp_path / "a.pdf")
     sanitise_pdf(source, tmp_path / "b.pdf")
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+# --- a PDF's job: one opening for its checks, facts, sanitising and optimising
+
+
+def test_a_pdfs_job_opens_it_once(make_document, tmp_path, monkeypatch):
+    source = make_document.pdf_with_active_content()
+    opened: list[object] = []
+    real_open = pikepdf.open
+
+    def counting_open(*args: Any, **kwargs: Any) -> pikepdf.Pdf:
+        opened.append(args[0])
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(pikepdf, "open", counting_open)
+    examined, made = DocumentMedia().process(source, tmp_path, Settings())
+    assert opened == [source]
+    assert examined.facts["document"]["page_count"]["value"] == 3
+    assert made.outputs.note.startswith("removed: ")
+    assert made.outputs.rendition is not None
+
+
+def test_a_pdfs_job_stores_what_its_phases_make_one_by_one(make_document, tmp_path):
+    page = sample("page", (2480, 3508))
+    scan = make_document.pdf("scan.pdf", pages=["Scanned with CamScanner"], image=page)
+    active = make_document.pdf_with_active_content()
+    for source in (scan, active):
+        work = tmp_path / source.stem
+        work.mkdir()
+        _, made = DocumentMedia().process(source, work, Settings())
+        sanitise_pdf(source, work / "by-phase-clean.pdf")
+        optimise_pdf(work / "by-phase-clean.pdf", work / "by-phase.pdf")
+        assert made.outputs.rendition is not None
+        # the same objects; only their numbers inside the object stream may differ
+        assert objects_content(made.outputs.rendition) == objects_content(work / "by-phase.pdf")
+    assert (tmp_path / "scan" / "rendition.pdf").read_bytes() == (
+        tmp_path / "scan" / "by-phase.pdf"
+    ).read_bytes()
+
+
+def test_reading_a_pdfs_facts_adds_nothing_to_it(make_document):
+    # The opened PDF is sanitised and saved next: an Info dictionary made up while reading
+    # (pikepdf's docinfo does that) would end up in the stored copy.
+    with pikepdf.open(make_document.pdf()) as pdf:
+        assert "/Info" not in pdf.trailer  # the fixture is what it claims
+        assert pdf_facts(pdf).title is None
+        assert "/Info" not in pdf.trailer
+
+
+def test_a_pdfs_job_refuses_what_identifying_refuses(make_document, tmp_path):
+    hostile = [
+        make_document.pdf(encryption=pikepdf.Encryption(user="rahasia", owner="rahasia")),
+        make_document.truncated(make_document.pdf()),
+    ]
+    for path in hostile:
+        with pytest.raises(RejectedError) as caught:
+            DocumentMedia().process(path, tmp_path, Settings())
+        assert caught.value.reason == refusal(path)
 
 
 # --- optimising

@@ -1,6 +1,9 @@
 """Documents as evidence: PDF, DOCX, XLSX, PPTX, ODT and ODS, told apart by their content.
 
-The pipeline runs these in order, each reopening the file:
+The pipeline runs these in order. A PDF's job opens it once
+(:func:`~workers.documents.identify.open_pdf`): the same :class:`pikepdf.Pdf` is checked,
+read for its facts, sanitised and optimised in place, then saved once as the stored copy;
+each phase keeps an entry point that takes a path. Office packages are opened by each phase.
 
 - :func:`~workers.documents.identify.identify_document` names the format or refuses the file
   (:class:`~bukti.errors.RejectedError`): password-protected, damaged, macro-enabled, legacy

@@ -23,7 +23,8 @@ from workers.documents.zip_safety import (
 def document_facts(path: Path, doc_type: DocumentType) -> DocumentFacts:
     """Page count, title, author, tools and dates from the document's metadata, each sourced."""
     if doc_type is DocumentType.PDF:
-        return _pdf_facts(path)
+        with pikepdf.open(path) as pdf:
+            return pdf_facts(pdf)
     with path.open("rb") as file:
         package = ZipPackage(file, DEFAULT_ZIP_LIMITS, ZipBudget(DEFAULT_ZIP_LIMITS), "file")
         if doc_type.is_odf:
@@ -39,43 +40,47 @@ _XMP_NAMESPACES = {
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
-def _pdf_facts(path: Path) -> DocumentFacts:
-    with pikepdf.open(path) as pdf:
-        info = pdf.docinfo
-        xmp = _xmp_values(pdf)
-        # The Info dictionary first: every writer fills it and every reader shows it, while
-        # tools that edit metadata often leave the XMP packet stale.
+def pdf_facts(pdf: pikepdf.Pdf) -> DocumentFacts:
+    """Page count, title, author, tools and dates of an opened PDF, each sourced."""
+    # Not pdf.docinfo: it adds an empty Info dictionary when there is none, and the same
+    # opened document is sanitised and saved next.
+    info = pdf.trailer.get("/Info")
+    if not isinstance(info, pikepdf.Dictionary):
+        info = pikepdf.Dictionary()
+    xmp = _xmp_values(pdf)
+    # The Info dictionary first: every writer fills it and every reader shows it, while
+    # tools that edit metadata often leave the XMP packet stale.
 
-        def info_text(key: str) -> str:
-            try:
-                return str(info[key]) if key in info else ""
-            except (TypeError, ValueError, pikepdf.PdfError):
-                return ""  # a value that is no string, or undecodable: as good as none
+    def info_text(key: str) -> str:
+        try:
+            return str(info[key]) if key in info else ""
+        except (TypeError, ValueError, pikepdf.PdfError):
+            return ""  # a value that is no string, or undecodable: as good as none
 
-        def text(info_key: str, xmp_key: str) -> Sourced[str] | None:
-            value = _clean(info_text(info_key))
-            if value:
-                return Sourced(value, f"pdf:Info{info_key}")
-            value = _clean(xmp.get(xmp_key, ""))
-            return Sourced(value, f"pdf:XMP/{xmp_key}") if value else None
+    def text(info_key: str, xmp_key: str) -> Sourced[str] | None:
+        value = _clean(info_text(info_key))
+        if value:
+            return Sourced(value, f"pdf:Info{info_key}")
+        value = _clean(xmp.get(xmp_key, ""))
+        return Sourced(value, f"pdf:XMP/{xmp_key}") if value else None
 
-        def date(info_key: str, xmp_key: str) -> Sourced[datetime] | None:
-            parsed = parse_pdf_date(info_text(info_key))
-            if parsed is not None:
-                return Sourced(parsed, f"pdf:Info{info_key}")
-            parsed = parse_iso_date(xmp.get(xmp_key, ""))
-            return Sourced(parsed, f"pdf:XMP/{xmp_key}") if parsed else None
+    def date(info_key: str, xmp_key: str) -> Sourced[datetime] | None:
+        parsed = parse_pdf_date(info_text(info_key))
+        if parsed is not None:
+            return Sourced(parsed, f"pdf:Info{info_key}")
+        parsed = parse_iso_date(xmp.get(xmp_key, ""))
+        return Sourced(parsed, f"pdf:XMP/{xmp_key}") if parsed else None
 
-        return DocumentFacts(
-            doc_type=DocumentType.PDF,
-            page_count=Sourced(len(pdf.pages), "pdf:pages"),
-            title=text("/Title", "dc:title"),
-            author=text("/Author", "dc:creator"),
-            creator_tool=text("/Creator", "xmp:CreatorTool"),
-            producer=text("/Producer", "pdf:Producer"),
-            created=date("/CreationDate", "xmp:CreateDate"),
-            modified=date("/ModDate", "xmp:ModifyDate"),
-        )
+    return DocumentFacts(
+        doc_type=DocumentType.PDF,
+        page_count=Sourced(len(pdf.pages), "pdf:pages"),
+        title=text("/Title", "dc:title"),
+        author=text("/Author", "dc:creator"),
+        creator_tool=text("/Creator", "xmp:CreatorTool"),
+        producer=text("/Producer", "pdf:Producer"),
+        created=date("/CreationDate", "xmp:CreateDate"),
+        modified=date("/ModDate", "xmp:ModifyDate"),
+    )
 
 
 def _xmp_values(pdf: pikepdf.Pdf) -> dict[str, str]:

@@ -74,8 +74,9 @@ def identify_document(path: Path, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> Doc
     """The format of the document at ``path``; raises RejectedError when it is not acceptable."""
     with path.open("rb") as file:
         head = file.read(1024)
-    if b"%PDF-" in head:
-        return _identify_pdf(path)
+    if is_pdf_head(head):
+        with open_pdf(path):
+            return DocumentType.PDF
     if head.startswith((ZIP_LOCAL_HEADER, ZIP_END_RECORD)):
         return _identify_package(path, limits)
     if head.startswith(_OLE_MAGIC):
@@ -85,20 +86,47 @@ def identify_document(path: Path, limits: ZipLimits = DEFAULT_ZIP_LIMITS) -> Doc
     )
 
 
-def _identify_pdf(path: Path) -> DocumentType:
+def is_pdf(path: Path) -> bool:
+    """True when the file at ``path`` is (or claims to be) a PDF, by its first kilobyte."""
+    with path.open("rb") as file:
+        return is_pdf_head(file.read(1024))
+
+
+def is_pdf_head(head: bytes) -> bool:
+    """True when a file's first kilobyte names it a PDF (readers accept junk before the mark)."""
+    return b"%PDF-" in head[:1024]
+
+
+def open_pdf(path: Path) -> pikepdf.Pdf:
+    """The PDF at ``path``, opened once and checked, for every phase of its job to read; the
+    caller closes it. Raises RejectedError when it has a password or is damaged."""
     try:
-        with pikepdf.open(path) as pdf:
-            _check_pdf_structure(pdf)
+        pdf = pikepdf.open(path)
     except pikepdf.PasswordError:
         raise RejectedError(
             "the PDF is protected by a password and cannot be checked: upload a copy without "
             "the password"
         ) from None
-    except (pikepdf.PdfError, TypeError, ValueError) as exc:
-        # TypeError and ValueError: pikepdf's answer to objects of the wrong type or names that
-        # are not text, which only damaged or hand-crafted files have.
-        raise RejectedError(f"the PDF is damaged and cannot be read ({quoted(exc)})") from None
-    return DocumentType.PDF
+    except _PDF_ERRORS as exc:
+        raise RejectedError(_damaged(exc)) from None
+    try:
+        _check_pdf_structure(pdf)
+    except _PDF_ERRORS as exc:
+        pdf.close()
+        raise RejectedError(_damaged(exc)) from None
+    except BaseException:
+        pdf.close()
+        raise
+    return pdf
+
+
+# TypeError and ValueError: pikepdf's answer to objects of the wrong type or names that are
+# not text, which only damaged or hand-crafted files have.
+_PDF_ERRORS = (pikepdf.PdfError, TypeError, ValueError)
+
+
+def _damaged(exc: Exception) -> str:
+    return f"the PDF is damaged and cannot be read ({quoted(exc)})"
 
 
 def _check_pdf_structure(pdf: pikepdf.Pdf) -> None:

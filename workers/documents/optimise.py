@@ -63,23 +63,44 @@ def optimise_pdf(
     jpeg_quality: int = JPEG_QUALITY,
 ) -> OptimiseReport:
     """Object streams, recompressed streams and resampled images; kept only if smaller."""
-    input_bytes = path.stat().st_size
+    try:
+        pdf = pikepdf.open(path)
+    except (TypeError, ValueError, pikepdf.PdfError):
+        shutil.copyfile(path, out_path)  # best effort: the input is stored as it is
+        size_bytes = path.stat().st_size
+        return OptimiseReport(size_bytes, size_bytes, kept_input=True)
+    with pdf:
+        return write_optimised_pdf(
+            pdf, path, out_path, max_image_dpi=max_image_dpi, jpeg_quality=jpeg_quality
+        )
+
+
+def write_optimised_pdf(
+    pdf: pikepdf.Pdf,
+    source: Path,
+    out_path: Path,
+    *,
+    max_image_dpi: int = MAX_IMAGE_DPI,
+    jpeg_quality: int = JPEG_QUALITY,
+) -> OptimiseReport:
+    """Optimise an opened PDF in place and write it to ``out_path``; ``source``, the same
+    document as a file, is copied there instead when optimising saves nothing or fails."""
+    input_bytes = source.stat().st_size
     with _sibling_temp(out_path) as candidate:
         try:
-            with pikepdf.open(path) as pdf:
-                images = _resample_images(pdf, max_image_dpi, jpeg_quality)
-                pdf.remove_unreferenced_resources()
-                pdf.save(
-                    candidate,
-                    object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                    compress_streams=True,
-                    deterministic_id=True,
-                )
+            images = _resample_images(pdf, max_image_dpi, jpeg_quality)
+            pdf.remove_unreferenced_resources()
+            pdf.save(
+                candidate,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                compress_streams=True,
+                deterministic_id=True,
+            )
         except (TypeError, ValueError, pikepdf.PdfError):
             candidate.unlink(missing_ok=True)  # best effort: the input is stored as it is
-            shutil.copyfile(path, out_path)
+            shutil.copyfile(source, out_path)
             return OptimiseReport(input_bytes, input_bytes, kept_input=True)
-        return _keep_smaller(path, candidate, out_path, input_bytes, images)
+        return _keep_smaller(source, candidate, out_path, input_bytes, images)
 
 
 def _resample_images(pdf: pikepdf.Pdf, max_dpi: int, quality: int) -> int:

@@ -75,24 +75,37 @@ def sanitise_pdf(path: Path, out_path: Path) -> SanitiseReport:
     the stored copy's agree.
     """
     with pikepdf.open(path) as pdf:
-        removed: Counter[str] = Counter()
-        try:
-            kept_links = _sanitise_objects(pdf, removed)
-        except (TypeError, ValueError, pikepdf.PdfError) as exc:
-            # An object that cannot be inspected cannot be shown to be harmless either.
-            raise RejectedError(
-                f"the PDF is damaged in a way that keeps it from being checked for active "
-                f"content ({quoted(exc)})"
-            ) from None
-        decrypted = pdf.is_encrypted  # opened without a password: permissions only
-        report = SanitiseReport(dict(sorted(removed.items())), kept_links, decrypted)
+        report = remove_active_content(pdf)
         if report.changed:
-            # Unreachable objects (the scripts just unlinked) are not written at all, and an
-            # id derived from the content keeps the output the same on a retried job.
-            pdf.save(out_path, encryption=False, deterministic_id=True)
+            save_sanitised(pdf, out_path)
     if not report.changed:
         shutil.copyfile(path, out_path)
     return report
+
+
+def remove_active_content(pdf: pikepdf.Pdf) -> SanitiseReport:
+    """Remove active content from an opened PDF, in place; report what was removed.
+
+    Nothing is touched when the report is unchanged, so the PDF is still its file's content.
+    """
+    removed: Counter[str] = Counter()
+    try:
+        kept_links = _sanitise_objects(pdf, removed)
+    except (TypeError, ValueError, pikepdf.PdfError) as exc:
+        # An object that cannot be inspected cannot be shown to be harmless either.
+        raise RejectedError(
+            f"the PDF is damaged in a way that keeps it from being checked for active "
+            f"content ({quoted(exc)})"
+        ) from None
+    decrypted = pdf.is_encrypted  # opened without a password: permissions only
+    return SanitiseReport(dict(sorted(removed.items())), kept_links, decrypted)
+
+
+def save_sanitised(pdf: pikepdf.Pdf, out_path: Path) -> None:
+    """Write a PDF that :func:`remove_active_content` changed, without its encryption."""
+    # Unreachable objects (the scripts just unlinked) are not written at all, and an id
+    # derived from the content keeps the output the same on a retried job.
+    pdf.save(out_path, encryption=False, deterministic_id=True)
 
 
 def _sanitise_objects(pdf: pikepdf.Pdf, removed: Counter[str]) -> int:
