@@ -27,7 +27,8 @@ from workers.c2pa_facts import read_c2pa
 from workers.documents.facts import document_facts, pdf_facts
 from workers.documents.identify import identify_document, is_pdf, open_pdf
 from workers.documents.optimise import optimise_document, write_optimised_pdf
-from workers.documents.preview import NoPreview, render_preview
+from workers.documents.pages import read_pages
+from workers.documents.preview import NoPreview, Preview, render_preview
 from workers.documents.sanitise import remove_active_content, save_sanitised
 from workers.documents.text import document_text
 from workers.phash import perceptual_hashes
@@ -197,30 +198,23 @@ class DocumentMedia(Media):
         doc_type = DocumentFacts.from_json(facts["document"]).doc_type
         if doc_type is DocumentType.PDF:
             with open_pdf(path) as pdf:
-                return self._made(path, self._render_pdf(pdf, path, work), doc_type)
+                return self._make_pdf(pdf, path, work)
         out = work / f"rendition.{self._EXTENSIONS[doc_type]}"
         optimise_document(path, doc_type, out)
-        return self._made(path, self._with_preview(out, doc_type, work, ""), doc_type)
+        preview = work / "preview.png"
+        outputs = _outputs(out, doc_type, preview, render_preview(out, doc_type, preview), "")
+        return _made(outputs, document_text(path, doc_type))
 
     def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
-        """A PDF is opened once: its checks, facts, sanitising and optimising share it."""
+        """A PDF is opened once by pikepdf (checks, facts, sanitising, optimising) and its
+        stored copy once by pdfium (preview, text)."""
         if not is_pdf(path):
             return super().process(path, work, settings)
         with open_pdf(path) as pdf:
             examined = Examined(DocumentType.PDF.value, {"document": pdf_facts(pdf).to_json()})
-            outputs = self._render_pdf(pdf, path, work)
-        return examined, self._made(path, outputs, DocumentType.PDF)
+            return examined, self._make_pdf(pdf, path, work)
 
-    def _made(self, path: Path, outputs: Outputs, doc_type: DocumentType) -> Made:
-        signature = text_signature(document_text(path, doc_type))
-        perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
-        if outputs.preview is not None:
-            # a scan has no text to compare: its first page is compared as a photo would be
-            with Image.open(outputs.preview) as page:
-                perceptual["preview"] = perceptual_hashes(page.convert("RGB")).to_json()
-        return Made(outputs, perceptual)
-
-    def _render_pdf(self, pdf: pikepdf.Pdf, path: Path, work: Path) -> Outputs:
+    def _make_pdf(self, pdf: pikepdf.Pdf, path: Path, work: Path) -> Made:
         """Sanitise and optimise the opened PDF in place, saved once as the rendition."""
         # the stored copy is the sanitised one; the original's SHA-256 stays the proof
         report = remove_active_content(pdf)
@@ -232,14 +226,28 @@ class DocumentMedia(Media):
             note = f"removed: {report.removed}"
         out = work / "rendition.pdf"
         write_optimised_pdf(pdf, source, out)
-        return self._with_preview(out, DocumentType.PDF, work, note)
-
-    def _with_preview(self, out: Path, doc_type: DocumentType, work: Path, note: str) -> Outputs:
         preview = work / "preview.png"
-        shown = render_preview(out, doc_type, preview)
-        if isinstance(shown, NoPreview):
-            return Outputs(out, doc_type.mime, None, "image/png", shown.note)
-        return Outputs(out, doc_type.mime, preview, "image/png", note)
+        pages = read_pages(out, preview)
+        return _made(_outputs(out, DocumentType.PDF, preview, pages.preview, note), pages.text)
+
+
+def _outputs(
+    out: Path, doc_type: DocumentType, preview: Path, shown: Preview | NoPreview, note: str
+) -> Outputs:
+    if isinstance(shown, NoPreview):
+        return Outputs(out, doc_type.mime, None, "image/png", shown.note)
+    return Outputs(out, doc_type.mime, preview, "image/png", note)
+
+
+def _made(outputs: Outputs, text: str) -> Made:
+    """A document's hashes: its text's signature, and its first page's as a photo's."""
+    signature = text_signature(text)
+    perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
+    if outputs.preview is not None:
+        # a scan has no text to compare: its first page is compared as a photo would be
+        with Image.open(outputs.preview) as page:
+            perceptual["preview"] = perceptual_hashes(page.convert("RGB")).to_json()
+    return Made(outputs, perceptual)
 
 
 def _with_content_credentials(facts: dict[str, Any], path: Path, mime: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pikepdf
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -413,12 +414,25 @@ def test_a_pdfs_job_opens_it_once(make_document, tmp_path, monkeypatch):
         opened.append(args[0])
         return real_open(*args, **kwargs)
 
+    drawn: list[object] = []
+    real_document = pdfium.PdfDocument
+
+    def counting_document(*args: Any, **kwargs: Any) -> pdfium.PdfDocument:
+        drawn.append(args[0])
+        return real_document(*args, **kwargs)
+
     monkeypatch.setattr(pikepdf, "open", counting_open)
+    monkeypatch.setattr(pdfium, "PdfDocument", counting_document)
     examined, made = DocumentMedia().process(source, tmp_path, Settings())
     assert opened == [source]
+    assert drawn == [str(tmp_path / "rendition.pdf")]  # the preview and the text from one
     assert examined.facts["document"]["page_count"]["value"] == 3
     assert made.outputs.note.startswith("removed: ")
-    assert made.outputs.rendition is not None
+    assert made.outputs.rendition is not None and made.outputs.preview is not None
+    monkeypatch.undo()
+    # the stored copy's text is the original's
+    signature = text_signature(document_text(source, DocumentType.PDF))
+    assert signature is not None and made.perceptual["text"] == signature.to_json()
 
 
 def test_a_pdfs_job_stores_what_its_phases_make_one_by_one(make_document, tmp_path):

@@ -2,8 +2,9 @@
 
 The pipeline runs these in order. A PDF's job opens it once
 (:func:`~workers.documents.identify.open_pdf`): the same :class:`pikepdf.Pdf` is checked,
-read for its facts, sanitised and optimised in place, then saved once as the stored copy;
-each phase keeps an entry point that takes a path. Office packages are opened by each phase.
+read for its facts, sanitised and optimised in place, then saved once as the stored copy,
+which pdfium opens once for the preview and the text (:mod:`workers.documents.pages`). Each
+phase keeps an entry point that takes a path. Office packages are opened by each phase.
 
 - :func:`~workers.documents.identify.identify_document` names the format or refuses the file
   (:class:`~bukti.errors.RejectedError`): password-protected, damaged, macro-enabled, legacy

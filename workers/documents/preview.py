@@ -76,6 +76,20 @@ def _render_pdf_page(
     except pdfium.PdfiumError as exc:
         return NoPreview(f"no preview: pdfium cannot open the file ({exc})")
     try:
+        return render_first_page(document, out_png, max_side_px=max_side_px, renderer=renderer)
+    finally:
+        document.close()
+
+
+def render_first_page(
+    document: pdfium.PdfDocument,
+    out_png: Path,
+    *,
+    max_side_px: int = PREVIEW_MAX_SIDE_PX,
+    renderer: str = "pdfium",
+) -> Preview | NoPreview:
+    """Draw the first page of a PDF opened by pdfium as PNG."""
+    try:
         if len(document) == 0:
             return NoPreview("no preview: the document has no pages")
         page = document[0]
@@ -87,8 +101,6 @@ def _render_pdf_page(
             page.close()
     except pdfium.PdfiumError as exc:
         return NoPreview(f"no preview: the first page could not be drawn ({exc})")
-    finally:
-        document.close()
     # zlib level 3: a photographic scan's preview saves in 0.1 s instead of 0.3 s (level 6) or
     # 1.5 s (optimize), for 8 % more bytes.
     picture.save(out_png, "PNG", compress_level=3)

@@ -50,28 +50,33 @@ def _pdf_text(path: Path, max_chars: int) -> str:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError:
         return ""  # qpdf read it, pdfium cannot: the preview's hash stands in, as for a scan
-    pieces: list[str] = []
-    total = 0
     try:
-        for index in range(len(document)):
-            if total >= max_chars:
-                break
-            try:
-                page = document[index]
-            except pdfium.PdfiumError:
-                continue  # a damaged page: the other pages' text still counts
-            try:
-                textpage = page.get_textpage()
-                try:
-                    piece = str(textpage.get_text_range())
-                finally:
-                    textpage.close()
-            finally:
-                page.close()
-            pieces.append(piece)
-            total += len(piece) + 1
+        return pdf_text(document, max_chars)
     finally:
         document.close()
+
+
+def pdf_text(document: pdfium.PdfDocument, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """The text of a PDF opened by pdfium, page by page, at most ``max_chars`` long."""
+    pieces: list[str] = []
+    total = 0
+    for index in range(len(document)):
+        if total >= max_chars:
+            break
+        try:
+            page = document[index]
+        except pdfium.PdfiumError:
+            continue  # a damaged page: the other pages' text still counts
+        try:
+            textpage = page.get_textpage()
+            try:
+                piece = str(textpage.get_text_range())
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+        pieces.append(piece)
+        total += len(piece) + 1
     return "\n".join(pieces)[:max_chars]
 
 
