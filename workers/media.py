@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pikepdf
-from PIL import Image
 
 from bukti.errors import RejectedError
 from bukti.settings import Settings
@@ -31,7 +30,6 @@ from workers.documents.pages import read_pages
 from workers.documents.preview import NoPreview, Preview, render_preview
 from workers.documents.sanitise import remove_active_content, save_sanitised
 from workers.documents.text import document_text
-from workers.phash import perceptual_hashes
 
 
 @dataclass(frozen=True)
@@ -201,9 +199,8 @@ class DocumentMedia(Media):
                 return self._make_pdf(pdf, path, work)
         out = work / f"rendition.{self._EXTENSIONS[doc_type]}"
         optimise_document(path, doc_type, out)
-        preview = work / "preview.png"
-        outputs = _outputs(out, doc_type, preview, render_preview(out, doc_type, preview), "")
-        return _made(outputs, document_text(path, doc_type))
+        shown = render_preview(out, doc_type, work / "preview.png")
+        return _made(out, doc_type, shown, "", document_text(path, doc_type))
 
     def process(self, path: Path, work: Path, settings: Settings) -> tuple[Examined, Made]:
         """A PDF is opened once by pikepdf (checks, facts, sanitising, optimising) and its
@@ -226,28 +223,22 @@ class DocumentMedia(Media):
             note = f"removed: {report.removed}"
         out = work / "rendition.pdf"
         write_optimised_pdf(pdf, source, out)
-        preview = work / "preview.png"
-        pages = read_pages(out, preview)
-        return _made(_outputs(out, DocumentType.PDF, preview, pages.preview, note), pages.text)
+        pages = read_pages(out, work / "preview.png")
+        return _made(out, DocumentType.PDF, pages.preview, note, pages.text)
 
 
-def _outputs(
-    out: Path, doc_type: DocumentType, preview: Path, shown: Preview | NoPreview, note: str
-) -> Outputs:
-    if isinstance(shown, NoPreview):
-        return Outputs(out, doc_type.mime, None, "image/png", shown.note)
-    return Outputs(out, doc_type.mime, preview, "image/png", note)
-
-
-def _made(outputs: Outputs, text: str) -> Made:
-    """A document's hashes: its text's signature, and its first page's as a photo's."""
+def _made(
+    out: Path, doc_type: DocumentType, shown: Preview | NoPreview, note: str, text: str
+) -> Made:
+    """A document's outputs and hashes: its text's signature, and its first page's as a
+    photo's (hashed from the picture drawn, not from the PNG read back)."""
     signature = text_signature(text)
     perceptual: dict[str, Any] = {"text": signature.to_json() if signature else None}
-    if outputs.preview is not None:
-        # a scan has no text to compare: its first page is compared as a photo would be
-        with Image.open(outputs.preview) as page:
-            perceptual["preview"] = perceptual_hashes(page.convert("RGB")).to_json()
-    return Made(outputs, perceptual)
+    if isinstance(shown, NoPreview):
+        return Made(Outputs(out, doc_type.mime, None, "image/png", shown.note), perceptual)
+    # a scan has no text to compare: its first page is compared as a photo would be
+    perceptual["preview"] = shown.hashes.to_json()
+    return Made(Outputs(out, doc_type.mime, shown.path, "image/png", note), perceptual)
 
 
 def _with_content_credentials(facts: dict[str, Any], path: Path, mime: str) -> dict[str, Any]:

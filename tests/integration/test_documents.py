@@ -50,6 +50,7 @@ from workers.documents.sanitise import sanitise_pdf
 from workers.documents.text import document_text
 from workers.documents.zip_safety import ZipLimits
 from workers.media import DocumentMedia
+from workers.phash import perceptual_hashes
 
 WIB = timezone(timedelta(hours=7))
 
@@ -421,15 +422,26 @@ def test_a_pdfs_job_opens_it_once(make_document, tmp_path, monkeypatch):
         drawn.append(args[0])
         return real_document(*args, **kwargs)
 
+    pictures: list[object] = []
+    real_image_open = Image.open
+
+    def counting_image_open(*args: Any, **kwargs: Any) -> Image.Image:
+        pictures.append(args[0])
+        return real_image_open(*args, **kwargs)
+
     monkeypatch.setattr(pikepdf, "open", counting_open)
     monkeypatch.setattr(pdfium, "PdfDocument", counting_document)
+    monkeypatch.setattr(Image, "open", counting_image_open)
     examined, made = DocumentMedia().process(source, tmp_path, Settings())
     assert opened == [source]
     assert drawn == [str(tmp_path / "rendition.pdf")]  # the preview and the text from one
+    assert pictures == []  # the preview is hashed as drawn, not read back
     assert examined.facts["document"]["page_count"]["value"] == 3
     assert made.outputs.note.startswith("removed: ")
     assert made.outputs.rendition is not None and made.outputs.preview is not None
     monkeypatch.undo()
+    with Image.open(made.outputs.preview) as page:
+        assert made.perceptual["preview"] == perceptual_hashes(page.convert("RGB")).to_json()
     # the stored copy's text is the original's
     signature = text_signature(document_text(source, DocumentType.PDF))
     assert signature is not None and made.perceptual["text"] == signature.to_json()
