@@ -44,6 +44,7 @@ from storage.models import (
     EvidenceFlag,
     PerceptualHashRow,
     SignatureKeyRow,
+    Teacher,
     table_of,
 )
 from storage.repositories import ROW_ONLY, add_event, add_flags
@@ -75,6 +76,14 @@ _SAME_BYTES = (
 #: items by id, their rows only
 _BY_ID = (
     select(Evidence).options(*ROW_ONLY).where(Evidence.id.in_(bindparam("ids", expanding=True)))
+)
+#: what a flag says of another item: its teacher's name and NIP, its activity's title and date
+#: (none when it has no activity), in one query rather than two objects loaded one by one
+_DESCRIBED = (
+    select(Teacher.name, Teacher.nip, Activity.title, Activity.date)
+    .select_from(Teacher)
+    .outerjoin(Activity, Activity.id == bindparam("activity_id"))
+    .where(Teacher.id == bindparam("teacher_id"))
 )
 
 
@@ -344,11 +353,12 @@ def _near_documents(item: Evidence, candidates: Iterable[Evidence]) -> list[tupl
 
 def describe(session: Session, item: Evidence) -> str:
     """A reviewer-readable reference to another item."""
-    text = f"evidence #{item.id} of teacher {item.teacher.name} (NIP {item.teacher.nip})"
-    if item.activity_id is not None:
-        activity = session.get(Activity, item.activity_id)
-        if activity is not None:
-            text += f" for activity '{activity.title}' on {activity.date.isoformat()}"
+    name, nip, title, day = session.execute(
+        _DESCRIBED, {"teacher_id": item.teacher_id, "activity_id": item.activity_id}
+    ).one()
+    text = f"evidence #{item.id} of teacher {name} (NIP {nip})"
+    if title is not None:
+        text += f" for activity '{title}' on {day.isoformat()}"
     return text
 
 

@@ -14,7 +14,7 @@ import io
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from evidence.text_duplicates import text_signature
 from storage import near_index, signature_index
 from storage.db import alembic_config, transaction
 from storage.models import (
+    Activity,
     Evidence,
     EvidenceEvent,
     EvidenceFlag,
@@ -100,6 +101,7 @@ class Items:
         status: str = Status.PROCESSING.value,
         kind: str = "photo",
         perceptual: dict[str, Any] | None = None,
+        activity_id: int | None = None,
     ) -> int:
         teacher_id, user_id = self.teachers[teacher]
         if image is not None:
@@ -116,6 +118,7 @@ class Items:
                 received_at=T0 + received,
                 perceptual=perceptual,
                 facts={},
+                activity_id=activity_id,
             )
             db.add(item)
             db.flush()
@@ -147,6 +150,25 @@ class Items:
                 .order_by(EvidenceFlag.code)
             ).all()
             return item.status, [(code, related) for code, related in flags]
+
+    def activity(self, title: str, teacher: int = 0) -> int:
+        with transaction(self.services.sessions) as db:
+            logged = Activity(
+                teacher_id=self.teachers[teacher][0],
+                date=date(2026, 10, 12),
+                start=time(8),
+                end=time(9),
+                title=title,
+            )
+            db.add(logged)
+            db.flush()
+            return logged.id
+
+    def flag_detail(self, evidence_id: int) -> str | None:
+        with self.services.sessions() as db:
+            return db.scalar(
+                select(EvidenceFlag.detail).where(EvidenceFlag.evidence_id == evidence_id)
+            )
 
     def events(self, evidence_id: int) -> list[tuple[str, str, str | None]]:
         with self.services.sessions() as db:
@@ -194,6 +216,26 @@ def test_the_earlier_upload_stays_the_original_when_processed_last(items: Items)
     with items.services.sessions() as db:
         detail = db.scalar(select(EvidenceFlag.detail).where(EvidenceFlag.evidence_id == copy))
     assert detail is not None and detail.startswith(f"looks like evidence #{original} of teacher")
+
+
+@both_databases
+def test_a_flag_names_the_originals_teacher_and_activity_if_it_has_one(items: Items) -> None:
+    lesson = items.activity("Praktikum fotosintesis")
+    original = items.add(picture("chelsea.png"), received=timedelta(0), activity_id=lesson)
+    copy = items.add(recompressed(picture("chelsea.png")), received=timedelta(hours=1), teacher=1)
+    same_bytes = items.add(picture("rocket.jpg"), received=timedelta(hours=2), sha="5" * 64)
+    exact = items.add(picture("rocket.jpg"), received=timedelta(hours=3), sha="5" * 64, teacher=1)
+    for item in (original, copy, same_bytes, exact):
+        items.process(item)
+    near = items.flag_detail(copy)
+    assert near is not None and near.startswith(
+        f"looks like evidence #{original} of teacher Guru 0 (NIP 198003102005012000) for "
+        "activity 'Praktikum fotosintesis' on 2026-10-12 (perceptual distance "
+    )
+    assert items.flag_detail(exact) == (
+        f"the same file (SHA-256 555555555555…) was already submitted as evidence "
+        f"#{same_bytes} of teacher Guru 0 (NIP 198003102005012000)"
+    )
 
 
 @both_databases
