@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +34,19 @@ def build_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No server-side prepared statements (psycopg prepares a statement on its fifth run on a
+    # connection): a ROLLBACK makes psycopg forget every statement it prepared and send
+    # DEALLOCATE ALL, and every session that only reads ends with one, so in a worker no
+    # statement lived to be reused. A job paid a Parse for each of its executemany INSERTs
+    # and a DEALLOCATE ALL round trip for nothing.
+    psycopg = make_url(url).get_driver_name() == "psycopg"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"prepare_threshold": None} if psycopg else {},
+    )
 
 
 def build_sessions(engine: Engine) -> sessionmaker[Session]:
