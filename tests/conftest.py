@@ -19,11 +19,6 @@ pytest_plugins = [
 #: tests that read or change Redis state another xdist worker's test could see or disturb
 #: (heartbeats counted by /readyz, messages consumed by real worker processes)
 SHARED_REDIS_FIXTURES = {"start_worker", "heartbeats", "live_worker", "broker_redis"}
-#: modules kept with those tests too: readiness counts their heartbeats; the bench's scratch
-#: databases are dropped on the server the recovery tests cut off, and a DROP DATABASE waits
-#: for every backend, one blocked writing to a client the cut froze included (seen in CI past
-#: the interrupted bench's 60 s; reproduced by hand: 37 s behind a stalled COPY's reader)
-SHARED_REDIS_MODULES = ("/test_readiness.py", "/test_bench_postgres.py")
 #: session-wide servers worth starting once a run rather than once per xdist worker
 SHARED_SERVERS = {"chromium", "seaweedfs_s3_endpoint", "moto_s3_endpoint"}
 
@@ -43,7 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for fixture in fixtures
         }
         module = item.nodeid.split("::")[0]
-        if names & SHARED_REDIS_FIXTURES or module.endswith(SHARED_REDIS_MODULES):
+        if names & SHARED_REDIS_FIXTURES or module.endswith("/test_readiness.py"):
             group = "shared-redis"
         elif "module" in scopes:
             group = module
