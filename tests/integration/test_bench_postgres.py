@@ -22,8 +22,12 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 #: a bench that makes its scratch database, says its URL and waits to be interrupted
+# Ctrl-C reaches a bench run from a terminal with SIGINT at Python's default; a test run
+# started in the background (a non-interactive shell's `&`, as CI may be) has it ignored, and
+# every child inherits that: the bench is given the terminal's disposition first.
 WAITING_BENCH = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from bench.postgres import scratch_database
 with scratch_database(sys.argv[1]) as url:
     print(url, flush=True)
