@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdfium2 as pdfium
-
-from workers.documents.preview import NoPreview, Preview, render_first_page
+from workers.documents.preview import NoPreview, Preview, open_pdfium, render_first_page
 from workers.documents.text import pdf_text
 
 
@@ -25,9 +23,8 @@ def read_pages(path: Path, out_png: Path) -> PagesRead:
     The job reads the stored copy: sanitising and optimising keep every page's content, so
     its text is the original's.
     """
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        return PagesRead(NoPreview(f"no preview: pdfium cannot open the file ({exc})"), "")
+    document = open_pdfium(path)
+    if isinstance(document, NoPreview):
+        return PagesRead(document, "")
     with document:
         return PagesRead(render_first_page(document, out_png), pdf_text(document))

@@ -68,13 +68,20 @@ def render_preview(
         return _render_pdf_page(converted, out_png, max_side_px, "libreoffice+pdfium")
 
 
+def open_pdfium(path: Path) -> pdfium.PdfDocument | NoPreview:
+    """The PDF at ``path`` opened by pdfium, or why it can have no preview."""
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        return NoPreview(f"no preview: pdfium cannot open the file ({exc})")
+
+
 def _render_pdf_page(
     path: Path, out_png: Path, max_side_px: int, renderer: str
 ) -> Preview | NoPreview:
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        return NoPreview(f"no preview: pdfium cannot open the file ({exc})")
+    document = open_pdfium(path)
+    if isinstance(document, NoPreview):
+        return document
     try:
         return render_first_page(document, out_png, max_side_px=max_side_px, renderer=renderer)
     finally:
